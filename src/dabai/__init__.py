@@ -1,0 +1,37 @@
+"""Dabai (大白): an offline-first AI gatekeeper and the toolkit that trains and ships its models.
+
+The public API is imported lazily so that ``import dabai`` stays cheap and never
+pulls in torch::
+
+    from dabai import Detector
+    det = Detector.load()            # the shipped default mask detector (ONNX)
+    detections = det("visitor.jpg")  # list of Detection(bbox, score, label)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "Dataset": "dabai.data.dataset",
+    "ImageRecord": "dabai.data.dataset",
+    "Box": "dabai.data.dataset",
+    "read_dataset": "dabai.data.formats",
+    "write_dataset": "dabai.data.formats",
+    "Detector": "dabai.runtime.detector",
+    "Detection": "dabai.runtime.types",
+    "train": "dabai.train.api",
+    "evaluate": "dabai.eval.api",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dabai' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

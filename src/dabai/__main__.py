@@ -1,0 +1,5 @@
+import sys
+
+from dabai.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command-line interface: one module per subcommand group, each a thin layer over the Python API."""

@@ -1,0 +1,97 @@
+"""The ``dabai`` entry point.
+
+Each module listed in ``COMMAND_MODULES`` exposes ``register(subparsers)`` and
+adds its commands; heavy imports happen inside the command functions so that
+``dabai --help`` stays fast and never needs torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from dabai import __version__
+from dabai.errors import DabaiError
+
+# (module under dabai.cli) in the order they appear in `dabai --help`.
+COMMAND_MODULES = [
+    "data",
+    "train",
+    "evaluate",
+    "predict",
+    "optimize",
+    "serve",
+    "bench",
+    "speech",
+    "audio",
+    "gate",
+    "demo",
+]
+
+EPILOG = """\
+examples:
+  dabai demo                                    # the gate, end to end, on built-in samples
+  dabai data convert data/voc --to kitti --out data/kitti
+  dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
+  dabai train configs/mask_detector.yaml
+  dabai predict photo.jpg --out preds/ --json preds.json
+  dabai eval --data data/test --json
+
+Run 'dabai COMMAND --help' for the options of each command.
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-written examples in descriptions/epilogs as they are."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dabai",
+        description="Dabai (大白): offline AI gatekeeper and model toolkit (data, train, eval, export, serve, speech, gate).",
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"dabai {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"dabai.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dabai.cli.{name}":
+                continue  # command group not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+    )
+    func = getattr(args, "func", None)
+    if func is None:
+        # A group without a subcommand prints that group's help.
+        (getattr(args, "_parser", None) or parser).print_help()
+        return 1
+    try:
+        code = func(args)
+    except DabaiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
