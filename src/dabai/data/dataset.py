@@ -22,6 +22,8 @@ class Box:
     truncated: float = 0.0
     occluded: int = 0
     difficult: bool = False
+    # Line of the label file this box came from (for messages); not part of a box's identity.
+    line: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def width(self) -> float:
@@ -47,6 +49,8 @@ class ImageRecord:
     boxes: list[Box] = field(default_factory=list)
     # Name relative to the dataset's image folder (kept so outputs mirror the input layout).
     name: str = ""
+    # The annotation file it was read from, if any (for messages); not part of its identity.
+    label_path: Path | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)

@@ -1,0 +1,115 @@
+"""Pieces every format reader and writer shares: numbers, class lists, image records."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from dabai.data.classnames import unknown_class_message
+from dabai.data.dataset import Dataset, ImageRecord, ordered_classes
+from dabai.data.imageio import image_size, place_file
+from dabai.data.problems import Problems
+from dabai.data.progress import progress
+from dabai.errors import DataError
+
+CLASSES_FILE = "classes.txt"
+
+
+def parse_number(text: str | None, what: str, path: Path, line: int | None, integer: bool = False) -> float:
+    """``float(text)`` or a DataError saying which field of which line was not a number."""
+    if text is None or not str(text).strip():
+        raise DataError(f"missing {what}; expected a number", path=path, line=line)
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise DataError(f"{what} is {text!r}; expected {kind}", path=path, line=line) from None
+    if not integer and not math.isfinite(value):
+        raise DataError(f"{what} is {text!r}; expected a finite number", path=path, line=line)
+    return value
+
+
+def format_number(value: float, decimals: int = 2) -> str:
+    """Shortest text for a coordinate: '321' for whole pixels, else up to ``decimals`` places."""
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def read_classes_file(root: Path) -> list[str] | None:
+    """Class names from ``root/classes.txt`` (one per line, in id order), if the file exists."""
+    path = root / CLASSES_FILE
+    if not path.is_file():
+        return None
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [n for n in names if n]
+
+
+def write_classes_file(out: Path, classes: list[str]) -> None:
+    (out / CLASSES_FILE).write_text("".join(c + "\n" for c in classes), encoding="utf-8")
+
+
+def check_class(label: str, classes: list[str] | None, problems: Problems, path: Path, line: int | None) -> bool:
+    """True when ``label`` is allowed; otherwise report an 'unknown-class' error naming a near miss."""
+    if classes is None or label in classes:
+        return True
+    problems.error("unknown-class", unknown_class_message(label, classes), path=path, line=line)
+    return False
+
+
+def dataset_classes(images: list[ImageRecord], given: list[str] | None, root: Path) -> list[str]:
+    """The class list: as given, else ``classes.txt``'s order, else sorted (stable whatever the file order)."""
+    labels = [b.label for im in images for b in im.boxes]
+    if given is not None:
+        return list(given)
+    from_file = read_classes_file(root)
+    if from_file is not None:
+        return ordered_classes(labels, from_file)
+    return sorted(set(labels))
+
+
+def record_size(path: Path, problems: Problems) -> tuple[int, int]:
+    """Image size from its header; (0, 0) when unreadable and problems are being collected,
+    because ``data check`` decodes every image itself and reports why it failed."""
+    try:
+        return image_size(path)
+    except DataError:
+        if problems.strict:
+            raise
+        return 0, 0
+
+
+def unlabeled_images(image_files: list[Path], image_dir: Path, used: set[Path], problems: Problems,
+                     expected: str) -> list[ImageRecord]:
+    """Records (with no boxes) for images no label file mentions, each reported as a warning.
+    ``used`` holds the resolved paths of the images that label files do mention."""
+    records = []
+    for path in image_files:
+        if path.resolve() in used:
+            continue
+        problems.warning("image-without-label", f"image has no label file (expected {expected}); "
+                         "kept as an image with no objects", path=path)
+        width, height = record_size(path, problems)
+        records.append(ImageRecord(path=path.resolve(), width=width, height=height, boxes=[],
+                                   name=path.relative_to(image_dir).as_posix()))
+    return records
+
+
+def finish(images: list[ImageRecord], classes: list[str] | None, root: Path) -> Dataset:
+    images.sort(key=lambda im: im.name)
+    return Dataset(images=images, classes=dataset_classes(images, classes, root))
+
+
+def check_label_stems(ds: Dataset, label_suffix: str) -> None:
+    """Two images whose names differ only in extension would share one label file."""
+    seen: dict[str, str] = {}
+    for im in ds.images:
+        if im.stem in seen:
+            raise DataError(f"images {seen[im.stem]!r} and {im.name!r} would share the label file "
+                            f"{im.stem}{label_suffix}; rename one of them")
+        seen[im.stem] = im.name
+
+
+def place_images(ds: Dataset, image_dir: Path, mode: str) -> None:
+    """Copy (or link) every image to ``image_dir/<name>``, mirroring the input layout."""
+    for im in progress(ds.images, desc=f"{'copying' if mode == 'copy' else 'linking'} images"):
+        place_file(im.path, image_dir / im.name, mode)
