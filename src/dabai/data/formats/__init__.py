@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # unambiguous files; YOLO and KITTI are told apart by data.yaml and field counts).
 FORMATS = {
     "voc": "dabai.data.formats.voc",
+    "coco": "dabai.data.formats.coco",
+    "yolo": "dabai.data.formats.yolo",
+    "kitti": "dabai.data.formats.kitti",
 }
 
 LAYOUT_HINT = (
