@@ -1,0 +1,115 @@
+"""The gate's decision: a pure function of what was observed.
+
+Allow only when all three hold:
+
+* an entry request was heard (intent ``enter``);
+* every person at the gate wears a mask correctly: the largest face, and every
+  face at least ``mask.close_ratio`` of its area (people side by side), is
+  ``with_mask`` scoring at least ``mask.with_mask``;
+* the pass is valid (see :mod:`dabai.gate.passes`).
+
+Otherwise deny with *every* reason that applies, in a fixed order (face and
+mask, pass, request), and a reply text that tells the visitor what to do.
+Nothing here touches the clock, the disk or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dabai.gate.config import GateConfig, MaskRules
+from dabai.gate.passes import PassCheck
+from dabai.gate.residents import ResidentInfo
+from dabai.runtime.types import Detection
+
+# pass refusal (PassCheck.reason) -> decision reason (and reply key)
+PASS_REASONS = {
+    "no_pass": "no_pass",
+    "not_dabai": "pass_invalid",
+    "unsupported_version": "pass_invalid",
+    "malformed": "pass_invalid",
+    "truncated": "pass_invalid",
+    "foreign_key": "pass_invalid",
+    "bad_signature": "pass_invalid",
+    "not_yet_valid": "pass_not_yet_valid",
+    "expired": "pass_expired",
+    "revoked": "pass_revoked",
+    "already_used": "pass_used",
+    "unknown_resident": "not_resident",
+    "resident_inactive": "not_resident",
+}
+MASK_REASONS = ("no_mask", "mask_incorrect", "mask_uncertain")  # worst first
+ENTER = "enter"
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What the gate saw and heard for one visitor."""
+
+    intent: str | None  # 'enter', 'leave', 'none', … or None when nothing was heard
+    faces: tuple[Detection, ...]  # every detection in the frame
+    pass_check: PassCheck  # passes.NO_PASS when no pass was shown
+
+
+@dataclass(frozen=True)
+class Decision:
+    allow: bool
+    reasons: tuple[str, ...]  # empty when allowed
+    persons: tuple[Detection, ...]  # the faces judged to be at the gate
+    mask: Detection | None  # the decisive face: the first failing one, else the largest
+    resident: ResidentInfo | None
+    reply_text: str
+
+
+def persons_at_gate(faces: tuple[Detection, ...] | list[Detection], rules: MaskRules) -> tuple[Detection, ...]:
+    """The largest face and every face close to it in size, largest first; noise and far faces dropped."""
+    real = [f for f in faces if f.score >= rules.min_face_score and (f.bbox[2] - f.bbox[0]) >= rules.min_face_px]
+    if not real:
+        return ()
+    real.sort(key=lambda f: f.area, reverse=True)
+    largest = real[0].area
+    return tuple(f for f in real if f.area >= rules.close_ratio * largest)
+
+
+def mask_reason(face: Detection, rules: MaskRules) -> str | None:
+    if face.label == "with_mask":
+        return None if face.score >= rules.with_mask else "mask_uncertain"
+    if face.label == "mask_weared_incorrect":
+        return "mask_incorrect"
+    return "no_mask"
+
+
+def decide(obs: Observations, config: GateConfig) -> Decision:
+    persons = persons_at_gate(obs.faces, config.mask)
+    reasons: list[str] = []
+    decisive = persons[0] if persons else None
+    if not persons:
+        reasons.append("no_face")
+    else:
+        found = {}
+        for face in persons:
+            r = mask_reason(face, config.mask)
+            if r is not None and r not in found:
+                found[r] = face
+        for r in MASK_REASONS:
+            if r in found:
+                reasons.append(r)
+        if found:
+            decisive = found[next(r for r in MASK_REASONS if r in found)]
+    check = obs.pass_check
+    if not check.valid:
+        reasons.append(PASS_REASONS.get(check.reason or "", "pass_invalid"))
+    if obs.intent != ENTER:
+        reasons.append("no_request" if obs.intent in (None, "", "none") else "not_entry_request")
+    allow = not reasons
+    resident = check.resident if check.resident is not None else None
+    if allow:
+        reply = config.reply("welcome", name=resident.name if resident else "")
+    else:
+        texts: list[str] = []
+        for r in reasons:
+            t = config.reply(r)
+            if t not in texts:
+                texts.append(t)
+        reply = "，".join(texts)
+    return Decision(allow, tuple(reasons), persons, decisive, resident, reply)
