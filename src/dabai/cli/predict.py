@@ -1,0 +1,39 @@
+"""``dabai predict``: detect masks in an image, a folder or a video; draw, and dump JSON/KITTI."""
+
+from __future__ import annotations
+
+from dabai.cli.common import add_command
+
+EXAMPLES = """\
+  dabai predict visitor.jpg --out preds/
+  dabai predict photos/ --json preds.json --conf 0          # every detection, for COCO evaluation
+  dabai predict gate.mp4 --out preds/ --model runs/train/x/best.onnx
+  dabai predict photos/ --kitti kitti_labels/               # tlt-infer style KITTI dump
+"""
+
+
+def register(sub) -> None:
+    p = add_command(sub, "predict", run, "detect masks in images, folders or videos", EXAMPLES)
+    p.add_argument("source", help="an image, a folder of images, or a video")
+    p.add_argument("--model", help="model file (.onnx or dabai .pt checkpoint); default: the shipped model")
+    p.add_argument("--out", metavar="DIR", help="write images (or the video) with boxes drawn here")
+    p.add_argument("--json", metavar="FILE", help='write [{"image", "bbox": [x1,y1,x2,y2], "score", "label"}, ...]')
+    p.add_argument("--kitti", metavar="DIR", help="write one KITTI label file per image")
+    p.add_argument("--conf", type=float, default=0.3, help="minimum score (0 keeps everything, for evaluation)")
+    p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
+    p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
+
+
+def run(args) -> int:
+    from dabai.runtime.detector import Detector
+    from dabai.runtime.predict import predict_source
+
+    detector = Detector.load(args.model, threads=args.threads or None, conf=args.conf, iou=args.iou)
+    summary = predict_source(detector, args.source, args.out, args.json, args.kitti)
+    print(f"{summary.images} image(s), {summary.detections} detection(s) at conf >= {args.conf}")
+    for path in summary.skipped:
+        print(f"skipped (unreadable): {path}")
+    for what, where in (("images", args.out), ("json", args.json), ("kitti", args.kitti)):
+        if where:
+            print(f"{what}: {where}")
+    return 0

@@ -1,0 +1,64 @@
+"""``dabai train SPEC.yaml``: train a detector from a typed spec (flags override spec keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dabai.cli.common import add_command
+
+EXAMPLES = """\
+  dabai train configs/mask_detector.yaml
+  dabai train configs/mask_detector.yaml --epochs 5 --batch 8 --set optimizer.lr=0.001
+  dabai train --resume runs/train/mask-detector          # continue after a crash or kill -9
+  dabai train configs/mask_detector.yaml --init runs/prune/pruned.pt --epochs 15   # retrain a pruned model
+  torchrun --nproc_per_node 2 -m dabai train configs/mask_detector.yaml   # distributed (DDP)
+  dabai train --list-models
+"""
+
+
+def register(sub) -> None:
+    p = add_command(sub, "train", run, "train a detector from a YAML spec", EXAMPLES)
+    p.add_argument("spec", nargs="?", help="training spec (YAML); see configs/mask_detector.yaml")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--model", help="registry model name (overrides model.name)")
+    p.add_argument("--init", metavar="CKPT", help="start from this dabai checkpoint, e.g. a pruned model (model.init)")
+    p.add_argument("--epochs", type=int, help="overrides epochs")
+    p.add_argument("--batch", type=int, help="overrides batch_size")
+    p.add_argument("--lr", type=float, help="overrides optimizer.lr")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides device")
+    p.add_argument("--out", metavar="DIR", help="overrides output_dir")
+    p.add_argument("--name", help="run directory name (overrides name)")
+    p.add_argument("--seed", type=int, help="overrides seed")
+    p.add_argument("--nan-retry", action="store_true", help="on a non-finite loss restore the last good checkpoint and halve the lr")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any spec key, e.g. augment.hflip=0")
+    p.add_argument("--list-models", action="store_true", help="list the registered architectures and exit")
+
+
+FLAG_KEYS = {"model": "model.name", "init": "model.init", "epochs": "epochs", "batch": "batch_size", "lr": "optimizer.lr",
+             "device": "device", "out": "output_dir", "name": "name", "seed": "seed"}
+
+
+def run(args) -> int:
+    if args.list_models:
+        from dabai.models.registry import list_models
+
+        for name, doc in list_models().items():
+            print(f"{name:16s} {doc}")
+        return 0
+    from dabai.errors import ConfigError, require
+
+    require("torch", "train")
+    from dabai.train.api import train
+    from dabai.train.spec import load_spec
+
+    if args.resume:
+        run_dir = train(resume=args.resume)
+    else:
+        if not args.spec:
+            raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
+        overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
+        if args.nan_retry:
+            overrides.append("nan_retry=true")
+        run_dir = train(load_spec(args.spec, overrides + list(args.set)))
+    print(f"run directory: {Path(run_dir)}")
+    return 0

@@ -1,0 +1,62 @@
+"""``dabai.evaluate``: score a model (ONNX or checkpoint) on a labelled dataset, and write its figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dabai.data.dataset import Dataset
+from dabai.errors import DataError
+from dabai.eval.coco import EvalResult, coco_evaluate
+from dabai.runtime.detector import Detector
+from dabai.runtime.types import Detection
+
+
+def predict_dataset(detector: Detector, dataset: Dataset, batch_size: int = 8, progress: bool = True) -> dict[str, list[Detection]]:
+    out: dict[str, list[Detection]] = {}
+    records = dataset.images
+    bar = tqdm(total=len(records), desc="predict", unit="img", disable=not progress, leave=False)
+    for start in range(0, len(records), batch_size):
+        chunk = records[start:start + batch_size]
+        for record, dets in zip(chunk, detector.detect_batch([r.path for r in chunk])):
+            out[record.name] = dets
+        bar.update(len(chunk))
+    bar.close()
+    return out
+
+
+def check_classes(dataset: Dataset, model_classes: list[str], where: str) -> None:
+    unknown = sorted({b.label for im in dataset.images for b in im.boxes} - set(model_classes))
+    if unknown:
+        raise DataError(
+            f"the data has classes the model does not know: {unknown}; model classes: {model_classes}", path=where
+        )
+
+
+def evaluate(model: str | Path | Detector | None, data: str | Path | Dataset, data_format: str | None = None,
+             batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
+             progress: bool = True) -> EvalResult:
+    """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image)."""
+    from dabai.data.formats import read_dataset
+
+    detector = model if isinstance(model, Detector) else Detector.load(model)
+    # evaluation scores every detection: no score threshold
+    detector = detector.with_options(conf=0.0, max_detections=100)
+    dataset = data if isinstance(data, Dataset) else read_dataset(data, data_format)
+    check_classes(dataset, detector.classes, str(data))
+    detections = predict_dataset(detector, dataset, batch_size, progress)
+    result = coco_evaluate(dataset, detections, detector.classes)
+    if plots_dir is not None:
+        write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
+    return result
+
+
+def write_figures(result: EvalResult, dataset: Dataset, detections, classes, out: Path, conf: float) -> None:
+    from dabai.eval.confusion import confusion_matrix
+    from dabai.eval.plots import plot_confusion, plot_pr_curves
+
+    out.mkdir(parents=True, exist_ok=True)
+    if result.precision is not None:
+        plot_pr_curves(result.precision, classes, out / "pr_curves.png")
+    plot_confusion(confusion_matrix(dataset, detections, classes, conf), classes, out / "confusion_matrix.png")

@@ -1,0 +1,98 @@
+"""COCO-style detection metrics computed by pycocotools over all detections.
+
+mAP@0.5, mAP@0.5:0.95 and per-class AP, with at most 100 detections per image
+(COCO's own limit), exactly as an independent COCO evaluator scores a
+``dabai predict --json --conf 0`` file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dabai.data.dataset import Dataset
+from dabai.runtime.types import Detection
+
+
+@dataclass
+class EvalResult:
+    map50: float
+    map50_95: float
+    ap50: dict[str, float]
+    ap50_95: dict[str, float]
+    num_images: int
+    num_ground_truth: int
+    num_detections: int
+    # COCOeval precision array [T, R, K, A, M] (for PR curves); not serialised
+    precision: np.ndarray | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        r = lambda v: round(float(v), 4)  # noqa: E731
+        return {
+            "map50": r(self.map50),
+            "map50_95": r(self.map50_95),
+            "ap50": {k: r(v) for k, v in self.ap50.items()},
+            "ap50_95": {k: r(v) for k, v in self.ap50_95.items()},
+            "images": self.num_images,
+            "ground_truth": self.num_ground_truth,
+            "detections": self.num_detections,
+        }
+
+
+def to_coco_ground_truth(dataset: Dataset, classes: list[str]) -> dict:
+    images, annotations = [], []
+    cat_ids = {c: i + 1 for i, c in enumerate(classes)}
+    for image_id, record in enumerate(dataset.images, start=1):
+        images.append({"id": image_id, "file_name": record.name, "width": record.width, "height": record.height})
+        for b in record.boxes:
+            w, h = b.x2 - b.x1, b.y2 - b.y1
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": cat_ids[b.label],
+                "bbox": [b.x1, b.y1, w, h], "area": w * h, "iscrowd": 0,
+            })
+    categories = [{"id": i, "name": c} for c, i in cat_ids.items()]
+    return {"images": images, "annotations": annotations, "categories": categories}
+
+
+def coco_evaluate(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str]) -> EvalResult:
+    """Score detections (keyed by image name) against the dataset's boxes."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt_dict = to_coco_ground_truth(dataset, classes)
+    name_to_id = {im["file_name"]: im["id"] for im in gt_dict["images"]}
+    cat_ids = {c: i + 1 for i, c in enumerate(classes)}
+    results = []
+    for name, dets in detections.items():
+        for d in sorted(dets, key=lambda d: -d.score)[:100]:
+            x1, y1, x2, y2 = d.bbox
+            results.append({"image_id": name_to_id[name], "category_id": cat_ids[d.label],
+                            "bbox": [x1, y1, x2 - x1, y2 - y1], "score": d.score})
+    num_gt = len(gt_dict["annotations"])
+    empty = {c: 0.0 for c in classes}
+    if not results or num_gt == 0:
+        return EvalResult(0.0, 0.0, dict(empty), dict(empty), len(dataset.images), num_gt, len(results))
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress to stdout
+        gt = COCO()
+        gt.dataset = gt_dict
+        gt.createIndex()
+        dt = gt.loadRes(results)
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    precision = ev.eval["precision"]  # [T, R, K, A, M]
+    ap50 = {c: _mean_valid(precision[0, :, k, 0, -1]) for k, c in enumerate(classes)}
+    ap50_95 = {c: _mean_valid(precision[:, :, k, 0, -1]) for k, c in enumerate(classes)}
+    return EvalResult(
+        map50=float(ev.stats[1]), map50_95=float(ev.stats[0]), ap50=ap50, ap50_95=ap50_95,
+        num_images=len(dataset.images), num_ground_truth=num_gt, num_detections=len(results), precision=precision,
+    )
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    valid = values[values > -1]
+    return float(valid.mean()) if valid.size else 0.0

@@ -1,0 +1,71 @@
+"""PNG figures people look at: PR curves, confusion matrix, training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_pr_curves(precision: np.ndarray, classes: list[str], path: Path) -> None:
+    plt = _pyplot()
+    recall = np.linspace(0, 1, precision.shape[1])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for k, name in enumerate(classes):
+        p = precision[0, :, k, 0, -1]
+        if (p > -1).any():
+            ap = p[p > -1].mean()
+            ax.plot(recall, np.where(p > -1, p, np.nan), label=f"{name} (AP50 {ap:.3f})")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall at IoU 0.5", xlim=(0, 1), ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path) -> None:
+    plt = _pyplot()
+    names = list(classes) + ["background"]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), [n if n != "background" else "missed" for n in names], rotation=30, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (score >= threshold, IoU >= 0.5)")
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_training_curves(rows: list[dict], path: Path) -> None:
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in rows]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in ("loss", "loss_cls", "loss_box"):
+        a1.plot(epochs, [r[key] for r in rows], label=key)
+    a1.set(xlabel="epoch", title="training loss")
+    a1.legend()
+    a1.grid(alpha=0.3)
+    for key in ("val_map50", "val_map50_95"):
+        pts = [(r["epoch"], r[key]) for r in rows if r.get(key) not in (None, "")]
+        if pts:
+            a2.plot(*zip(*pts), marker="o", label=key)
+    a2.set(xlabel="epoch", title="validation mAP", ylim=(0, 1))
+    a2.legend()
+    a2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,57 @@
+"""The detector contract shared by every registered model.
+
+A detector takes a float32 RGB batch in 0..255 (letterboxed to a square of
+``input_size``; normalisation happens inside the model so exported graphs
+need no extra pre-processing) and in ``train()`` mode returns raw per-level
+outputs for the loss; ``decode()`` returns the export/inference outputs:
+
+* ``boxes``  [N, A, 4] x1, y1, x2, y2 in input-image pixels,
+* ``scores`` [N, A, C] per-class probabilities in 0..1,
+
+which the runtime's post-processing (threshold, NMS, un-letterbox) consumes
+the same way for PyTorch checkpoints and ONNX files.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
+IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std on a 0..255 RGB batch, baked into the graph."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class DetectorBase(nn.Module):
+    """Attributes every registered detector sets, used by training, export and the runtime."""
+
+    num_classes: int
+    input_size: int
+    strides: tuple[int, ...]
+    # Model-specific meta saved in checkpoints and ONNX metadata (e.g. preprocessing).
+    preprocess_meta: dict
+
+    def points(self, device=None) -> torch.Tensor:
+        """Anchor points [A, 3]: (cx, cy, stride) in input pixels, level by level."""
+        out = []
+        for s in self.strides:
+            n = self.input_size // s
+            ys, xs = torch.meshgrid(torch.arange(n, device=device), torch.arange(n, device=device), indexing="ij")
+            cx = (xs.reshape(-1).float() + 0.5) * s
+            cy = (ys.reshape(-1).float() + 0.5) * s
+            out.append(torch.stack([cx, cy, torch.full_like(cx, float(s))], dim=1))
+        return torch.cat(out, 0)
+
+    def decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,80 @@
+"""MobileNetV2 + light PAN + anchor-free head: the default CPU mask detector.
+
+The backbone starts from torchvision's ImageNet MobileNetV2 (the official
+``mobilenet_v2-b0353104.pth``), tapped at strides 8/16/32; the expensive final
+1x1 conv to 1280 channels is dropped since the detector never pools globally.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dabai.errors import ModelError
+from dabai.models.base import DetectorBase, Normalize
+from dabai.models.head import DenseHead, distances_to_boxes
+from dabai.models.neck import LightPAN
+from dabai.models.registry import register_model
+
+# MobileNetV2 `features` index ranges ending at strides 8, 16 and 32, and their widths.
+STAGES = ((0, 7), (7, 14), (14, 18))
+STAGE_CHANNELS = [32, 96, 320]
+
+
+def load_mobilenet_v2(pretrained: str | None) -> nn.Module:
+    from torchvision.models import mobilenet_v2
+
+    net = mobilenet_v2(weights=None)
+    if pretrained:
+        from dabai.models.weights import resolve_weights
+
+        path = resolve_weights(pretrained)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        except (RuntimeError, KeyError) as exc:
+            raise ModelError(f"{path}: not a torchvision MobileNetV2 state dict ({exc})") from None
+    return net
+
+
+class MobileNetV2Detector(DetectorBase):
+    def __init__(self, num_classes: int, input_size: int = 320, width: int = 64, head_depth: int = 2,
+                 pretrained: str | None = None):
+        super().__init__()
+        if input_size % 32:
+            raise ModelError(f"input_size must be a multiple of 32 for mnv2 detectors, got {input_size}")
+        self.num_classes = num_classes
+        self.input_size = input_size
+        self.strides = (8, 16, 32)
+        self.preprocess_meta = {"color": "RGB", "scale": "0-255", "letterbox": "top-left", "pad_value": 114}
+        features = load_mobilenet_v2(pretrained).features
+        self.normalize = Normalize()
+        self.stages = nn.ModuleList(nn.Sequential(*features[a:b]) for a, b in STAGES)
+        self.neck = LightPAN(STAGE_CHANNELS, width)
+        self.head = DenseHead(width, num_classes, self.strides, head_depth)
+        self.register_buffer("_points", self.points(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw outputs: class logits [N, A, C] and box regressions [N, A, 4]."""
+        x = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return self.head(self.neck(feats))
+
+    def decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, raw = self(x)
+        return distances_to_boxes(raw, self._points), logits.sigmoid()
+
+
+@register_model("mnv2_pan")
+def mnv2_pan(num_classes: int, input_size: int = 320, pretrained: str | None = None) -> MobileNetV2Detector:
+    """MobileNetV2 (ImageNet) + 64-wide PAN + 2-layer anchor-free head (default)."""
+    return MobileNetV2Detector(num_classes, input_size, width=64, head_depth=2, pretrained=pretrained)
+
+
+@register_model("mnv2_pan_wide")
+def mnv2_pan_wide(num_classes: int, input_size: int = 320, pretrained: str | None = None) -> MobileNetV2Detector:
+    """MobileNetV2 (ImageNet) + 96-wide PAN + 3-layer head: more capacity, slower."""
+    return MobileNetV2Detector(num_classes, input_size, width=96, head_depth=3, pretrained=pretrained)

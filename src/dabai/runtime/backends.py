@@ -1,0 +1,106 @@
+"""Inference backends: each maps a float32 NCHW batch to (boxes [N, A, 4], scores [N, A, C]).
+
+ONNX Runtime is the deployment backend (no torch needed); the PyTorch backend
+runs checkpoints through exactly the same pre- and post-processing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dabai.errors import ModelError
+
+
+@dataclass
+class ModelInfo:
+    classes: list[str]
+    input_size: int
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class OnnxBackend:
+    def __init__(self, path: str | Path, threads: int | None = None, providers: list[str] | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=providers or ["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{self.path}: ONNX Runtime cannot load it ({exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.info = read_onnx_info(self.session, self.path)
+
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        boxes, scores = self.session.run(["boxes", "scores"], {self.input_name: batch})
+        return boxes, scores
+
+
+def read_onnx_info(session, path: Path) -> ModelInfo:
+    meta = session.get_modelmeta().custom_metadata_map
+    if "classes" not in meta:
+        raise ModelError(f"{path}: no 'classes' metadata; export it with `dabai export` so the class list travels with it")
+    shape = session.get_inputs()[0].shape
+    size = int(meta.get("input_size") or shape[-1])
+    extra = {k: v for k, v in meta.items() if k not in ("classes", "input_size")}
+    return ModelInfo(classes=json.loads(meta["classes"]), input_size=size, name=meta.get("model_name", ""), extra=extra)
+
+
+class TorchBackend:
+    def __init__(self, module, info: ModelInfo, device: str = "cpu"):
+        import torch
+
+        self.torch = torch
+        self.module = module.to(device).eval()
+        self.device = device
+        self.info = info
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> "TorchBackend":
+        from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+        payload = load_checkpoint(path)
+        info = ModelInfo(classes=list(payload["classes"]), input_size=int(payload["input_size"]), name=payload["model_name"])
+        return cls(model_from_checkpoint(payload), info, device)
+
+    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with self.torch.inference_mode():
+            boxes, scores = self.module.decode(self.torch.from_numpy(batch).to(self.device))
+        return boxes.float().cpu().numpy(), scores.float().cpu().numpy()
+
+
+def open_backend(path: str | Path, threads: int | None = None):
+    """Pick the backend by file type: .onnx -> ONNX Runtime, .pt/.pth -> PyTorch."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return OnnxBackend(path, threads)
+    if suffix in (".pt", ".pth"):
+        from dabai.errors import require
+
+        require("torch", "train")
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        return TorchBackend.from_checkpoint(path)
+    if suffix in (".engine", ".plan"):
+        from dabai.export.tensorrt import TensorRTBackend
+
+        return TensorRTBackend(path)
+    raise ModelError(f"{path}: unknown model type '{suffix}'; expected .onnx, .pt/.pth (dabai checkpoint) or .engine")
+
+
+def default_threads() -> int:
+    return int(os.environ.get("DABAI_THREADS", "0")) or 0

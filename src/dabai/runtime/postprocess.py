@@ -1,0 +1,58 @@
+"""Post-processing shared by every backend: score threshold, top-k, NMS, un-letterbox.
+
+Works on the decoded model outputs (boxes [A, 4] in input pixels, scores [A, C])
+in NumPy so that PyTorch checkpoints and ONNX files give identical detections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dabai.runtime.preprocess import Letterbox
+from dabai.runtime.types import Detection
+
+
+@dataclass(frozen=True)
+class PostprocessOptions:
+    conf: float = 0.3  # minimum class score to keep a detection
+    iou: float = 0.5  # NMS IoU threshold
+    max_detections: int = 100  # per image, as COCO evaluation counts them
+    pre_nms_top_k: int = 1000  # candidates per image entering NMS
+    class_agnostic: bool = False  # True: one label per face (suppress across classes)
+
+
+def postprocess(boxes: np.ndarray, scores: np.ndarray, lb: Letterbox, classes: list[str],
+                options: PostprocessOptions = PostprocessOptions()) -> list[Detection]:
+    # every (point, class) pair above the threshold is a candidate, as in multi-label detectors
+    floor = max(options.conf, 1e-4)
+    idx, cls = np.nonzero(scores >= floor)
+    cand_scores = scores[idx, cls]
+    if cand_scores.size > options.pre_nms_top_k:
+        top = np.argpartition(-cand_scores, options.pre_nms_top_k)[: options.pre_nms_top_k]
+        idx, cls, cand_scores = idx[top], cls[top], cand_scores[top]
+    if cand_scores.size == 0:
+        return []
+    cand_boxes = boxes[idx] / lb.scale
+    np.clip(cand_boxes[:, [0, 2]], 0, lb.src_width, out=cand_boxes[:, [0, 2]])
+    np.clip(cand_boxes[:, [1, 3]], 0, lb.src_height, out=cand_boxes[:, [1, 3]])
+    keep = _nms(cand_boxes, cand_scores, None if options.class_agnostic else cls, options.iou)
+    keep = keep[: options.max_detections]
+    return [
+        Detection(bbox=tuple(float(v) for v in cand_boxes[i]), score=float(cand_scores[i]), label=classes[int(cls[i])])
+        for i in keep
+    ]
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray | None, iou: float) -> np.ndarray:
+    """Indices kept by (batched) NMS, best score first."""
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1).astype(np.float32)
+    if classes is None:
+        keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(np.float32).tolist(), 0.0, iou)
+    else:
+        keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.astype(np.float32).tolist(),
+                                       classes.astype(np.int32).tolist(), 0.0, iou)
+    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    return keep[np.argsort(-scores[keep], kind="stable")]

@@ -1,0 +1,114 @@
+"""Batch prediction over an image, a folder of images, or a video (what ``dabai predict`` runs)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from dabai.errors import DataError
+from dabai.runtime.detector import Detector
+from dabai.runtime.draw import draw_detections
+from dabai.runtime.types import Detection
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+
+
+@dataclass
+class PredictSummary:
+    images: int = 0
+    detections: int = 0
+    skipped: list[str] = field(default_factory=list)  # unreadable files, reported not fatal
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def iter_video(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise DataError("cannot open the video (unsupported codec or not a video)", path=path)
+    index = 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            yield f"{path.name}#{index:06d}", frame
+            index += 1
+    finally:
+        cap.release()
+
+
+def predict_source(detector: Detector, source: str | Path, out_dir: str | Path | None = None,
+                   json_path: str | Path | None = None, kitti_dir: str | Path | None = None) -> PredictSummary:
+    source = Path(source)
+    if not source.exists():
+        raise DataError("no such file or folder", path=source)
+    out_dir = Path(out_dir) if out_dir else None
+    kitti_dir = Path(kitti_dir) if kitti_dir else None
+    for d in (out_dir, kitti_dir):
+        if d:
+            d.mkdir(parents=True, exist_ok=True)
+    summary, records = PredictSummary(), []
+    writer = None
+    for name, image in _frames(source, summary):
+        dets = detector(image)
+        summary.images += 1
+        summary.detections += len(dets)
+        records.extend(d.to_json(image=name) for d in dets)
+        if kitti_dir:
+            (kitti_dir / (Path(name.replace("#", "_")).stem + ".txt")).write_text(kitti_lines(dets))
+        if out_dir:
+            drawn = draw_detections(image, dets)
+            if source.suffix.lower() in VIDEO_SUFFIXES:
+                writer = writer or _video_writer(out_dir / (source.stem + "_pred.mp4"), drawn)
+                writer.write(drawn)
+            else:
+                cv2.imwrite(str(out_dir / Path(name).name), drawn)
+    if writer is not None:
+        writer.release()
+    if json_path:
+        Path(json_path).write_text(json.dumps(records, ensure_ascii=False, indent=1))
+    return summary
+
+
+def kitti_lines(dets: list[Detection]) -> str:
+    """TAO/tlt-infer style KITTI lines, with the score in the last field."""
+    return "".join(
+        f"{d.label} 0.00 0 0.00 {d.bbox[0]:.2f} {d.bbox[1]:.2f} {d.bbox[2]:.2f} {d.bbox[3]:.2f} "
+        f"0.00 0.00 0.00 0.00 0.00 0.00 0.00 {d.score:.4f}\n"
+        for d in dets
+    )
+
+
+def _frames(source: Path, summary: PredictSummary) -> Iterator[tuple[str, np.ndarray]]:
+    if source.is_dir():
+        paths = list_images(source)
+        if not paths:
+            raise DataError("no images found (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")", path=source)
+        for path in tqdm(paths, desc="predict", unit="img"):
+            image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+            if image is None:
+                summary.skipped.append(str(path))
+                continue
+            yield path.relative_to(source).as_posix(), image
+    elif source.suffix.lower() in VIDEO_SUFFIXES:
+        yield from iter_video(source)
+    else:
+        image = cv2.imdecode(np.fromfile(str(source), dtype=np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DataError("not a readable image or video", path=source)
+        yield source.name, image
+
+
+def _video_writer(path: Path, first_frame: np.ndarray):
+    h, w = first_frame.shape[:2]
+    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))

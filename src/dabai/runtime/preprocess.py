@@ -1,0 +1,69 @@
+"""Pre-processing shared by training, predict, eval, serve, bench and the gate.
+
+Images are letterboxed into a square: resized so the long side fits, placed at
+the top-left, padded with grey. Top-left placement makes the inverse a single
+division by the scale. The output is float32 RGB in 0..255, NCHW; the model
+normalises internally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    scale: float  # input pixels per source pixel
+    src_width: int
+    src_height: int
+
+
+def letterbox(image_rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize-and-pad an HxWx3 uint8 RGB image into size x size (uint8, HWC)."""
+    h, w = image_rgb.shape[:2]
+    scale = min(size / w, size / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image_rgb, (nw, nh), interpolation=interp) if (nw, nh) != (w, h) else image_rgb
+    canvas = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
+    canvas[:nh, :nw] = resized
+    return canvas, Letterbox(scale=scale, src_width=w, src_height=h)
+
+
+def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
+    """Stack HWC uint8 images into a float32 NCHW batch in 0..255."""
+    batch = np.stack(images_hwc).astype(np.float32)
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+
+def load_image_rgb(source) -> np.ndarray:
+    """A path, raw bytes, or an already-decoded BGR array -> RGB uint8 array."""
+    from pathlib import Path
+
+    from dabai.errors import DataError
+
+    if isinstance(source, np.ndarray):
+        if source.ndim == 2:
+            return cv2.cvtColor(source, cv2.COLOR_GRAY2RGB)
+        if source.ndim != 3 or source.shape[2] not in (3, 4):
+            raise DataError(f"expected an HxWx3 image array, got shape {source.shape}")
+        code = cv2.COLOR_BGRA2RGB if source.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        return cv2.cvtColor(source, code)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = np.frombuffer(source, dtype=np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if image is None:
+            raise DataError("the data is not a readable image (expected JPEG, PNG, BMP or WebP bytes)")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    path = Path(source)
+    if not path.is_file():
+        raise DataError("image file not found", path=path)
+    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError("not a readable image (corrupt, truncated or not an image format OpenCV reads)", path=path)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,105 @@
+"""Training data: canonical records -> augmented, letterboxed tensors and box targets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset as TorchDataset, Sampler
+
+from dabai.data.dataset import Dataset
+from dabai.runtime.preprocess import letterbox, load_image_rgb
+from dabai.train.augment import build_pipeline, zoom_to_face
+from dabai.train.spec import AugmentSpec
+
+
+class DetectionData(TorchDataset):
+    """Yields (image float32 CHW 0..255, targets float32 [n, 5] = x1, y1, x2, y2, class_id) in input pixels."""
+
+    def __init__(self, dataset: Dataset, classes: list[str], input_size: int, augment: AugmentSpec | None, seed: int = 0):
+        self.records = dataset.images
+        self.class_ids = {name: i for i, name in enumerate(classes)}
+        self.input_size = input_size
+        self.augment = augment
+        self.pipeline = build_pipeline(augment) if augment else None
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int):
+        record = self.records[index]
+        image = load_image_rgb(record.path)
+        boxes = np.array([b.as_list() for b in record.boxes], dtype=np.float32).reshape(-1, 4)
+        labels = np.array([self.class_ids[b.label] for b in record.boxes], dtype=np.int64)
+        if self.pipeline is not None:
+            image, boxes, labels = self._augment(image, boxes, labels, index)
+        canvas, lb = letterbox(image, self.input_size)
+        targets = np.concatenate([boxes * lb.scale, labels[:, None].astype(np.float32)], axis=1)
+        tensor = torch.from_numpy(np.ascontiguousarray(canvas.transpose(2, 0, 1))).float()
+        return tensor, torch.from_numpy(targets.astype(np.float32))
+
+    def _augment(self, image, boxes, labels, index):
+        # Seeded per (seed, epoch, index) so a resumed run sees the same augmentations.
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if rng.random() < self.augment.zoom_face:
+            image, boxes, labels = zoom_to_face(image, boxes, labels, rng)
+        h, w = image.shape[:2]
+        boxes = boxes.copy()
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+        boxes, labels = boxes[ok], labels[ok]
+        self.pipeline.set_random_seed(int(rng.integers(2**31)))
+        out = self.pipeline(image=image, bboxes=boxes, labels=labels)
+        boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
+        return out["image"], boxes, np.asarray(out["labels"], dtype=np.int64)
+
+
+def collate(batch):
+    images = torch.stack([b[0] for b in batch])
+    return images, [b[1] for b in batch]
+
+
+def repeat_factors(dataset: Dataset, threshold: float) -> np.ndarray:
+    """LVIS repeat factors: r(image) = max over its classes of max(1, sqrt(t / f_class))."""
+    n = max(1, len(dataset.images))
+    freq: dict[str, float] = {}
+    for record in dataset.images:
+        for label in {b.label for b in record.boxes}:
+            freq[label] = freq.get(label, 0) + 1 / n
+    factors = []
+    for record in dataset.images:
+        labels = {b.label for b in record.boxes}
+        factors.append(max([1.0] + [math.sqrt(threshold / freq[c]) for c in labels]))
+    return np.array(factors)
+
+
+class EpochSampler(Sampler):
+    """Deterministic per-epoch order (weighted with replacement, or a permutation), sharded for DDP."""
+
+    def __init__(self, n: int, weights: np.ndarray | None, seed: int, rank: int = 0, world: int = 1):
+        self.n, self.weights, self.seed, self.rank, self.world = n, weights, seed, rank, world
+        self.epoch = 0
+        self.per_rank = math.ceil(n / world)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> list[int]:
+        g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        total = self.per_rank * self.world
+        if self.weights is not None:
+            w = torch.as_tensor(self.weights, dtype=torch.double)
+            order = torch.multinomial(w, total, replacement=True, generator=g)
+        else:
+            order = torch.randperm(self.n, generator=g).repeat(math.ceil(total / max(self.n, 1)))[:total]
+        return order[self.rank::self.world].tolist()
+
+    def __iter__(self):
+        return iter(self.indices())
+
+    def __len__(self) -> int:
+        return self.per_rank

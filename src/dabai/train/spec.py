@@ -1,0 +1,93 @@
+"""The training spec: a YAML file mapped onto these frozen dataclasses.
+
+Every key is documented here; ``dabai train SPEC.yaml`` rejects unknown keys
+and wrong types naming the key, and saves the resolved spec in the run dir.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from dabai.config import apply_overrides, from_dict, load_yaml
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    train: str  # dataset directory for training (any format `dabai data` reads)
+    val: Optional[str] = None  # dataset directory scored every epoch to pick `best`
+    format: Optional[str] = None  # voc|coco|yolo|kitti; autodetected when omitted
+    workers: int = 2  # dataloader worker processes (augmentation runs there)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str = "mnv2_pan"  # registry name, see `dabai train --list-models`
+    input_size: int = 320  # square letterbox side in pixels (multiple of 32)
+    pretrained: Optional[str] = None  # backbone weights: a path, or a known name such as mobilenet_v2_imagenet
+    init: Optional[str] = None  # a dabai checkpoint to start from (e.g. a pruned model), model weights only
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 0.002  # peak learning rate, reached after warm-up
+    weight_decay: float = 0.05
+    momentum: float = 0.9  # SGD momentum / AdamW beta1
+    grad_clip: float = 10.0  # max gradient norm; 0 disables clipping
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    warmup_epochs: float = 1.0  # linear soft start from warmup_ratio * lr (TAO's soft_start)
+    warmup_ratio: float = 0.1
+    annealing: Literal["cosine", "linear", "none"] = "cosine"  # decay after warm-up
+    min_lr_ratio: float = 0.05  # final lr = min_lr_ratio * lr
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    hflip: float = 0.5  # probability of a horizontal flip
+    scale: tuple[float, float] = (0.6, 1.4)  # random zoom range (affine)
+    affine_p: float = 0.6  # probability of the random affine (scale, shift, small rotation)
+    zoom_face: float = 0.25  # probability of cropping around one face (gate-camera close-ups)
+    color: float = 0.7  # probability of brightness/contrast/hue jitter
+    blur: float = 0.15  # probability of motion or gaussian blur
+    jpeg: float = 0.2  # probability of JPEG re-compression
+    gray: float = 0.05  # probability of converting to greyscale
+
+
+@dataclass(frozen=True)
+class BalanceSpec:
+    # Rare-class handling: repeat-factor sampling (LVIS) over-samples images that hold rare classes.
+    method: Literal["repeat", "none"] = "repeat"
+    repeat_threshold: float = 0.5  # images whose rarest class is in < this fraction of images get repeated
+    class_weights: Optional[dict[str, float]] = None  # optional per-class loss weights
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    data: DataSpec
+    classes: list[str]  # class names in id order; checked against the data before the first step
+    model: ModelSpec = field(default_factory=ModelSpec)
+    epochs: int = 60
+    batch_size: int = 16
+    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+    balance: BalanceSpec = field(default_factory=BalanceSpec)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
+    eval_every: int = 1  # epochs between validation runs
+    nan_retry: bool = False  # on a non-finite loss: restore last good checkpoint and halve the lr
+    output_dir: str = "runs/train"  # parent of run directories
+    name: Optional[str] = None  # run directory name; default: <model>-<timestamp>
+    export_onnx: bool = True  # write best.onnx (with metadata) at the end
+
+
+def load_spec(path: str, overrides: list[str] = ()) -> TrainSpec:
+    """Load a spec file, apply ``key.sub=value`` overrides, and validate it."""
+    data = apply_overrides(load_yaml(path), list(overrides))
+    return from_dict(TrainSpec, data)
