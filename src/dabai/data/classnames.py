@@ -7,7 +7,6 @@ vanishes from training. Every place that meets an unknown class name uses
 
 from __future__ import annotations
 
-import difflib
 import re
 
 
@@ -24,8 +23,23 @@ def near_miss(name: str, classes: list[str]) -> str | None:
     by_key = {canonical(c): c for c in classes}
     if key in by_key:
         return by_key[key]
-    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.8)
-    return by_key[close[0]] if close else None
+    # A typo is an edit or two; 'without_mask' vs 'with_mask' (3 edits) are different words.
+    allowed = 1 if len(key) <= 10 else 2
+    scored = sorted((edit_distance(key, k), k) for k in by_key)
+    if scored and scored[0][0] <= allowed and (len(scored) == 1 or scored[1][0] > scored[0][0]):
+        return by_key[scored[0][1]]
+    return None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def unknown_class_message(name: str, classes: list[str]) -> str:

@@ -22,17 +22,24 @@ DEFAULT_NAME = "annotations.json"
 
 
 def annotation_file(root: Path) -> Path | None:
+    """``annotations.json``, else the one root JSON file that looks like COCO (other JSON, such
+    as a fix report, may sit beside it)."""
     if (root / DEFAULT_NAME).is_file():
         return root / DEFAULT_NAME
-    candidates = sorted(root.glob("*.json"))
+    candidates = [p for p in sorted(root.glob("*.json")) if _mentions_images(p)]
     if len(candidates) > 1:
         names = ", ".join(p.name for p in candidates)
-        raise DataError(f"several JSON files ({names}); expected one COCO file named {DEFAULT_NAME}", path=root)
+        raise DataError(f"several COCO files ({names}); expected one, named {DEFAULT_NAME}", path=root)
     return candidates[0] if candidates else None
 
 
+def _mentions_images(path: Path) -> bool:
+    with path.open("rb") as f:
+        return b'"images"' in f.read(1 << 20)
+
+
 def looks_like(root: Path) -> bool:
-    return any(root.glob("*.json"))
+    return annotation_file(root) is not None
 
 
 def read(root: Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:

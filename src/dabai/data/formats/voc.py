@@ -135,6 +135,11 @@ def _optional_number(obj: XmlNode, tag: str, xml_path: Path) -> float:
 def write(ds: Dataset, out: Path, mode: str) -> None:
     check_label_stems(ds, ".xml")
     place_images(ds, out / "images", mode)
+    write_annotations(ds, out)
+
+
+def write_annotations(ds: Dataset, out: Path) -> None:
+    """``annotations/<stem>.xml`` for every image (no <object> when it has none) and classes.txt."""
     ann_dir = out / "annotations"
     for im in progress(ds.images, desc="writing VOC"):
         path = ann_dir / f"{im.stem}.xml"
