@@ -90,6 +90,11 @@ def write_dataset(ds: Dataset, out: str | Path, fmt: str, link: bool | str = Fal
     return out
 
 
+def write_labels(ds: Dataset, out: str | Path, fmt: str) -> None:
+    """Write only the label files of ``ds``, whose images a tool already put in ``out/images``."""
+    _module(fmt).write(ds, Path(out), "in-place")
+
+
 def parse_class_list(text: str) -> list[str]:
     """'a, b,c' -> ['a', 'b', 'c']; duplicates are an error (they would get two ids)."""
     names = [n.strip() for n in text.split(",") if n.strip()]

@@ -110,6 +110,13 @@ def check_label_stems(ds: Dataset, label_suffix: str) -> None:
 
 
 def place_images(ds: Dataset, image_dir: Path, mode: str) -> None:
-    """Copy (or link) every image to ``image_dir/<name>``, mirroring the input layout."""
+    """Copy (or link) every image to ``image_dir/<name>``, mirroring the input layout.
+
+    Mode "in-place" means a tool (resize) already wrote the images there."""
+    if mode == "in-place":
+        for im in ds.images:
+            if Path(im.path).resolve() != (image_dir / im.name).resolve():
+                raise DataError(f"image {im.name!r} is not at {image_dir / im.name}", path=im.path)
+        return
     for im in progress(ds.images, desc=f"{'copying' if mode == 'copy' else 'linking'} images"):
         place_file(im.path, image_dir / im.name, mode)
