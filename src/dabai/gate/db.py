@@ -70,7 +70,10 @@ class Registry:
         lock = None
         if self.dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             lock = Path(self.engine.url.database).with_suffix(".migrate.lock")
-            lock.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                lock.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RegistryError(f"cannot open the registry at {_redacted(self.url)}: {exc}") from None
         try:
             migrations.upgrade(self.engine, lock)
         except OperationalError as exc:

@@ -78,7 +78,12 @@ def decode(text: str) -> Decoded:
     try:
         raw = b45decode(data)
     except ValueError as exc:
-        reason = "truncated" if len(data) % 3 == 1 else "malformed"
+        whole = len(data) - len(data) % 3
+        try:  # bad only in an incomplete last group: the text was cut off
+            b45decode(data[:whole])
+            reason = "truncated" if len(data) % 3 else "malformed"
+        except ValueError:
+            reason = "malformed"
         return Decoded(None, reason=reason, detail=f"pass text is not valid Base45 ({exc})")
     if len(raw) < _HEAD.size + SIG_LEN:
         return Decoded(None, reason="truncated", detail=f"{len(raw)} bytes, at least {_HEAD.size + SIG_LEN} expected")

@@ -1,0 +1,282 @@
+"""CLI for the gate: ``residents``, ``keys``, ``pass``, ``gate`` (check, run, serve, events, passwd) and ``bench-gate``.
+
+Every command is a thin layer over ``dabai.gate``; all take ``--home`` (default
+$DABAI_HOME or ~/.dabai) and ``--db`` (default $DABAI_DB or SQLite in the home).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+
+from dabai.cli.common import add_command, add_group, print_json
+from dabai.errors import DabaiError
+
+
+def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> argparse.ArgumentParser:
+    p.add_argument("--home", help="gate home folder (default: $DABAI_HOME or ~/.dabai)")
+    p.add_argument("--db", help="registry URL, e.g. postgresql://user:pw@host/dabai (default: $DABAI_DB or SQLite in the home)")
+    p.add_argument("--config", help="gate config YAML (default: HOME/gate.yaml when present)")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return p
+
+
+def _open(args):
+    from dabai.gate.context import open_gate
+
+    return open_gate(args.home, args.db, args.config)
+
+
+def register(sub) -> None:
+    _register_residents(sub)
+    _register_keys(sub)
+    _register_pass(sub)
+    _register_gate(sub)
+    p = add_command(sub, "bench-gate", cmd_bench, "measure gate check latency (p50/p95) and a whole spoken turn",
+                    examples="  dabai bench-gate --runs 50\n  dabai bench-gate --runs 30 --json\n")
+    p.add_argument("--runs", type=int, default=50, help="timed checks per measurement (default 50)")
+    p.add_argument("--model", help="detector model (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+# -- residents ------------------------------------------------------------------------------------
+def _register_residents(sub) -> None:
+    g = add_group(sub, "residents", "manage the residents registry",
+                  examples="  dabai residents add 张三 --unit 3-1-402 --phone 13800000000\n"
+                           "  dabai residents list --json\n  dabai residents import residents.csv\n")
+    p = _common(add_command(g, "add", cmd_residents_add, "register a resident",
+                            examples="  dabai residents add 张三 --unit 3-1-402\n  dabai residents add 李四 --json\n"))
+    p.add_argument("name")
+    p.add_argument("--unit", help="building-unit-room, e.g. 3-1-402")
+    p.add_argument("--phone")
+    p = _common(add_command(g, "list", cmd_residents_list, "list residents",
+                            examples="  dabai residents list\n  dabai residents list --all --json\n"))
+    p.add_argument("--all", action="store_true", help="include removed (inactive) residents")
+    p = _common(add_command(g, "remove", cmd_residents_remove,
+                            "remove a resident (deactivates: their passes stop working, history is kept)",
+                            examples="  dabai residents remove 3\n  dabai residents remove 张三\n"))
+    p.add_argument("resident", help="resident id or unambiguous name")
+    p = _common(add_command(g, "import", cmd_residents_import,
+                            "import residents from a CSV (header: name,unit,phone); bad rows are reported by line "
+                            "and skipped, good rows are added in one transaction",
+                            examples="  dabai residents import residents.csv\n  dabai residents import new.csv --json\n"))
+    p.add_argument("csv")
+
+
+def cmd_residents_add(args) -> int:
+    from dabai.gate.residents import add_resident
+
+    _, _, reg = _open(args)
+    r = add_resident(reg, args.name, args.unit, args.phone)
+    if args.json:
+        print_json(r.to_json())
+    else:
+        print(f"added resident {r.id}: {r.name}" + (f" ({r.unit})" if r.unit else ""))
+    return 0
+
+
+def cmd_residents_list(args) -> int:
+    from dabai.gate.residents import list_residents
+
+    _, _, reg = _open(args)
+    rows = list_residents(reg, include_inactive=args.all)
+    if args.json:
+        print_json([r.to_json() for r in rows])
+        return 0
+    if not rows:
+        print("no residents; add one with: dabai residents add NAME --unit 3-1-402")
+    for r in rows:
+        flag = "" if r.active else "  (removed)"
+        print(f"{r.id:>5}  {r.name:<12} {r.unit or '-':<12} {r.phone or '-'}{flag}")
+    return 0
+
+
+def cmd_residents_remove(args) -> int:
+    from dabai.gate.residents import remove_resident
+
+    _, _, reg = _open(args)
+    r = remove_resident(reg, args.resident)
+    if args.json:
+        print_json(r.to_json())
+    else:
+        print(f"removed resident {r.id}: {r.name} (their passes no longer open the gate)")
+    return 0
+
+
+def cmd_residents_import(args) -> int:
+    from dabai.gate.residents import import_csv
+
+    _, _, reg = _open(args)
+    report = import_csv(reg, args.csv)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        for line, msg in report.errors:
+            print(f"{args.csv}:{line}: {msg}", file=sys.stderr)
+        print(f"imported {len(report.added)} resident(s); {len(report.errors)} bad row(s) skipped")
+    return 1 if report.errors else 0
+
+
+# -- keys -----------------------------------------------------------------------------------------
+def _register_keys(sub) -> None:
+    g = add_group(sub, "keys", "the community's pass signing key",
+                  examples="  dabai keys init\n  dabai keys show --json\n")
+    _common(add_command(g, "init", cmd_keys_init,
+                        "create the Ed25519 signing key (HOME/keys/signing.key, mode 0600) and its public key",
+                        examples="  dabai keys init\n  DABAI_HOME=/srv/dabai dabai keys init --json\n"))
+    _common(add_command(g, "show", cmd_keys_show, "show the public key id(s) this gate trusts",
+                        examples="  dabai keys show\n"))
+
+
+def cmd_keys_init(args) -> int:
+    from dabai.gate.home import resolve_home
+    from dabai.gate.keys import init_keys
+
+    home = resolve_home(args.home, args.db).ensure()
+    key = init_keys(home)
+    out = {"key_id": key.key_id, "private_key": str(home.private_key_path), "public_key": str(home.public_key_path)}
+    if args.json:
+        print_json(out)
+    else:
+        print(f"created signing key {key.key_id}\n  private: {out['private_key']} (mode 0600; keep it on the "
+              f"issuing host only)\n  public:  {out['public_key']} (copy to every gate's HOME/keys/)")
+    return 0
+
+
+def cmd_keys_show(args) -> int:
+    from dabai.gate.home import resolve_home
+    from dabai.gate.keys import load_public_keys
+
+    keys = load_public_keys(resolve_home(args.home, args.db))
+    if args.json:
+        print_json([{"key_id": k.key_id, "path": str(k.path)} for k in keys.values()])
+    else:
+        for k in keys.values():
+            print(f"{k.key_id}  {k.path}")
+    return 0
+
+
+# -- passes ---------------------------------------------------------------------------------------
+def _register_pass(sub) -> None:
+    g = add_group(sub, "pass", "issue, revoke and verify signed QR passes",
+                  examples="  dabai pass issue 张三 --out zhangsan.png --valid-days 30\n"
+                           "  dabai pass revoke 3f9c0a1b2c3d4e5f\n  dabai pass verify photo.jpg\n")
+    p = _common(add_command(g, "issue", cmd_pass_issue, "issue a signed pass as a QR PNG",
+                            examples="  dabai pass issue 张三 --out pass.png --expires 2026-12-31T00:00:00+08:00\n"
+                                     "  dabai pass issue 7 --out guest.png --valid-days 1 --single-use --json\n"))
+    p.add_argument("resident", help="resident id or unambiguous name")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--expires", help="expiry time, ISO 8601 (a time without zone is local time)")
+    when.add_argument("--valid-days", type=float, help="valid for N days from now (default 30)")
+    p.add_argument("--single-use", action="store_true", help="the pass opens the gate once, on any gate")
+    p = _common(add_command(g, "revoke", cmd_pass_revoke, "revoke a pass (refused by every gate on this registry)",
+                            examples="  dabai pass revoke 3f9c0a1b2c3d4e5f --reason lost\n"))
+    p.add_argument("pass_id")
+    p.add_argument("--reason", help="why (kept in the registry)")
+    p = _common(add_command(g, "verify", cmd_pass_verify,
+                            "read the QR in an image and verify the pass (exit 0 valid, 1 refused)",
+                            examples="  dabai pass verify pass.png\n  dabai pass verify visitor.jpg --json\n"))
+    p.add_argument("image")
+    p = _common(add_command(g, "list", cmd_pass_list, "list issued passes",
+                            examples="  dabai pass list\n  dabai pass list --resident 3 --json\n"))
+    p.add_argument("--resident", help="only this resident's passes (id or name)")
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise DabaiError(f"--expires {text!r} is not an ISO 8601 time, e.g. 2026-12-31T00:00:00+08:00") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def cmd_pass_issue(args) -> int:
+    from dabai.gate.keys import load_private_key
+    from dabai.gate.passes import PassError, issue_pass, write_qr_png
+
+    home, cfg, reg = _open(args)
+    expires = _parse_time(args.expires) if args.expires else None
+    if expires is not None and expires <= datetime.now().astimezone():
+        raise PassError(f"--expires {args.expires} is in the past")
+    key = load_private_key(home)
+    issued = issue_pass(reg, key, args.resident, expires_at=expires, valid_days=args.valid_days,
+                        single_use=args.single_use, max_name_bytes=cfg.passes.max_name_bytes)
+    path = write_qr_png(issued.text, args.out)
+    out = issued.to_json() | {"image": str(path)}
+    if args.json:
+        print_json(out)
+    else:
+        print(f"issued pass {issued.pass_id} for {issued.resident.name} (id {issued.resident.id}), "
+              f"valid until {issued.expires_at.astimezone().isoformat()}" + (", single use" if issued.single_use else "")
+              + f"\n  QR: {path}")
+    return 0
+
+
+def cmd_pass_revoke(args) -> int:
+    from dabai.gate.passes import revoke_pass
+
+    _, _, reg = _open(args)
+    out = revoke_pass(reg, args.pass_id, args.reason)
+    if args.json:
+        print_json(out)
+    else:
+        print(f"revoked pass {out['pass_id']} at {out['revoked_at']}")
+    return 0
+
+
+def cmd_pass_verify(args) -> int:
+    from dabai.gate.keys import load_public_keys
+    from dabai.gate.passes import verify_text
+    from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+
+    home, cfg, reg = _open(args)
+    text = pick_pass_text(decode_qr(read_image(args.image)))
+    check = verify_text(reg, load_public_keys(home), text, clock_skew_s=cfg.passes.clock_skew_s)
+    p = check.payload
+    out = {"valid": check.valid, "reason": check.reason, "detail": check.detail,
+           "pass_id": p.pass_id if p else None, "resident_id": p.resident_id if p else None,
+           "name": p.name if p else None, "expires_at": p.expires_at.isoformat() if p else None}
+    if args.json:
+        print_json(out)
+    elif check.valid:
+        print(f"valid: pass {p.pass_id} for {check.resident.name} (id {p.resident_id}), "
+              f"expires {p.expires_at.astimezone().isoformat()}")
+    else:
+        print(f"refused: {check.reason} ({check.detail})")
+    return 0 if check.valid else 1
+
+
+def cmd_pass_list(args) -> int:
+    from dabai.gate.passes import list_passes
+    from dabai.gate.residents import find_resident
+
+    _, _, reg = _open(args)
+    rid = find_resident(reg, args.resident, include_inactive=True).id if args.resident else None
+    rows = list_passes(reg, rid)
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        state = "revoked" if r["revoked"] else ("used" if r["used"] else "")
+        print(f"{r['pass_id']}  {r['name']:<10} until {r['expires_at']}  {'single-use ' if r['single_use'] else ''}{state}")
+    return 0
+
+
+def _register_gate(sub) -> None:
+    from dabai.cli import gate_run
+
+    gate_run.register(sub, _common)
+
+
+def cmd_bench(args) -> int:
+    from dabai.gate.bench import format_report, run_bench
+
+    report = run_bench(runs=args.runs, model=args.model)
+    if args.json:
+        print_json(report)
+    else:
+        print(format_report(report))
+    return 0
