@@ -76,7 +76,8 @@ def check_dataset(path: str | Path, fmt: str | None = None, classes: list[str] |
     _check_classes(ds, classes, problems)
     _check_duplicates(ds, infos, max_distance, problems)
     counts = _class_counts(ds, classes)
-    _check_balance(counts, problems)
+    # Balance is judged over the expected classes; stray names are already errors above.
+    _check_balance({c: n for c, n in counts.items() if classes is None or c in classes}, problems)
     if not ds.images:
         problems.error("empty-dataset", "no images found", path=root)
     report = CheckReport(root, fmt, len(ds), ds.num_boxes, counts, [_relative(p, root) for p in problems.items])
@@ -131,6 +132,10 @@ def box_issue(box: Box, width: int, height: int) -> tuple[str, str, str] | None:
     return ERROR, "box-out-of-bounds", message
 
 
+def _boxes(count: int) -> str:
+    return f"{count} box" if count == 1 else f"{count} boxes"
+
+
 def _n(value: float) -> str:
     return f"{value:g}"
 
@@ -158,8 +163,8 @@ def _check_classes(ds: Dataset, classes: list[str] | None, problems: Problems) -
         guess = near_miss(label, commoner) if count else None
         if guess is not None:
             im, box = first_seen[label]
-            problems.warning("class-near-miss", f"class {label!r} ({count} boxes) looks like {guess!r} "
-                             f"({counts[guess]} boxes); pass --classes to make this an error",
+            problems.warning("class-near-miss", f"class {label!r} ({_boxes(count)}) looks like {guess!r} "
+                             f"({_boxes(counts[guess])}); pass --classes to make this an error",
                              path=im.label_path or im.path, line=box.line)
 
 
@@ -179,7 +184,7 @@ def _check_balance(counts: dict[str, int], problems: Problems) -> None:
     rare = min(counts, key=counts.get)
     share = counts[rare] / counts[common]
     if share < IMBALANCE_RATIO:
-        problems.warning("class-imbalance", f"rarest class {rare!r} has {counts[rare]} boxes, {share:.1%} of the "
+        problems.warning("class-imbalance", f"rarest class {rare!r} has {_boxes(counts[rare])}, {share:.1%} of the "
                          f"most common {common!r} ({counts[common]}); expected at least {IMBALANCE_RATIO:.0%} "
                          "(collect more, oversample or weight the loss)")
 

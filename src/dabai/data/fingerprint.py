@@ -56,8 +56,7 @@ def inspect_image(path: Path) -> ImageInfo:
     except UnidentifiedImageError:
         info.error = "not an image file that can be decoded"
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's ways of saying "corrupt"
-        reason = str(exc)
-        info.error = "truncated image (" + reason + ")" if "truncated" in reason else f"cannot decode image ({reason})"
+        info.error = f"cannot decode image: {exc}"  # PIL says "image file is truncated (…)" for cut-off files
     return info
 
 

@@ -37,22 +37,21 @@ class Change:
 def fix_dataset(result: CheckResult, out: str | Path, fmt: str | None = None, link: bool | str = False) -> list[Change]:
     """Write the cleaned dataset to ``out`` (new or empty) and return every change made."""
     root = result.report.root
-    changes = [Change("left-out-label", p.path, p.message) for p in result.reader_problems
+    changes = [Change("left-out-label", _relative(p.path, root), p.message) for p in result.reader_problems
                if p.severity == "error"]
     duplicates = exact_duplicates(result)
     images = []
     for im in result.dataset.images:
         info = result.infos[im.path]
+        where = _relative(str(im.path), root)
         if info.error:
-            changes.append(Change("left-out-image", im.name, info.error))
+            changes.append(Change("left-out-image", where, info.error))
         elif im.path in duplicates:
-            changes.append(Change("left-out-image", im.name, f"exact duplicate of {_name(result, duplicates[im.path])}"))
+            changes.append(Change("left-out-image", where, f"exact duplicate of {_name(result, duplicates[im.path])}"))
         else:
-            images.append(_clean_record(im, info.width, info.height, result.classes, changes))
+            images.append(_clean_record(im, where, info.width, info.height, result.classes, changes))
     classes = result.classes or _remaining_classes(result.dataset.classes, images)
     out = write_dataset(Dataset(images=images, classes=classes), out, fmt or result.report.fmt, link=link)
-    for change in changes:
-        change.path = _relative(change.path, root)
     write_fix_report(out, changes)
     return changes
 
@@ -75,8 +74,7 @@ def _remaining_classes(classes: list[str], images: list[ImageRecord]) -> list[st
     return [c for c in classes if c in used] + sorted(used - set(classes))
 
 
-def _clean_record(im: ImageRecord, width: int, height: int, classes, changes: list[Change]) -> ImageRecord:
-    where = im.name
+def _clean_record(im: ImageRecord, where: str, width: int, height: int, classes, changes: list[Change]) -> ImageRecord:
     if (width, height) != (im.width, im.height):
         changes.append(Change("corrected-size", where, f"labels said {im.width}x{im.height}, image is {width}x{height}"))
     boxes = []

@@ -81,12 +81,14 @@ def record_size(path: Path, problems: Problems) -> tuple[int, int]:
 def unlabeled_images(image_files: list[Path], image_dir: Path, used: set[Path], problems: Problems,
                      expected: str) -> list[ImageRecord]:
     """Records (with no boxes) for images no label file mentions, each reported as a warning.
-    ``used`` holds the resolved paths of the images that label files do mention."""
+    ``used`` holds the resolved paths of the images that label files do mention; ``expected``
+    names the missing label file, with ``{stem}`` standing for the image's name without extension."""
     records = []
     for path in image_files:
         if path.resolve() in used:
             continue
-        problems.warning("image-without-label", f"image has no label file (expected {expected}); "
+        stem = path.relative_to(image_dir).with_suffix("").as_posix()
+        problems.warning("image-without-label", f"image has no label file (expected {expected.format(stem=stem)}); "
                          "kept as an image with no objects", path=path)
         width, height = record_size(path, problems)
         records.append(ImageRecord(path=path.resolve(), width=width, height=height, boxes=[],

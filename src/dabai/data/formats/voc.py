@@ -59,7 +59,7 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
         used.add(record.path)
         images.append(record)
     images += unlabeled_images(list_images(image_dir), image_dir, used, problems,
-                               expected=f"{ann_dir.name}/<name>.xml")
+                               expected=f"{ann_dir.name}/{{stem}}.xml")
     return finish(images, classes, root)
 
 

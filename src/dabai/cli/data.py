@@ -1,0 +1,257 @@
+"""``dabai data …``: convert, check, stats, split, resize and demo.
+
+Each command parses its flags, calls the Python API in ``dabai.data`` and
+prints the result; the work (and the imports of PIL, imagehash, matplotlib)
+happens only when a command runs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from dabai.cli.common import add_command, add_group, print_json
+from dabai.errors import DataError
+
+FORMAT_NAMES = ("voc", "coco", "yolo", "kitti")
+
+GROUP_EXAMPLES = """\
+  dabai data demo                                         # all tools on a generated sample
+  dabai data convert data/voc --to kitti --out data/kitti
+  dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
+  dabai data stats data/voc --out reports/
+  dabai data split data/voc --out data/splits --val 0.15 --test 0.15 --seed 0
+  dabai data resize data/voc --size 960x544 --keep-aspect --out data/voc-960
+"""
+
+
+def register(subparsers) -> None:
+    sub = add_group(subparsers, "data", "Dataset tools: convert VOC/COCO/YOLO/KITTI, check, stats, split, resize.",
+                    GROUP_EXAMPLES)
+    _register_convert(sub)
+    _register_check(sub)
+    _register_stats(sub)
+    _register_split(sub)
+    _register_resize(sub)
+    _register_demo(sub)
+
+
+def _add_source(parser, what: str = "dataset folder") -> None:
+    parser.add_argument("src", metavar="DIR", help=what)
+    parser.add_argument("--from", dest="src_format", choices=FORMAT_NAMES,
+                        help="format of DIR (default: detected from its files)")
+
+
+def _add_link(parser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--link", dest="link", action="store_const", const="auto", default=False,
+                       help="hard-link images instead of copying them (symlinks across filesystems)")
+    group.add_argument("--symlink", dest="link", action="store_const", const="symlink",
+                       help="symlink images instead of copying them")
+
+
+def _describe(text: str) -> str:
+    # The CLI's formatter keeps text as written (for the examples), so wrap prose here.
+    return textwrap.fill(text, width=88)
+
+
+def _check_out(out: str, src: str) -> Path:
+    """Outputs never go inside the input, so a command can never change the data it reads."""
+    out_path, src_path = Path(out).resolve(), Path(src).resolve()
+    if out_path == src_path or src_path in out_path.parents:
+        raise DataError(f"output folder is inside the input dataset {src}; choose a folder outside it", path=out)
+    return Path(out)
+
+
+# --- convert -----------------------------------------------------------------------------------
+
+def _register_convert(sub) -> None:
+    p = add_command(sub, "convert", _convert, "Convert a dataset between VOC, COCO, YOLO and KITTI.", """\
+  dabai data convert data/voc --to coco --out data/coco
+  dabai data convert data/coco --from coco --to yolo --out data/yolo --link
+  dabai data convert data/voc --to kitti --out data/kitti     # TAO layout: images/ + labels/ + classes.txt
+""", description=_describe("Convert a dataset between VOC, COCO, YOLO and KITTI (TAO). Images are copied (or linked "
+                 "with --link), never moved; the input is not changed."))
+    _add_source(p)
+    p.add_argument("--to", dest="dst_format", required=True, choices=FORMAT_NAMES, help="format to write")
+    p.add_argument("--out", required=True, help="new or empty output folder")
+    p.add_argument("--classes", help="comma-separated class list: fixes the class order (ids); other names are errors")
+    _add_link(p)
+
+
+def _convert(args) -> int:
+    from dabai.data.formats import detect_format, read_dataset, write_dataset
+
+    out = _check_out(args.out, args.src)
+    fmt = args.src_format or detect_format(args.src)
+    ds = read_dataset(args.src, fmt, classes=args.classes)
+    write_dataset(ds, out, args.dst_format, link=args.link)
+    print(f"converted {args.src} ({fmt}) -> {out} ({args.dst_format}): {len(ds)} images, {ds.num_boxes} boxes, "
+          f"classes {', '.join(ds.classes)}")
+    return 0
+
+
+# --- check -------------------------------------------------------------------------------------
+
+def _register_check(sub) -> None:
+    p = add_command(sub, "check", _check, "Find broken images, bad boxes, wrong class names and duplicates.", """\
+  dabai data check data/voc
+  dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
+  dabai data check data/voc --json > findings.json
+  dabai data check data/voc --classes with_mask,without_mask --fix --out data/voc-clean
+""", description=_describe("Check a dataset: unreadable/truncated/empty images, labels without images and images without "
+                 "labels, boxes out of bounds/inverted/degenerate, class names not in --classes (near misses "
+                 "named), exact and near-duplicate images, class imbalance. Reads only; exits 1 when there "
+                 "are errors. --fix --out writes a cleaned copy plus fix_report.txt/.json."))
+    _add_source(p)
+    p.add_argument("--classes", help="comma-separated expected class names; any other name is an error")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON instead of a table")
+    p.add_argument("--fix", action="store_true", help="write a cleaned copy to --out (the input is never changed)")
+    p.add_argument("--out", help="output folder for --fix (new or empty)")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format of the --fix copy (default: input's)")
+    _add_link(p)
+
+
+def _check(args) -> int:
+    from dabai.data.check import check_dataset, render_report
+    from dabai.data.formats import parse_class_list
+
+    if args.fix and not args.out:
+        raise DataError("--fix needs --out DIR for the cleaned copy (the input is never changed)")
+    if args.out and not args.fix:
+        raise DataError("--out is only used with --fix")
+    out = _check_out(args.out, args.src) if args.fix else None
+    classes = parse_class_list(args.classes) if args.classes else None
+    result = check_dataset(args.src, args.src_format, classes=classes)
+    changes = None
+    if out is not None:
+        from dabai.data.fix import fix_dataset
+
+        changes = fix_dataset(result, out, args.dst_format, link=args.link)
+    if args.json:
+        doc = result.report.to_dict()
+        if changes is not None:
+            doc["fix"] = {"out": str(out), "changes": [vars(c) for c in changes]}
+        print_json(doc)
+    else:
+        print(render_report(result.report))
+        if changes is not None:
+            print(f"\nwrote a cleaned copy to {out} with {len(changes)} changes (see {out}/fix_report.txt)")
+    return 1 if result.report.errors else 0
+
+
+# --- stats -------------------------------------------------------------------------------------
+
+def _register_stats(sub) -> None:
+    p = add_command(sub, "stats", _stats, "Count images and boxes per class; save a box-size histogram PNG.", """\
+  dabai data stats data/voc                       # histogram in ./voc-stats/box_sizes.png
+  dabai data stats data/voc --out reports/ --json
+""")
+    _add_source(p)
+    p.add_argument("--out", help="folder for box_sizes.png and stats.json (default: ./<DIR name>-stats)")
+    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+
+def _stats(args) -> int:
+    import json
+
+    from dabai.data.formats import read_dataset
+    from dabai.data.stats import HISTOGRAM_NAME, dataset_stats, render_stats, save_box_size_histogram
+
+    out = _check_out(args.out or f"{Path(args.src).resolve().name}-stats", args.src)
+    ds = read_dataset(args.src, args.src_format)
+    stats = dataset_stats(ds)
+    png = save_box_size_histogram(ds, out / HISTOGRAM_NAME)
+    stats["histogram"] = str(png)
+    (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.json:
+        print_json(stats)
+    else:
+        print(render_stats(stats))
+        print(f"\nbox-size histogram: {png}")
+    return 0
+
+
+# --- split -------------------------------------------------------------------------------------
+
+def _register_split(sub) -> None:
+    p = add_command(sub, "split", _split, "Split into train/val/test: stratified, look-alikes kept together.", """\
+  dabai data split data/voc --out data/splits --val 0.15 --test 0.15 --seed 0
+  dabai data split data/voc --out data/splits --test 0 --to kitti      # train/val only, TAO labels
+""", description=_describe("Split a dataset into OUT/train, OUT/val and OUT/test (plus split_report.json). Exact and "
+                 "near-duplicate images stay in one split so test images cannot leak into training; the "
+                 "rarest class lands in every split; the same --seed gives the same split."))
+    _add_source(p)
+    p.add_argument("--out", required=True, help="new or empty output folder")
+    p.add_argument("--val", type=float, default=0.15, help="fraction for validation (default 0.15)")
+    p.add_argument("--test", type=float, default=0.15, help="fraction for test (default 0.15)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
+    _add_link(p)
+
+
+def _split(args) -> int:
+    from dabai.data.formats import detect_format, read_dataset
+    from dabai.data.split import split_dataset, split_fractions, write_split
+
+    split_fractions(args.val, args.test)  # fail on bad fractions before reading anything
+    out = _check_out(args.out, args.src)
+    fmt = args.src_format or detect_format(args.src)
+    ds = read_dataset(args.src, fmt)
+    split = split_dataset(ds, val=args.val, test=args.test, seed=args.seed)
+    write_split(split, out, args.dst_format or fmt, link=args.link)
+    for name, part in split.datasets.items():
+        counts = ", ".join(f"{c} {n}" for c, n in part.class_counts().items())
+        print(f"{name:5} {len(part):6} images  {part.num_boxes:7} boxes  ({counts})")
+    print(f"{len(split.groups)} groups of look-alike images kept together; written to {out}")
+    return 0
+
+
+# --- resize ------------------------------------------------------------------------------------
+
+def _register_resize(sub) -> None:
+    p = add_command(sub, "resize", _resize, "Resize every image to WxH and scale the labels with it.", """\
+  dabai data resize data/voc --size 960x544 --out data/voc-960x544
+  dabai data resize data/kitti --size 640x640 --keep-aspect --out data/kitti-640
+""", description=_describe("Resize every image to one size, scaling the boxes too. --keep-aspect scales to fit and pads "
+                 "right/bottom with black (boxes are never shifted). Warns when a side is not a multiple of 16."))
+    _add_source(p)
+    p.add_argument("--size", required=True, help="WIDTHxHEIGHT, e.g. 960x544")
+    p.add_argument("--keep-aspect", action="store_true", help="keep the aspect ratio and pad instead of stretching")
+    p.add_argument("--out", required=True, help="new or empty output folder")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
+
+
+def _resize(args) -> int:
+    from dabai.data.formats import detect_format, read_dataset
+    from dabai.data.resize import parse_size, resize_dataset
+
+    size = parse_size(args.size)
+    out = _check_out(args.out, args.src)
+    fmt = args.src_format or detect_format(args.src)
+    ds = read_dataset(args.src, fmt)
+    resize_dataset(ds, out, size, args.dst_format or fmt, keep_aspect=args.keep_aspect)
+    mode = "fitted and padded" if args.keep_aspect else "stretched"
+    print(f"resized {len(ds)} images ({mode}) to {size[0]}x{size[1]}, {ds.num_boxes} boxes scaled -> {out}")
+    return 0
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+def _register_demo(sub) -> None:
+    p = add_command(sub, "demo", _demo, "Generate a small sample and run convert, check, stats and split on it.", """\
+  dabai data demo                       # in a new temporary folder
+  dabai data demo --out /tmp/data-demo
+""")
+    p.add_argument("--out", help="new or empty folder for everything the demo writes (default: a temporary one)")
+    p.add_argument("--images", type=int, default=48, help="how many sample images to draw (default 48)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def _demo(args) -> int:
+    from dabai.data.demo import run_data_demo
+
+    if args.images < 10:
+        raise DataError(f"--images {args.images} is too few to split three ways; expected 10 or more")
+    run_data_demo(args.out, n_images=args.images, seed=args.seed)
+    return 0
