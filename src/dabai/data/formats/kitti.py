@@ -105,6 +105,9 @@ def _read_label_file(path: Path, tokens: dict[str, str], classes, problems) -> l
             raise DataError(f"line has {len(fields)} fields; expected 15: {FIELDS} "
                             "(a class name with spaces must be written with '_' instead)", path=path, line=number)
         token = fields[0]
+        if not _is_number(fields[1]):
+            raise DataError(f"truncated is {fields[1]!r}; expected a number (a class name with spaces must be "
+                            f"written with '_', e.g. {fields[0] + '_' + fields[1]!r})", path=path, line=number)
         truncated = parse_number(fields[1], "truncated", path, number)
         occluded = parse_number(fields[2], "occluded", path, number)
         x1, y1, x2, y2 = (parse_number(v, n, path, number) for v, n in zip(fields[4:8], ("x1", "y1", "x2", "y2")))
@@ -114,6 +117,14 @@ def _read_label_file(path: Path, tokens: dict[str, str], classes, problems) -> l
         if check_class(label, classes, problems, path, number):
             boxes.append(Box(x1, y1, x2, y2, label=label, truncated=truncated, occluded=int(occluded), line=number))
     return boxes
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _report_orphan_labels(labels: Path, used: set[Path], image_dir: Path, problems: Problems) -> None:
