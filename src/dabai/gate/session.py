@@ -1,0 +1,266 @@
+"""`dabai gate run`: the live loop.
+
+States: ``idle`` -> ``present`` (a face for ``present_frames`` frames) -> ``checking`` (collect
+``vote_frames`` mask observations, a pass, a request; decide when all are in or on timeout)
+-> ``decided`` (hold the result; after a deny, re-check when what is seen changes) -> ``idle``
+(nobody for ``absent_frames`` frames). The mask state is debounced by a majority vote over the
+last frames. A frame that cannot be read or processed, an unreadable audio chunk or a garbage QR
+is logged and skipped; it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from dabai.errors import DabaiError
+from dabai.gate.check import GateChecker
+from dabai.gate.decision import Observations, decide, mask_reason, persons_at_gate
+from dabai.gate.passes import NO_PASS, PassCheck
+from dabai.gate.snapshots import save_snapshot, write_live
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Sources and outputs of one `gate run` (timing lives in GateConfig.session)."""
+
+    camera: int | None = None  # camera index
+    video: str | None = None  # or a video file played as the camera
+    audio: str | None = None  # a request recording heard for each visitor
+    mic: bool = False  # or the microphone
+    intent: str | None = None  # or a fixed intent
+    replies_dir: str | None = None  # write reply WAVs here
+    play: bool = False  # play replies on the audio output
+    model: str | None = None  # detector model (None: the shipped one)
+    max_frames: int | None = None  # stop after this many frames
+    fps: float | None = None  # clock for video files (None: the file's rate, else 15)
+    live_every: int = 5  # write the console's live frame every N frames
+
+
+def _outcome(faces, rules) -> str:
+    persons = persons_at_gate(faces, rules)
+    if not persons:
+        return "no_face"
+    reasons = [mask_reason(f, rules) for f in persons]
+    return next((r for r in ("no_mask", "mask_incorrect", "mask_uncertain") if r in reasons), "masked")
+
+
+class GateSession:
+    """The state machine. Feed it frames with their time (seconds); it returns an event dict per decision."""
+
+    def __init__(self, checker: GateChecker, listener, *, on_reply: Callable[[dict], None] | None = None,
+                 live_dir: Path | None = None, live_every: int = 5):
+        self.checker = checker
+        self.cfg = checker.config
+        self.rules = self.cfg.session
+        self.listener = listener
+        self.on_reply = on_reply
+        self.live_dir, self.live_every = live_dir, live_every
+        self.state = "idle"
+        self.frames = self.bad_frames = self.visitors = self.allowed = 0
+        self._faces: list = []
+        self._seen = 0
+        self._absent = 0
+        self._votes: deque = deque(maxlen=self.rules.vote_frames)
+        self._pass: PassCheck = NO_PASS
+        self._pass_texts: set[str] = set()
+        self._started = 0.0
+        self._decided_at = 0.0
+        self._last: dict | None = None
+        self._denied_outcome = ""
+
+    # -- per frame ----------------------------------------------------------------------------
+    def feed(self, frame, now: float) -> dict | None:
+        self.frames += 1
+        if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
+            self.bad_frames += 1
+            log.warning("frame %d unreadable; skipped", self.frames)
+            return None
+        try:
+            if (self.frames - 1) % max(1, self.rules.detect_every) == 0:
+                self._faces = list(self.checker.detect(frame))
+            text = self.checker.read_pass(frame)[0] if self.state in ("checking", "decided") else None
+        except Exception as exc:  # noqa: BLE001 - a bad frame must never stop the loop: logged and counted
+            self.bad_frames += 1
+            log.warning("frame %d could not be processed (%s: %s); skipped", self.frames, type(exc).__name__, exc)
+            return None
+        if self.live_dir is not None and self.frames % self.live_every == 0:
+            write_live(self.live_dir, frame, self._faces, self.state, self.cfg.gate_id)
+        present = bool(persons_at_gate(self._faces, self.cfg.mask))
+        self._absent = 0 if present else self._absent + 1
+        return getattr(self, f"_on_{self.state}")(frame, now, present, text)
+
+    def _on_idle(self, frame, now, present, text):
+        self._seen = self._seen + 1 if present else 0
+        if self._seen >= self.rules.present_frames:
+            self.state = "present"
+            return self._on_present(frame, now, present, text)
+        return None
+
+    def _on_present(self, frame, now, present, text):
+        self.visitors += 1
+        self._start_checking(now, keep_intent=False)
+        return None
+
+    def _start_checking(self, now: float, keep_intent: bool) -> None:
+        self.state = "checking"
+        self._started = now
+        self._votes.clear()
+        if not keep_intent:
+            self._pass, self._pass_texts = NO_PASS, set()
+            self.listener.start()
+
+    def _observe_pass(self, text: str | None, now_dt=None) -> bool:
+        """Verify a newly seen pass text; keep the best verdict (a valid pass wins). True if it changed."""
+        if text is None or text in self._pass_texts or self._pass.valid:
+            return False
+        self._pass_texts.add(text)
+        check = self.checker.verify(text)
+        if check.valid or self._pass.reason == "no_pass" or self._pass.reason != check.reason:
+            self._pass = check
+            return True
+        return False
+
+    def _on_checking(self, frame, now, present, text):
+        if self._absent >= self.rules.absent_frames:
+            log.info("visitor left before a decision")
+            self.state, self._seen = "idle", 0
+            return None
+        if present:
+            self._votes.append((_outcome(self._faces, self.cfg.mask), list(self._faces)))
+        self._observe_pass(text)
+        intent = self.listener.poll()
+        waited = now - self._started
+        votes_in = len(self._votes) >= self.rules.vote_frames
+        pass_in = self._pass.valid or waited >= self.rules.pass_timeout_s
+        intent_in = intent is not None or waited >= self.rules.request_timeout_s
+        if votes_in and pass_in and intent_in:
+            return self._decide(frame, now, intent)
+        return None
+
+    def _decide(self, frame, now, intent):
+        outcome, _ = Counter(o for o, _ in self._votes).most_common(1)[0]
+        faces = next(f for o, f in reversed(self._votes) if o == outcome)  # a frame showing the majority state
+        latency: dict[str, float] = {}
+        preview = decide(Observations(intent, tuple(faces), self._pass), self.cfg)
+        snapshot = None
+        if not preview.allow:
+            snapshot = save_snapshot(self.checker.home.snapshots_dir, frame, self.cfg.gate_id,
+                                     self.rules.snapshot_keep, self.rules.snapshot_days)
+        decision, obs, event_id = self.checker.conclude(faces, self._pass, intent, latency,
+                                                        snapshot=str(snapshot) if snapshot else None)
+        self.allowed += int(decision.allow)
+        self.state, self._decided_at = "decided", now
+        self._denied_outcome = outcome
+        event = {"event_id": event_id, "time": time.strftime("%H:%M:%S"), "allow": decision.allow,
+                 "reasons": list(decision.reasons), "reply_text": decision.reply_text, "intent": intent,
+                 "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None}
+        if self.on_reply is not None:
+            self.on_reply(event)
+        self._last = event
+        return event
+
+    def _on_decided(self, frame, now, present, text):
+        if self._absent >= self.rules.absent_frames:
+            self.state, self._seen = "idle", 0
+            return None
+        if present:
+            self._votes.append((_outcome(self._faces, self.cfg.mask), list(self._faces)))
+        if self._last and not self._last["allow"] and now - self._decided_at >= self.rules.result_hold_s:
+            changed_pass = self._observe_pass(text)
+            recent = [o for o, _ in list(self._votes)[-self.rules.vote_frames:]]
+            changed_mask = len(recent) == self.rules.vote_frames and Counter(recent).most_common(1)[0][0] != \
+                self._denied_outcome
+            if changed_pass or changed_mask:
+                log.info("visitor changed something after a deny; checking again")
+                self._start_checking(now, keep_intent=True)
+        return None
+
+    def summary(self) -> dict:
+        return {"frames": self.frames, "bad_frames": self.bad_frames, "visitors": self.visitors,
+                "allowed": self.allowed, "state": self.state}
+
+
+class ReplyOutput:
+    """Renders replies to WAV, copies them into ``replies_dir`` and/or plays them."""
+
+    def __init__(self, checker: GateChecker, replies_dir: str | None, play: bool):
+        self.voice = checker.voice
+        self.dir = Path(replies_dir) if replies_dir else None
+        if self.dir is not None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        self.player = shutil.which("aplay") or shutil.which("paplay") if play else None
+        if play and self.player is None:
+            raise DabaiError("--play needs 'aplay' (alsa-utils) or 'paplay'; use --replies DIR to write WAVs instead")
+
+    def __call__(self, event: dict) -> None:
+        wav = self.voice.render(event["reply_text"])
+        event["reply_audio"] = str(wav) if wav else None
+        if wav is None:
+            return
+        if self.dir is not None:
+            out = self.dir / f"{event['event_id']:06d}-{'allow' if event['allow'] else 'deny'}.wav"
+            shutil.copyfile(wav, out)
+            event["reply_audio"] = str(out)
+        if self.player:
+            subprocess.Popen([self.player, str(wav)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
+                on_decision: Callable[[dict], None] | None = None) -> dict:
+    """Open the camera/video and run the loop until the video ends, max_frames, or Ctrl-C."""
+    import cv2
+
+    from dabai.gate.listen import make_listener
+
+    checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model)
+    checker.detector  # load the model now: a missing model is an error before the camera opens
+    listener = make_listener(opts.audio, opts.mic, opts.intent)
+    replies = ReplyOutput(checker, opts.replies_dir, opts.play)
+    events: list[dict] = []
+
+    def on_reply(event):
+        replies(event)
+        events.append(event)
+        if on_decision is not None:
+            on_decision(event)
+
+    source = opts.video if opts.video is not None else opts.camera
+    if opts.video is not None and not Path(opts.video).is_file():
+        raise DabaiError(f"{opts.video}: video file not found")
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        raise DabaiError(f"cannot open {'video ' + str(opts.video) if opts.video else f'camera {opts.camera}'}")
+    fps = opts.fps or (cap.get(cv2.CAP_PROP_FPS) if opts.video else 0) or 15.0
+    session = GateSession(checker, listener, on_reply=on_reply, live_dir=home.live_dir, live_every=opts.live_every)
+    t0 = time.monotonic()
+    misses = 0
+    try:
+        while opts.max_frames is None or session.frames < opts.max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                if opts.video is not None:
+                    break  # end of the file
+                misses += 1
+                if misses > 100:
+                    raise DabaiError(f"camera {opts.camera} stopped delivering frames")
+                session.feed(None, time.monotonic() - t0)
+                continue
+            misses = 0
+            now = session.frames / fps if opts.video is not None else time.monotonic() - t0
+            session.feed(frame, now)
+    except KeyboardInterrupt:
+        log.info("stopped")
+    finally:
+        cap.release()
+    return session.summary() | {"events": events}

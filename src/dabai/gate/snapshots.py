@@ -1,0 +1,64 @@
+"""Deny snapshots (with retention) and the live frame the console shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+
+def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_days: float) -> Path | None:
+    """Write a JPEG of a denied visitor under ``folder/YYYYMMDD/`` and prune old ones; None if it fails."""
+    import cv2
+
+    now = datetime.now(timezone.utc)
+    day = folder / now.strftime("%Y%m%d")
+    day.mkdir(parents=True, exist_ok=True)
+    safe_gate = "".join(c if c.isalnum() or c in "-_" else "_" for c in gate_id)
+    path = day / f"{now.strftime('%H%M%S-%f')}-{safe_gate}.jpg"
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        return None
+    _atomic_write(path, data.tobytes())
+    prune(folder, keep, max_days)
+    return path
+
+
+def prune(folder: Path, keep: int, max_days: float) -> int:
+    """Remove snapshots beyond the newest ``keep`` or older than ``max_days``; returns how many went."""
+    files = sorted(folder.glob("*/*.jpg"), key=lambda p: p.stat().st_mtime, reverse=True)
+    cutoff = time.time() - max_days * 86400
+    removed = 0
+    for i, p in enumerate(files):
+        if i >= keep or p.stat().st_mtime < cutoff:
+            p.unlink(missing_ok=True)
+            removed += 1
+    for day in folder.iterdir() if folder.is_dir() else ():
+        if day.is_dir() and not any(day.iterdir()):
+            day.rmdir()
+    return removed
+
+
+def write_live(folder: Path, frame: np.ndarray, faces, state: str, gate_id: str) -> None:
+    """The latest frame and its detections for the console (replaced atomically)."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        return
+    h, w = frame.shape[:2]
+    meta = {"time": datetime.now(timezone.utc).isoformat(), "gate_id": gate_id, "state": state,
+            "width": w, "height": h, "faces": [f.to_json() for f in faces]}
+    _atomic_write(folder / "latest.jpg", data.tobytes())
+    _atomic_write(folder / "latest.json", json.dumps(meta).encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
