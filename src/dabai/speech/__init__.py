@@ -1,1 +1,51 @@
-"""dabai.speech"""
+"""Speech for the gate: hear the Mandarin request, answer with a natural voice.
+
+Everything is imported lazily (``import dabai.speech`` loads no model)::
+
+    from dabai.speech import synthesize, write_wav, transcribe, recognize_intent, ReplyCache
+
+    audio = synthesize("您好，张三，欢迎回家，二维码有效请您通过。")   # Audio(samples, rate=44100)
+    write_wav(audio, "welcome.wav")
+    t = transcribe("request.wav")            # Transcript(text, intent, confidence, duration_s, …)
+    recognize_intent("请让我进入小区").intent  # 'enter'
+    cache = ReplyCache(Path("~/.dabai").expanduser())
+    cache.render("请正确佩戴口罩。")            # → path of a cached WAV
+
+Model packs are installed by ``scripts/install_speech_models.sh`` (see
+:mod:`dabai.speech.models`); nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Audio": "dabai.audio.io",
+    "read_audio": "dabai.audio.io",
+    "write_wav": "dabai.audio.io",
+    "synthesize": "dabai.speech.tts",
+    "TTSOptions": "dabai.speech.tts",
+    "DEFAULT_VOICE": "dabai.speech.tts",
+    "transcribe": "dabai.speech.asr",
+    "Transcript": "dabai.speech.asr",
+    "ASROptions": "dabai.speech.asr",
+    "Recognizer": "dabai.speech.asr",
+    "recognize_intent": "dabai.speech.intent",
+    "IntentMatch": "dabai.speech.intent",
+    "IntentGrammar": "dabai.speech.intent",
+    "load_grammar": "dabai.speech.intent",
+    "ReplyCache": "dabai.speech.cache",
+    "REPLIES": "dabai.speech.cache",
+    "greeting": "dabai.speech.cache",
+    "adapt": "dabai.speech.adapt",
+    "available_voices": "dabai.speech.models",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dabai.speech' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,191 @@
+"""Speech recognition: faster-whisper (CTranslate2) Whisper *base*, int8, Mandarin, with VAD.
+
+::
+
+    from dabai.speech import transcribe
+    t = transcribe("visitor.wav")
+    t.text, t.intent, t.confidence     # '你好大白，请让我进入小区。', 'enter', 1.0
+
+The model is the assembled Whisper-base pack (see :mod:`dabai.speech.models`)
+unless ``ASROptions.model`` names another CTranslate2 Whisper folder, or a hub
+id together with ``allow_download=True``. Output is converted to Simplified
+Chinese (zhconv). Whisper is prompted with a neutral sentence only; a prompt
+that Whisper merely echoes back (it does on unintelligible audio) is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from dabai.audio.io import Audio, read_audio
+from dabai.audio.dsp import resample
+from dabai.errors import DataError, ModelError, require
+from dabai.speech.intent import IntentGrammar, load_grammar, recognize_intent
+
+log = logging.getLogger(__name__)
+RATE = 16000  # Whisper's input rate
+
+
+@dataclass(frozen=True)
+class ASROptions:
+    model: str | None = None  # CTranslate2 Whisper folder or hub id (None: the whisper-base pack)
+    allow_download: bool = False  # allow fetching a hub id (network); never needed for the pack
+    language: str = "zh"  # spoken language
+    compute_type: str = "int8"  # CTranslate2 quantisation
+    beam_size: int = 1  # 1 = greedy (fastest; the temperature fallback still re-decodes bad segments)
+    vad: bool = True  # drop non-speech with Silero VAD before decoding
+    prompt: str | None = None  # initial prompt (None: the grammar's asr_prompt)
+    hotwords: str | None = None  # words Whisper should expect, e.g. "大白，小区" (None: the grammar's asr_hotwords)
+    threads: int = 0  # CPU threads (0: all cores, at most 4)
+    max_seconds: float = 600.0  # refuse longer recordings (a gate request is seconds long)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str  # Simplified-Chinese transcript
+    intent: str  # enter, leave, visitor, help … or "none"
+    confidence: float  # of the intent decision (see IntentMatch)
+    duration_s: float  # length of the audio
+    file: str | None = None  # source path, when it was a file
+    phrase: str | None = None  # grammar phrase that matched
+    asr_seconds: float = 0.0  # wall time of the recognition
+    asr_logprob: float | None = None  # mean token log-probability of Whisper's output
+    scores: dict[str, float] = field(default_factory=dict)  # every intent's score
+
+    @property
+    def rtf(self) -> float:
+        return self.asr_seconds / self.duration_s if self.duration_s else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file, "text": self.text, "intent": self.intent, "confidence": self.confidence,
+            "phrase": self.phrase, "duration_s": round(self.duration_s, 3), "asr_seconds": round(self.asr_seconds, 3),
+            "asr_logprob": self.asr_logprob, "scores": self.scores,
+        }
+
+
+class Recognizer:
+    """A loaded Whisper model plus an intent grammar; thread-safe, reuse it."""
+
+    def __init__(self, options: ASROptions = ASROptions(), grammar: IntentGrammar | None = None):
+        from dabai.speech.models import whisper_model
+
+        fw = require("faster_whisper", "speech")
+        self.options = options
+        self.grammar = grammar or load_grammar()
+        source = whisper_model(options.model, options.allow_download)
+        threads = options.threads or min(4, os.cpu_count() or 1)
+        try:
+            self.model = fw.WhisperModel(source, device="cpu", compute_type=options.compute_type,
+                                         cpu_threads=threads, local_files_only=not options.allow_download)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"{source}: faster-whisper could not load it ({exc})") from None
+        self._lock = threading.Lock()
+
+    def with_options(self, **changes) -> "Recognizer":
+        """A recognizer that shares this loaded model but decodes with other settings (prompt, beam, VAD…)."""
+        fixed = {"model", "allow_download", "compute_type", "threads"} & set(changes)
+        if fixed:
+            raise ValueError(f"{sorted(fixed)} need a new Recognizer (they change the loaded model)")
+        other = object.__new__(Recognizer)
+        other.__dict__.update(self.__dict__)
+        other.options = replace(self.options, **changes)
+        return other
+
+    @property
+    def prompt(self) -> str:
+        return self.options.prompt if self.options.prompt is not None else self.grammar.spec.asr_prompt
+
+    @property
+    def hotwords(self) -> str:
+        return self.options.hotwords if self.options.hotwords is not None else self.grammar.spec.asr_hotwords
+
+    def transcribe(self, source: str | Path | Audio) -> Transcript:
+        file = None
+        if isinstance(source, Audio):
+            audio = source
+        else:
+            file = str(source)
+            audio = read_audio(source)
+        if len(audio.samples) == 0:
+            raise DataError("has no audio samples", file or "<audio>")
+        if audio.duration_s > self.options.max_seconds:
+            raise DataError(f"is {audio.duration_s:.0f} s long; at most {self.options.max_seconds:.0f} s is accepted "
+                            "(split it, or raise ASROptions.max_seconds / --max-seconds)", file or "<audio>")
+        start = time.perf_counter()
+        text, logprob = self.recognize_text(resample(audio, RATE) if audio.rate != RATE else audio)
+        elapsed = time.perf_counter() - start
+        match = recognize_intent(text, self.grammar)
+        return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
+                          elapsed, logprob, match.scores)
+
+    def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
+        """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
+        zhconv = require("zhconv", "speech")
+        opts = self.options
+        samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
+        with self._lock:
+            segments, _info = self.model.transcribe(
+                samples, language=opts.language, beam_size=opts.beam_size, vad_filter=opts.vad,
+                vad_parameters={"min_silence_duration_ms": 500} if opts.vad else None,
+                initial_prompt=self.prompt or None, hotwords=self.hotwords or None,
+                condition_on_previous_text=False, without_timestamps=True,
+            )
+            segments = list(segments)
+        kept = [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
+        text = _tidy(zhconv.convert("".join(s.text for s in kept), "zh-cn"))
+        logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
+        return text, logprob
+
+
+_RECOGNIZERS: dict[tuple, Recognizer] = {}
+_LOCK = threading.Lock()
+
+
+def get_recognizer(options: ASROptions = ASROptions(), grammar: IntentGrammar | None = None) -> Recognizer:
+    """A process-wide Recognizer for these options (the model loads once)."""
+    key = (options, grammar.source if grammar else None)
+    with _LOCK:
+        rec = _RECOGNIZERS.get(key)
+        if rec is None:
+            rec = _RECOGNIZERS[key] = Recognizer(options, grammar)
+        return rec
+
+
+def transcribe(source: str | Path | Audio, options: ASROptions | None = None,
+               grammar: IntentGrammar | str | Path | None = None, **overrides) -> Transcript:
+    """Transcribe a file or ``Audio`` and recognise its intent (``overrides`` set ASROptions fields)."""
+    opts = replace(options or ASROptions(), **overrides)
+    if grammar is not None and not isinstance(grammar, IntentGrammar):
+        grammar = load_grammar(grammar)
+    return get_recognizer(opts, grammar).transcribe(source)
+
+
+_PUNCT = re.compile(r"[\s，。！？、,.!?；;：:《》“”\"'()（）]")
+
+
+def _echoes_prompt(text: str, prompt: str | None, hotwords: str | None) -> bool:
+    """True when a segment is just (part of) the prompt read back, not speech."""
+    said = _PUNCT.sub("", text)
+    if not said:
+        return True
+    # 4+ characters: a user who says just 大白 is not mistaken for an echo of the hotwords
+    return len(said) >= 4 and any(cue and said in _PUNCT.sub("", cue) for cue in (prompt, hotwords))
+
+
+def _tidy(text: str) -> str:
+    """Full-width Chinese punctuation between Chinese characters; no stray spaces."""
+    text = text.strip()
+    text = re.sub(r"(?<=[\u3400-\u9fff]),\s*", "，", text)
+    text = re.sub(r"(?<=[\u3400-\u9fff])\?\s*", "？", text)
+    text = re.sub(r"(?<=[\u3400-\u9fff])!\s*", "！", text)
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
+    return text
