@@ -189,10 +189,16 @@ def _check_balance(counts: dict[str, int], problems: Problems) -> None:
                          "(collect more, oversample or weight the loss)")
 
 
+def _original_first(im: ImageRecord) -> tuple:
+    """Among copies, the one with a label file is the original; then the first by name."""
+    return (im.label_path is None, im.name)
+
+
 def _check_duplicates(ds: Dataset, infos: list[ImageInfo], max_distance: int, problems: Problems) -> None:
+    records = {im.path: im for im in ds.images}
     names = {im.path: im.name for im in ds.images}
     for group in duplicate_groups(infos, max_distance):
-        members = sorted((infos[i] for i in group), key=lambda info: names[info.path])
+        members = sorted((infos[i] for i in group), key=lambda info: _original_first(records[info.path]))
         first = members[0]
         for info in members[1:]:
             if info.sha256 == first.sha256:
@@ -204,10 +210,10 @@ def _check_duplicates(ds: Dataset, infos: list[ImageInfo], max_distance: int, pr
 
 
 def exact_duplicates(result: CheckResult) -> dict[Path, Path]:
-    """Image path -> the earlier image (by name) with the same bytes."""
+    """Image path -> the original (see ``_original_first``) that it is a byte-for-byte copy of."""
     first_by_sha: dict[str, Path] = {}
     later: dict[Path, Path] = {}
-    for im in sorted(result.dataset.images, key=lambda im: im.name):
+    for im in sorted(result.dataset.images, key=_original_first):
         sha = result.infos[im.path].sha256
         if not sha:
             continue
