@@ -165,6 +165,7 @@ def test_cli_fix_needs_out_and_refuses_an_out_inside_the_input(sample_dir, capsy
     assert not (sample_dir / "clean").exists()
 
 
+@pytest.mark.shared
 def test_face_mask_with_planted_faults(face_mask_copy, capsys):
     """The issue's acceptance check: every planted fault reported with its file; exit 1; no byte changed."""
     root = face_mask_copy

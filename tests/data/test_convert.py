@@ -67,6 +67,7 @@ def test_unknown_layout_and_format_are_plain_errors(tmp_path):
         write_dataset(tiny_dataset(tmp_path / "i"), tmp_path / "o", "pascal")
 
 
+@pytest.mark.shared
 def test_face_mask_chain_voc_coco_yolo_kitti_voc_keeps_everything(face_mask_dir, tmp_path, capsys):
     """The issue's acceptance check, through the CLI: 703 images, 3371 boxes, classes, within 0.5 px."""
     before = tree_digest(face_mask_dir)
