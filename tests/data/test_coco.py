@@ -26,7 +26,8 @@ def coco_doc(**changes) -> dict:
 def make_coco(root, doc, text: str | None = None):
     for name in ("a.jpg", "b.jpg"):
         write_image(root / "images" / name, (64, 48))
-    (root / "annotations.json").write_text(json.dumps(doc, indent=1) if text is None else text, encoding="utf-8")
+    text = json.dumps(doc, indent=1) if text is None else text
+    (root / "annotations.json").write_bytes(text.encode("utf-8", errors="surrogateescape"))
     return root
 
 
@@ -81,6 +82,7 @@ def bad_annotation(**fields) -> dict:
 MALFORMED = [
     ("empty", None, "", "annotations.json: JSON file is empty"),
     ("truncated", None, json.dumps(coco_doc(), indent=1)[:120], "annotations.json:11: not valid JSON (Unterminated string"),
+    ("not text", None, "\udcff", "annotations.json:1: not UTF-8 text (byte 0"),
     ("not an object", None, "[1, 2]", "top level is a list; expected an object with images"),
     ("images not a list", coco_doc(images={"a": 1}), None, "'images' is a dict; expected a list"),
     ("image without file_name", coco_doc(images=[{"id": 7}]), None, "images[0] is {'id': 7}; expected an object with id and file_name"),

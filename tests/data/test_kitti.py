@@ -17,7 +17,7 @@ LINE = "with_mask 0.00 0 0.00 10.00 5.50 30.00 40.00 0 0 0 0 0 0 0\n"
 def make_kitti(root, label_text: str, stem: str = "a", classes_txt: str | None = None):
     write_image(root / "images" / f"{stem}.jpg", (64, 48))
     (root / "labels").mkdir(parents=True, exist_ok=True)
-    (root / "labels" / f"{stem}.txt").write_text(label_text, encoding="utf-8")
+    (root / "labels" / f"{stem}.txt").write_bytes(label_text.encode("latin-1"))
     if classes_txt is not None:
         (root / "classes.txt").write_text(classes_txt, encoding="utf-8")
     return root
@@ -79,6 +79,7 @@ MALFORMED = [
      "a.txt:1: line has 17 fields; expected 15: class truncated occluded alpha x1 y1 x2 y2"),
     ("non-numeric box", LINE.replace("30.00", "thirty"), None, "a.txt:1: x2 is 'thirty'; expected a number"),
     ("non-numeric 3D field", LINE.replace(" 0 0 0 0 0 0 0", " 0 0 0 zero 0 0 0"), None, "a.txt:1: x is 'zero'"),
+    ("binary label file", "\x89PNG\r\n\x1a\n", None, "a.txt:1: not UTF-8 text (byte 0"),
     ("non-numeric occluded", "\n" + LINE.replace("0.00 0 0.00", "0.00 x 0.00", 1), None, "a.txt:2: occluded is 'x'"),
 ]
 

@@ -16,7 +16,7 @@ DATA_YAML = "names: [with_mask, without_mask]\n"
 def make_yolo(root, label_text: str, data_yaml: str | None = DATA_YAML, stem: str = "a"):
     write_image(root / "images" / f"{stem}.jpg", (100, 50))
     (root / "labels").mkdir(parents=True, exist_ok=True)
-    (root / "labels" / f"{stem}.txt").write_text(label_text, encoding="utf-8")
+    (root / "labels" / f"{stem}.txt").write_bytes(label_text.encode("latin-1"))
     if data_yaml is not None:
         (root / "data.yaml").write_text(data_yaml, encoding="utf-8")
     return root
@@ -69,6 +69,7 @@ MALFORMED = [
     ("no data.yaml", "0 0.5 0.5 0.2 0.2\n", None, "no data.yaml; expected one with 'names:"),
     ("data.yaml without names", "0 0.5 0.5 0.2 0.2\n", "nc: 2\n", "data.yaml: no 'names' list"),
     ("data.yaml broken", "0 0.5 0.5 0.2 0.2\n", "names: [a, b\n", "data.yaml:2: not valid YAML"),
+    ("binary label file", "0 0.5 0.5 0.2 0.2\n\xff\xfe\x00", DATA_YAML, "a.txt:2: not UTF-8 text (byte 18"),
     ("nc disagrees", "0 0.5 0.5 0.2 0.2\n", "nc: 3\nnames: [a, b]\n", "nc is 3 but 'names' has 2 entries"),
 ]
 

@@ -55,6 +55,8 @@ def inspect_image(path: Path) -> ImageInfo:
             info.phash = _perceptual_hash(im)
     except UnidentifiedImageError:
         info.error = "not an image file that can be decoded"
+    except Image.DecompressionBombError as exc:
+        info.error = f"image is too large to decode safely ({exc})"
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's ways of saying "corrupt"
         info.error = f"cannot decode image: {exc}"  # PIL says "image file is truncated (…)" for cut-off files
     return info

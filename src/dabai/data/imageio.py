@@ -54,7 +54,7 @@ def image_size(path: Path) -> tuple[int, int]:
             return int(im.width), int(im.height)
     except FileNotFoundError:
         raise DataError("image file not found", path=path) from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         raise DataError(f"not a readable image ({exc})", path=path) from None
 
 

@@ -29,6 +29,17 @@ def parse_number(text: str | None, what: str, path: Path, line: int | None, inte
     return value
 
 
+def read_text(path: Path) -> str:
+    """A label file's text; DataError (with the line) when it is not UTF-8, e.g. a binary file."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # -sig: tolerate the BOM some Windows editors add
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); expected a text "
+                        "label file", path=path, line=line) from None
+
+
 def format_number(value: float, decimals: int = 2) -> str:
     """Shortest text for a coordinate: '321' for whole pixels, else up to ``decimals`` places."""
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
@@ -40,7 +51,7 @@ def read_classes_file(root: Path) -> list[str] | None:
     path = root / CLASSES_FILE
     if not path.is_file():
         return None
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    names = [line.strip() for line in read_text(path).splitlines()]
     return [n for n in names if n]
 
 

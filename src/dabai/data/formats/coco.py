@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
-from dabai.data.formats.base import check_class, finish, parse_number, place_images, record_size, unlabeled_images
+from dabai.data.formats.base import (
+    check_class, finish, parse_number, place_images, read_text, record_size, unlabeled_images,
+)
 from dabai.data.imageio import find_image_dir, list_images
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
@@ -78,7 +80,7 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
 
 
 def _load_json(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if not text.strip():
         raise DataError("JSON file is empty; expected a COCO object with images, annotations and categories",
                         path=path)

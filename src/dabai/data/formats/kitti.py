@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, record_size,
+    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, record_size,
     write_classes_file,
 )
 from dabai.data.formats.yolo import first_label_field_count
@@ -97,7 +97,7 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
 
 def _read_label_file(path: Path, tokens: dict[str, str], classes, problems) -> list[Box]:
     boxes = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue

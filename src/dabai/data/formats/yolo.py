@@ -15,7 +15,7 @@ import yaml
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, record_size,
+    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, record_size,
 )
 from dabai.data.imageio import find_image_by_stem, find_image_dir, list_images
 from dabai.data.problems import Problems
@@ -59,7 +59,7 @@ def read_names(root: Path, classes: list[str] | None) -> list[str]:
             return list(classes if from_file is None else from_file)
         raise DataError("no data.yaml; expected one with 'names: [class0, class1, …]' (or pass --classes)", path=root)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise DataError(f"not valid YAML ({getattr(exc, 'problem', exc)})", path=path,
@@ -107,7 +107,7 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
 
 def _read_label_file(path: Path, names: list[str], width: int, height: int, classes, problems) -> list[Box]:
     boxes = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
