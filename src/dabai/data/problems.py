@@ -39,7 +39,8 @@ class Problem:
 
 
 class Problems:
-    """Collects problems; in strict mode errors raise at once and warnings are logged."""
+    """Collects problems. In strict mode an error raises at once; warnings are always kept
+    (strict readers log them once, summarised, via ``log_summary``)."""
 
     def __init__(self, strict: bool = True):
         self.strict = strict
