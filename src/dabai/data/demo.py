@@ -19,6 +19,8 @@ from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset
 from dabai.errors import DataError
 
 CHAIN = ("coco", "yolo", "kitti", "voc")
+# A couple of look-alike images so check has something to find and split something to keep together.
+NEAR_DUPLICATES = 2
 
 
 def run_data_demo(out: str | Path | None = None, n_images: int = 48, seed: int = 0,
@@ -26,8 +28,9 @@ def run_data_demo(out: str | Path | None = None, n_images: int = 48, seed: int =
     """Run the demo in ``out`` (new or empty; a temporary folder when None) and return that folder."""
     out = Path(tempfile.mkdtemp(prefix="dabai-data-demo-")) if out is None else prepare_output_dir(Path(out))
     sample = out / "sample-voc"
-    ds = make_sample_dataset(sample, n_images=n_images, seed=seed, near_duplicates=2)
-    say(f"1. sample: {len(ds)} images, {ds.num_boxes} boxes of {', '.join(SAMPLE_CLASSES)} -> {sample}")
+    ds = make_sample_dataset(sample, n_images=n_images, seed=seed, near_duplicates=NEAR_DUPLICATES)
+    say(f"1. sample: {len(ds)} images ({NEAR_DUPLICATES} near-duplicate copies among them), {ds.num_boxes} boxes "
+        f"of {', '.join(SAMPLE_CLASSES)} -> {sample}")
 
     current, source = sample, ds
     for fmt in CHAIN:
