@@ -132,7 +132,7 @@ def test_run_session_on_a_video(home, registry, signer, resident, tmp_path, conf
         w.write(f)
     w.release()
     summary = run_session(home, config, registry,
-                          SessionOptions(video=str(video), intent="enter", replies_dir=str(tmp_path / "replies")),
+                          SessionOptions(video=str(video), intent="enter", speak=False),
                           detector=_JpegTolerantDetector())
     assert summary["frames"] == 43 and summary["visitors"] == 2
     assert [e["allow"] for e in summary["events"]] == [True, False]

@@ -45,6 +45,7 @@ class SessionOptions:
     max_frames: int | None = None  # stop after this many frames
     fps: float | None = None  # clock for video files (None: the file's rate, else 15)
     live_every: int = 5  # write the console's live frame every N frames
+    speak: bool = True  # render reply audio (False: texts only)
 
 
 def _outcome(faces, rules) -> str:
@@ -223,7 +224,10 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
 
     from dabai.gate.listen import make_listener
 
-    checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model)
+    from dabai.gate.replies import ReplyVoice
+
+    voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
+    checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice)
     checker.detector  # load the model now: a missing model is an error before the camera opens
     listener = make_listener(opts.audio, opts.mic, opts.intent)
     replies = ReplyOutput(checker, opts.replies_dir, opts.play)
