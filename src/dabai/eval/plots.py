@@ -59,12 +59,15 @@ def plot_training_curves(rows: list[dict], path: Path) -> None:
     a1.set(xlabel="epoch", title="training loss")
     a1.legend()
     a1.grid(alpha=0.3)
+    plotted = False
     for key in ("val_map50", "val_map50_95"):
         pts = [(r["epoch"], r[key]) for r in rows if r.get(key) not in (None, "")]
         if pts:
             a2.plot(*zip(*pts), marker="o", label=key)
+            plotted = True
     a2.set(xlabel="epoch", title="validation mAP", ylim=(0, 1))
-    a2.legend()
+    if plotted:
+        a2.legend()
     a2.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -28,7 +28,7 @@ def register_model(name: str):
 def _load_builtin() -> None:
     # Importing the modules registers their models; done lazily so that
     # `import dabai.models.registry` never imports torch by itself.
-    from dabai.models import mnv2_det  # noqa: F401
+    from dabai.models import mnv2_det, ultraface_det  # noqa: F401
 
 
 def list_models() -> dict[str, str]:

@@ -65,7 +65,7 @@ class Engine:
             out = self._step_with_oom_backoff(images, targets)
             if not math.isfinite(out.total.item()):
                 raise NonFiniteLossError(
-                    f"the loss became {float(out.total)} at epoch {epoch + 1}, step {step + 1} "
+                    f"the loss became {out.total.item()} at epoch {epoch + 1}, step {step + 1} "
                     f"(learning rate {self.optimizer.param_groups[0]['lr']:.2e}). Lower optimizer.lr, raise "
                     f"schedule.warmup_epochs or optimizer.grad_clip, check the data with `dabai data check`, "
                     f"or rerun with --nan-retry to restore the last good checkpoint and halve the lr."

@@ -1,0 +1,96 @@
+"""Training runs end to end on tiny data: run dir contents, class checks, NaN guard, OOM back-off."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dabai.errors import ConfigError  # noqa: E402
+from dabai.train.api import train  # noqa: E402
+from dabai.train.engine import NonFiniteLossError  # noqa: E402
+from dabai.train.spec import load_spec  # noqa: E402
+
+
+def test_run_directory_has_everything(tiny_data, tmp_path, write_spec):
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", export_onnx=True)))
+    run = train(spec)
+    for name in ("spec.yaml", "metrics.csv", "curves.png", "best.onnx", "summary.json",
+                 "checkpoints/epoch_001.pt", "checkpoints/epoch_002.pt", "checkpoints/best.pt", "checkpoints/last.pt"):
+        assert (run / name).is_file(), name
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(r["val_map50"] != "" for r in rows)
+    payload = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    assert {"optimizer", "scheduler", "scaler", "epoch", "rng", "spec"} <= set(payload)
+
+
+def test_class_mismatch_names_both_lists(tiny_data, tmp_path, write_spec):
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs",
+                                    classes=["With_Mask", "without_mask", "mask_weared_incorrect"])))
+    with pytest.raises(ConfigError) as info:
+        train(spec)
+    msg = str(info.value)
+    assert "['With_Mask', 'without_mask', 'mask_weared_incorrect']" in msg
+    assert "'with_mask' looks like 'With_Mask'" in msg
+
+
+def test_existing_run_is_not_overwritten(tiny_data, tmp_path, write_spec):
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", epochs=1)))
+    train(spec)
+    with pytest.raises(ConfigError, match="already holds a run; use --resume"):
+        train(spec)
+
+
+def _nan_after(monkeypatch, bad_step: int):
+    from dabai.train import loss as loss_mod
+
+    original = loss_mod.DetectionLoss.__call__
+    calls = {"n": 0}
+
+    def patched(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == bad_step:
+            out.total = out.total * float("nan")
+        return out
+
+    monkeypatch.setattr(loss_mod.DetectionLoss, "__call__", patched)
+    return calls
+
+
+def test_non_finite_loss_stops_with_advice(tiny_data, tmp_path, monkeypatch, write_spec):
+    _nan_after(monkeypatch, bad_step=3)
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs")))
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 1, step 3 .*Lower optimizer.lr.*--nan-retry"):
+        train(spec)
+
+
+def test_nan_retry_restores_and_halves_lr(tiny_data, tmp_path, monkeypatch, write_spec):
+    _nan_after(monkeypatch, bad_step=6)  # epoch 2 (4 steps per epoch)
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", nan_retry=True)))
+    run = train(spec)
+    events = (run / "events.log").read_text()
+    assert "non-finite loss: restored last.pt, lr halved" in events
+    payload = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    assert payload["epoch"] == 1
+    assert payload["scheduler"]["base_lrs"][0] == pytest.approx(spec.optimizer.lr / 2)
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(tiny_data, tmp_path, monkeypatch, write_spec):
+    from dabai.models.mnv2_det import MobileNetV2Detector
+
+    original = MobileNetV2Detector.forward
+
+    def limited(self, x):
+        if x.shape[0] > 2:
+            raise torch.OutOfMemoryError("simulated: batch too large")
+        return original(self, x)
+
+    monkeypatch.setattr(MobileNetV2Detector, "forward", limited)
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", epochs=1, **{"data.val": None})))
+    run = train(spec)
+    assert "out of memory: running each batch in 2 chunks" in (run / "events.log").read_text()
+    assert torch.load(run / "checkpoints" / "last.pt", weights_only=False)["micro_batches"] == 2
