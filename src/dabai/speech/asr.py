@@ -79,6 +79,7 @@ class Recognizer:
         from dabai.speech.models import whisper_model
 
         fw = require("faster_whisper", "speech")
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip at INFO
         self.options = options
         self.grammar = grammar or load_grammar()
         source = whisper_model(options.model, options.allow_download)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from dabai.errors import ConfigError
+from dabai.speech.intent import load_grammar, recognize_intent
+from dabai.speech.pinyin import align, cost, syllables
+
+
+def test_syllables_and_fuzzy_costs():
+    assert syllables("二维码，OK 2") == ("er", "wei", "ma", "er")
+    assert cost("ma", "ma") == 0 and cost("zhi", "zi") < 0.2 and cost("lin", "ling") < 0.2
+    assert cost("ma", "ba") == 0.5 and cost("ma", "xiong") == 1.0
+
+
+def test_align_finds_phrase_inside_text():
+    score, start, end = align(syllables("进入小区"), syllables("你好大白请让我进入小区吧"))
+    assert score == 1.0 and (start, end) == (7, 11)
+    assert align(syllables("进入小区"), syllables("今天天气"))[0] < 0.5
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("你好大白，请让我进入小区。", "enter"),
+    ("你好大白,请让我进入小曲", "enter"),          # ASR homophone 小曲 for 小区
+    ("大白，我回来了，开门", "enter"),
+    ("大白你好，让我进去吧", "enter"),
+    ("开门让我出去", "leave"),
+    ("你好，我是来送快递的", "visitor"),
+    ("请叫保安", "help"),
+    ("今天天气真不错", "none"),
+    ("我昨天在小区门口看到一只猫", "none"),
+    ("他开门出去了以后一直没有回来", "none"),
+    ("广州市房地产中介协会分析", "none"),
+    ("", "none"),
+    ("hello", "none"),
+])
+def test_recognize(text, intent):
+    match = recognize_intent(text)
+    assert match.intent == intent, match
+    assert 0.0 <= match.confidence <= 1.0
+    assert set(match.scores) == {"enter", "leave", "visitor", "help"}
+
+
+def test_homophone_of_qr_code_does_not_break_matching(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("intents:\n  show_pass:\n    phrases: [这是我的二维码]\n", encoding="utf-8")
+    grammar = load_grammar(path)
+    assert recognize_intent("这是我的二维马", grammar).intent == "show_pass"
+
+
+@pytest.mark.parametrize("body,message", [
+    ("intents:\n  enter:\n    phrase: [进去]\n", "unknown key 'intents.enter.phrase'"),
+    ("intents:\n  none:\n    phrases: [进去]\n", "reserved"),
+    ("intents:\n  enter:\n    phrases: []\n", "phrases is empty"),
+    ("intents:\n  enter:\n    phrases: [hello]\n", "no Chinese"),
+    ("threshold: 2\nintents:\n  enter:\n    phrases: [进去]\n", "threshold must be"),
+    ("intents: {}\n", "at least one intent"),
+    ("intents: [\n", "not valid YAML"),
+])
+def test_bad_grammar_files_name_the_problem(tmp_path, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_grammar(path)
+    assert "bad.yaml" in str(info.value)
