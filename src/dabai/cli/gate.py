@@ -38,6 +38,7 @@ def register(sub) -> None:
                     examples="  dabai bench-gate --runs 50\n  dabai bench-gate --runs 30 --json\n")
     p.add_argument("--runs", type=int, default=50, help="timed checks per measurement (default 50)")
     p.add_argument("--model", help="detector model (default: the shipped one)")
+    p.add_argument("--no-turn", action="store_true", help="skip the whole-turn (ASR) measurement")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -274,7 +275,7 @@ def _register_gate(sub) -> None:
 def cmd_bench(args) -> int:
     from dabai.gate.bench import format_report, run_bench
 
-    report = run_bench(runs=args.runs, model=args.model)
+    report = run_bench(runs=args.runs, model=args.model, with_turn=not args.no_turn)
     if args.json:
         print_json(report)
     else:

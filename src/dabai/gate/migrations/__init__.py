@@ -41,15 +41,15 @@ def upgrade(engine: Engine, lock_path: Path | None = None) -> str | None:
 
 
 def _alembic_upgrade(engine: Engine) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(SCRIPT_DIR))
     alembic_log = logging.getLogger("alembic")
     level = alembic_log.level
     alembic_log.setLevel(max(logging.WARNING, level))  # its INFO chatter is not for gate users
     try:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(SCRIPT_DIR))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
