@@ -1,0 +1,103 @@
+"""ASR on audio made in the test (TTS → ASR) and on the real clips in ../shared/data/speech-zh."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dabai.audio.io import Audio, write_wav
+from dabai.cli.main import main
+from dabai.errors import DataError
+from dabai.speech.asr import _echoes_prompt, _tidy
+from dabai.speech.bench import cer
+
+REQUEST = "你好大白，请让我进入小区。"
+
+
+def test_prompt_echo_is_dropped_but_short_words_are_kept():
+    prompt = "以下是普通话的句子。"
+    assert _echoes_prompt("以下是普通话的句子。", prompt, None)
+    assert _echoes_prompt("普通话的句子", prompt, None)
+    assert not _echoes_prompt("大白", prompt, "大白，小区")
+    assert not _echoes_prompt("请让我进入小区", prompt, "大白，小区")
+    assert _tidy(" 你好大白,请让我进入小区 ") == "你好大白，请让我进入小区"
+
+
+@pytest.mark.slow
+def test_spoken_request_is_recognised(recognizer, say):
+    t = recognizer.transcribe(say(REQUEST))
+    assert t.intent == "enter", t
+    assert cer(REQUEST, t.text) <= 0.2
+    assert t.duration_s > 1.0 and t.asr_seconds > 0
+
+
+@pytest.mark.slow
+def test_8khz_stereo_is_handled(recognizer, say, tmp_path):
+    import soundfile as sf
+
+    from dabai.audio.dsp import resample
+
+    mono = resample(say(REQUEST), 8000).samples
+    path = tmp_path / "phone.wav"
+    sf.write(str(path), np.stack([mono, mono], axis=1), 8000, subtype="PCM_16")
+    t = recognizer.transcribe(path)
+    assert t.intent == "enter", t
+    assert t.file == str(path)
+
+
+@pytest.mark.slow
+def test_five_minutes_is_handled_and_limit_is_clear(recognizer, tmp_path):
+    from dabai.speech.asr import ASROptions, Recognizer
+
+    rng = np.random.default_rng(0)
+    audio = Audio((0.003 * rng.standard_normal(16000 * 300)).astype(np.float32), 16000)  # 5 minutes of hiss
+    t = recognizer.transcribe(audio)
+    assert t.intent == "none" and abs(t.duration_s - 300) < 0.01
+    strict = recognizer.with_options(max_seconds=60)
+    with pytest.raises(DataError, match="300 s long; at most 60 s"):
+        strict.transcribe(audio)
+    assert isinstance(strict, Recognizer) and strict.options == ASROptions(max_seconds=60)
+
+
+@pytest.mark.slow
+def test_not_audio_and_empty(recognizer, tmp_path):
+    bad = tmp_path / "photo.wav"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(DataError, match="photo.wav.*not a readable audio file"):
+        recognizer.transcribe(bad)
+    with pytest.raises(DataError, match="no audio samples"):
+        recognizer.transcribe(Audio(np.zeros(0, np.float32), 16000))
+
+
+@pytest.mark.slow
+def test_real_clips_with_transcripts(recognizer, speech_dir):
+    """The 4 transcribed clips: Whisper base reaches a usable CER, and none is taken for a command."""
+    edits = chars = 0
+    for txt in sorted(speech_dir.glob("*.txt")):
+        if txt.name.startswith("SOURCES"):
+            continue
+        wav = txt.with_suffix(".wav")
+        lines = txt.read_text(encoding="utf-8").strip().split("\t")
+        reference = lines[-1]
+        t = recognizer.transcribe(wav)
+        assert t.intent == "none", (wav.name, t.text)
+        n = len([c for c in reference if "\u4e00" <= c <= "\u9fff"])
+        edits += cer(reference, t.text) * n
+        chars += n
+    assert chars > 30
+    assert edits / chars <= 0.35, f"CER {edits / chars:.2f} on the real clips"
+
+
+@pytest.mark.slow
+def test_cli_json_lines_and_bad_file(recognizer, say, tmp_path, capsys):
+    good = write_wav(say(REQUEST), tmp_path / "req.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    assert main(["asr", str(good), str(bad), "--json"]) == 2
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert rows[0]["file"] == str(good) and rows[0]["intent"] == "enter"
+    assert rows[1]["file"] == str(bad) and "not a readable audio file" in rows[1]["error"]
+    assert "error: " in captured.err
