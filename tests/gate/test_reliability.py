@@ -116,6 +116,8 @@ def _race(home, registry, url, tmp_path, n_passes=15):
     a, b = results
     assert not (a & b), "a single-use pass was accepted by both gates"
     assert a | b == set(texts), "every pass is accepted exactly once"
+    denied = [e for e in query_events(registry, limit=1000) if not e.allow]
+    assert len(denied) == n_passes and all(e.reasons == ["pass_used"] for e in denied)
     return registry
 
 
