@@ -1,0 +1,1 @@
+"""Benchmarks of the detector: in-process latency (``dabai bench --model``) and HTTP load (``--url``)."""

@@ -1,0 +1,107 @@
+"""In-process detector latency: ``dabai bench --model M``.
+
+Each configuration (batch size x intra-op threads) is warmed up, then called
+in a loop for a fixed time. A call is the whole predictor path on JPEG bytes:
+decode, letterbox, inference, post-processing (NMS, un-letterbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dabai.bench.images import bench_jpeg
+from dabai.bench.stats import latency_stats, markdown_table
+from dabai.errors import ConfigError
+
+log = logging.getLogger("dabai.bench")
+
+
+@dataclass(frozen=True)
+class ModelBenchOptions:
+    model: str | None  # model file (.onnx, .pt, .engine); None = the shipped default
+    batches: tuple[int, ...] = (1, 8)  # images per call
+    threads: tuple[int, ...] = (1, 2)  # ONNX Runtime / torch intra-op threads
+    seconds: float = 5.0  # timed duration per configuration, after warm-up
+    warmup: int = 3  # untimed calls per configuration
+    image: str | None = None  # photo to use (resized to 400 px); default: a drawn scene
+
+
+@dataclass
+class ModelBenchResult:
+    model: str
+    input_size: int
+    rows: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "input_size": self.input_size, "rows": self.rows}
+
+    def to_markdown(self) -> str:
+        cols = [("batch", "batch"), ("threads", "threads"), ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"),
+                ("p99_ms", "p99 ms"), ("per_image_ms", "ms/image (p50)"), ("images_per_s", "images/s"), ("count", "calls")]
+        return f"model `{self.model}` (input {self.input_size} px, pre/post-processing included)\n\n" + markdown_table(self.rows, cols)
+
+
+def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
+    from dabai.runtime.detector import Detector
+
+    _check(options)
+    jpeg = bench_jpeg(options.image)
+    result = None
+    for threads in options.threads:
+        detector = Detector.load(options.model, threads=threads)
+        result = result or ModelBenchResult(str(options.model or "default"), detector.input_size)
+        for batch in options.batches:
+            images = [jpeg] * batch
+            for _ in range(options.warmup):
+                detector.detect_batch(images)
+            times = _timed_loop(lambda: detector.detect_batch(images), options.seconds)
+            stats = latency_stats(times)
+            row = {"batch": batch, "threads": threads, **stats.as_dict(),
+                   "per_image_ms": round(stats.p50_ms / batch, 2),
+                   "images_per_s": round(batch * len(times) / sum(times), 1)}
+            log.info("batch %d threads %d: p50 %.1f ms", batch, threads, stats.p50_ms)
+            result.rows.append(row)
+    return result
+
+
+def model_latency(path: str | Path, threads: int = 1, runs: int = 20, batch: int = 1) -> dict:
+    """Raw ONNX Runtime latency of a model file on a random input (no pre/post-processing)."""
+    from dabai.runtime.backends import OnnxBackend
+
+    backend = OnnxBackend(path, threads)
+    size = backend.info.input_size
+    x = np.random.default_rng(0).uniform(0, 255, (batch, 3, size, size)).astype(np.float32)
+    for _ in range(3):
+        backend(x)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        backend(x)
+        times.append(time.perf_counter() - start)
+    return {"threads": threads, "batch": batch, **latency_stats(times).as_dict()}
+
+
+def _timed_loop(call, seconds: float) -> list[float]:
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        call()
+        end = time.perf_counter()
+        times.append(end - start)
+        if end >= deadline:
+            return times
+
+
+def _check(options: ModelBenchOptions) -> None:
+    if not options.batches or min(options.batches) < 1:
+        raise ConfigError(f"--batch needs sizes >= 1, got {list(options.batches)}")
+    if not options.threads or min(options.threads) < 1:
+        raise ConfigError(f"--threads needs counts >= 1, got {list(options.threads)}")
+    if options.seconds <= 0:
+        raise ConfigError(f"--seconds must be > 0, got {options.seconds}")

@@ -1,0 +1,156 @@
+"""Reduced-precision ONNX: FP16 (IO kept float32) and INT8 static QDQ quantisation with ONNX Runtime.
+
+INT8 calibrates activation ranges on letterboxed training images. The ranges
+are written beside the model (``<model>.calib.json``, ONNX Runtime's tensor-range
+cache, plus ``<model>.calib.meta.json`` saying which FP32 graph, images and
+method produced them) and a rebuild with the same inputs reuses them instead
+of calibrating again. The prediction convs (``cls``/``reg``) and the box/score
+decoding after them stay in float: 8-bit box distances would move box edges by
+whole pixels. ``keep_float`` adds more layers by name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dabai.errors import ConfigError, ModelError
+from dabai.export.calib import CalibrationReader, file_digest, images_digest, pick_images
+
+log = logging.getLogger("dabai.export")
+DEFAULT_FLOAT_LAYERS = ("*cls/Conv*", "*reg/Conv*")  # ONNX node-name globs of the prediction convs
+QUANT_OPS = ["Conv", "Clip", "Relu", "Add", "Resize", "MaxPool", "AveragePool", "GlobalAveragePool"]
+
+
+def to_fp16(src: str | Path, dst: str | Path) -> Path:
+    """Weights and compute in float16, inputs and outputs still float32 (callers need not change)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    proto = onnx.load(str(src))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    half = convert_float_to_float16(proto, keep_io_types=True)
+    _set_meta(half, {**meta, "precision": "fp16"})
+    onnx.save(half, str(dst))
+    return Path(dst)
+
+
+@dataclass(frozen=True)
+class Int8Options:
+    calib_dir: str  # images to calibrate on (training data: a dataset or a plain folder)
+    calib_images: int = 200  # how many of them (a seeded random sample)
+    method: Literal["minmax", "percentile", "entropy"] = "percentile"  # activation range estimator
+    per_channel: bool = True  # per-output-channel weight scales (depthwise convs need them)
+    keep_float: tuple[str, ...] = DEFAULT_FLOAT_LAYERS  # node-name globs left in float (plus what follows them)
+    seed: int = 0  # which calibration images are sampled
+
+
+@dataclass
+class Int8Result:
+    path: Path
+    cache: Path
+    cache_reused: bool
+    float_nodes: list[str] = field(default_factory=list)  # nodes left in float (names)
+    quantized_nodes: int = 0
+
+
+def quantize_int8(src: str | Path, dst: str | Path, options: Int8Options) -> Int8Result:
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    src, dst = Path(src), Path(dst)
+    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+               "entropy": CalibrationMethod.Entropy}
+    if options.method not in methods:
+        raise ConfigError(f"unknown calibration method {options.method!r}; expected one of {', '.join(methods)}")
+    proto = onnx.load(str(src))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    size = int(meta.get("input_size") or proto.graph.input[0].type.tensor_type.shape.dim[-1].dim_value)
+    paths = pick_images(options.calib_dir, options.calib_images, options.seed)
+    cache, reused = _prepare_cache(dst, src, paths, options)
+    float_nodes = float_node_names(proto, options.keep_float)
+    prepared = dst.with_name(dst.stem + ".prep.onnx")
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(max(level, logging.WARNING))  # ONNX Runtime's quantiser logs every tensor on the root logger
+    try:
+        quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+        extra = {"CalibPercentile": 99.999} if options.method == "percentile" else {}
+        quantize_static(
+            str(prepared), str(dst), CalibrationReader(paths, size), quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=QUANT_OPS, per_channel=options.per_channel, reduce_range=False,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=float_nodes,
+            calibrate_method=methods[options.method], extra_options=extra, calibration_cache_path=str(cache),
+        )
+    except (ValueError, RuntimeError, onnx.checker.ValidationError) as exc:
+        raise ModelError(f"{src}: INT8 quantisation failed ({type(exc).__name__}: {exc})") from None
+    finally:
+        root.setLevel(level)
+        prepared.unlink(missing_ok=True)
+    quant = onnx.load(str(dst))
+    quantized = sum(1 for n in quant.graph.node if n.op_type == "Conv" and _fed_by_dequant(quant, n))
+    _set_meta(quant, {**meta, "precision": "int8", "float_layers": json.dumps(float_nodes),
+                      "calibration": json.dumps({"images": len(paths), "method": options.method,
+                                                 "per_channel": options.per_channel})})
+    onnx.save(quant, str(dst))
+    return Int8Result(dst, cache, reused, float_nodes, quantized)
+
+
+def float_node_names(proto, patterns: tuple[str, ...]) -> list[str]:
+    """Nodes matching ``patterns`` and every node downstream of them (the decode tail)."""
+    seeds = {n.name for n in proto.graph.node if any(fnmatch.fnmatch(n.name, p) for p in patterns)}
+    unknown = [p for p in patterns if not any(fnmatch.fnmatch(n.name, p) for n in proto.graph.node)]
+    if unknown:
+        raise ConfigError(f"--keep-float {unknown} match no node of the graph; node names look like "
+                          f"{', '.join(n.name for n in proto.graph.node[:4])}, …")
+    consumers: dict[str, list] = {}
+    for node in proto.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    by_name = {n.name: n for n in proto.graph.node}
+    out, stack = set(), list(seeds)
+    while stack:
+        name = stack.pop()
+        if name in out:
+            continue
+        out.add(name)
+        for tensor in by_name[name].output:
+            stack.extend(c.name for c in consumers.get(tensor, []))
+    return sorted(out)
+
+
+def _prepare_cache(dst: Path, src: Path, paths: list[Path], options: Int8Options) -> tuple[Path, bool]:
+    """The range cache beside ``dst``; kept only when graph, images and method are the same as when it was made."""
+    cache = dst.with_name(dst.stem + ".calib.json")
+    meta_path = dst.with_name(dst.stem + ".calib.meta.json")
+    want = {"fp32_model": file_digest(src), "images": images_digest(paths), "count": len(paths),
+            "method": options.method}
+    if cache.is_file() and meta_path.is_file():
+        try:
+            have = json.loads(meta_path.read_text())
+        except json.JSONDecodeError:
+            have = None
+        if have == want:
+            log.info("reusing the calibration cache %s", cache)
+            return cache, True
+        log.info("calibration cache %s was made for other inputs (%s); calibrating again", cache, have)
+    cache.unlink(missing_ok=True)
+    meta_path.write_text(json.dumps(want, indent=2))
+    return cache, False
+
+
+def _fed_by_dequant(proto, node) -> bool:
+    producers = {o: n for n in proto.graph.node for o in n.output}
+    first = producers.get(node.input[0])
+    return first is not None and first.op_type == "DequantizeLinear"
+
+
+def _set_meta(proto, meta: dict) -> None:
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, str(value)
