@@ -1,0 +1,97 @@
+"""Running the detector for the web service: checked decoding, then one image or a micro-batch.
+
+Decoding happens on the request's worker thread (OpenCV releases the GIL);
+inference is limited to ``threads`` concurrent calls per process so requests
+queue instead of fighting over the cores. With ``batch > 1`` requests that
+arrive within ``batch_wait_ms`` of each other are run as one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import anyio
+import cv2
+import numpy as np
+
+from dabai.errors import DataError
+
+
+class ImageTooLarge(DataError):
+    """The image's declared size is above the service's pixel limit (HTTP 413)."""
+
+
+def decode_checked(data: bytes, max_pixels: int) -> np.ndarray:
+    """Encoded bytes -> BGR array; a non-image or a decompression bomb is refused before decoding."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise DataError("the upload is empty; send a JPEG, PNG, BMP or WebP image")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"the image declares more than {max_pixels} pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise DataError("the upload is not a readable image (expected JPEG, PNG, BMP or WebP)") from None
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"the image is {width}x{height}, more than the limit of {max_pixels} pixels")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError("the upload is corrupt or truncated: its header is an image but it does not decode")
+    return image
+
+
+class Inference:
+    def __init__(self, detector, threads: int = 1, batch: int = 1, batch_wait_ms: float = 3.0, metrics=None):
+        self.detector, self.batch, self.wait = detector, batch, batch_wait_ms / 1000.0
+        self.limiter = anyio.CapacityLimiter(threads)
+        self.metrics = metrics
+        self._queue: asyncio.Queue | None = None
+        self._task: asyncio.Task | None = None
+
+    async def detect(self, image: np.ndarray):
+        if self.batch <= 1:
+            return await anyio.to_thread.run_sync(self._timed, [image], limiter=self.limiter)
+        if self._task is None:
+            self._queue = asyncio.Queue()
+            self._task = asyncio.get_running_loop().create_task(self._batch_loop())
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put((image, future))
+        return await future
+
+    def _timed(self, images: list[np.ndarray]):
+        start = time.perf_counter()
+        out = self.detector.detect_batch(images)
+        if self.metrics is not None:
+            per_image = (time.perf_counter() - start) / len(images)
+            for _ in images:
+                self.metrics.inference.observe(per_image)
+        return out[0] if len(images) == 1 and self.batch <= 1 else out
+
+    async def _batch_loop(self) -> None:
+        while True:
+            items = [await self._queue.get()]
+            deadline = asyncio.get_running_loop().time() + self.wait
+            while len(items) < self.batch:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    items.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except asyncio.TimeoutError:
+                    break
+            try:
+                results = await anyio.to_thread.run_sync(self._timed, [im for im, _ in items], limiter=self.limiter)
+            except Exception as exc:  # handed to every waiting request, which answers 500 with it
+                for _, future in items:
+                    future.set_exception(exc)
+                continue
+            for (_, future), dets in zip(items, results):
+                future.set_result(dets)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
