@@ -4,13 +4,15 @@ import pytest
 
 from dabai.errors import ConfigError
 from dabai.speech.intent import load_grammar, recognize_intent
-from dabai.speech.pinyin import align, cost, syllables
+from dabai.speech.pinyin import align, cost, split, syllables
 
 
 def test_syllables_and_fuzzy_costs():
     assert syllables("二维码，OK 2") == ("er", "wei", "ma", "er")
     assert cost("ma", "ma") == 0 and cost("zhi", "zi") < 0.2 and cost("lin", "ling") < 0.2
-    assert cost("ma", "ba") == 0.5 and cost("ma", "xiong") == 1.0
+    assert cost("ma", "ba") < cost("ma", "da") < cost("ma", "man") < cost("ma", "xiong") == 1.0
+    assert cost("wo", "huo") < 0.3  # wo is spelled for uo: only the initial differs
+    assert split("qu") == ("q", "v") and split("yu") == ("", "v")  # qu and yu are qü, ü
 
 
 def test_align_finds_phrase_inside_text():

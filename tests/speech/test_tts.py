@@ -58,7 +58,7 @@ def test_cli_writes_16bit_wav(kokoro_pack, tmp_path, capsys):
     raw = read_raw(out)
     assert (raw.rate, raw.channels, raw.subtype) == (44100, 1, "PCM_16")
     assert main(["tts", "--list-voices"]) == 0
-    assert "zf_xiaoxiao" in capsys.readouterr().out
+    assert "zf_xiaobei" in capsys.readouterr().out
 
 
 def test_espeak_fallback_reads_pinyin(espeak):

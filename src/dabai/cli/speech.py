@@ -83,7 +83,7 @@ def _register_tts(sub) -> None:
                     "Kokoro pack is missing. Writes mono 16-bit WAV at --rate, loudness-normalised, silence trimmed.")
     p.add_argument("text", nargs="?", help="text to speak ('-' reads standard input)")
     p.add_argument("--out", "-o", metavar="FILE.wav", help="output WAV path")
-    p.add_argument("--voice", help="voice name (default zf_xiaoxiao; see --list-voices)")
+    p.add_argument("--voice", help="voice name (default zf_xiaobei; see --list-voices)")
     p.add_argument("--rate", type=int, default=44100, help="output sample rate in Hz (default 44100)")
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate factor, 0.5–2 (default 1)")
     p.add_argument("--engine", choices=["auto", "kokoro", "espeak"], default="auto", help="TTS engine (default auto)")
@@ -106,7 +106,7 @@ def _register_speech(sub) -> None:
                     "  dabai speech prerender\n  dabai speech prerender --names 张三,李四 --home /var/lib/dabai\n")
     p.add_argument("--home", type=Path, help="DABAI_HOME (default: $DABAI_HOME or ~/.dabai)")
     p.add_argument("--names", default="", help="comma-separated residents whose greetings to render")
-    p.add_argument("--voice", help="voice name (default zf_xiaoxiao)")
+    p.add_argument("--voice", help="voice name (default zf_xiaobei)")
     p.add_argument("--rate", type=int, default=44100, help="sample rate (default 44100)")
 
 

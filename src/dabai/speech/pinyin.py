@@ -13,16 +13,23 @@ from functools import lru_cache
 
 from dabai.errors import require
 
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w")
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s")
+# y/w are spelling, not sounds: yao = iao, wo = uo, yu = ü …
+_Y_W = {"yi": "i", "ya": "ia", "yo": "io", "ye": "ie", "yao": "iao", "you": "iu", "yan": "ian", "yin": "in",
+        "yang": "iang", "ying": "ing", "yong": "iong", "yu": "v", "yue": "ve", "yuan": "van", "yun": "vn",
+        "wu": "u", "wa": "ua", "wo": "uo", "wai": "uai", "wei": "ui", "wan": "uan", "wen": "un", "wang": "uang",
+        "weng": "ong"}
 _FUZZY_INITIAL = {"zh": "z", "ch": "c", "sh": "s", "n": "l", "r": "l", "f": "h"}
 _FUZZY_FINAL = {"ing": "in", "eng": "en", "ang": "an", "iang": "ian", "uang": "uan"}
+# initials made at the same place (a confusion a weak ASR or TTS makes often)
+_INITIAL_GROUPS = ({"b", "p", "m"}, {"d", "t"}, {"g", "k", "h", ""}, {"j", "q", "x"}, {"z", "c", "s"}, {"l", "n", "r"})
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 
-# costs of the alignment (a phrase syllable is 1 unit)
-SAME_FUZZY = 0.15  # zhi/zi, lin/ling …
-SAME_FINAL = 0.5  # only the initial differs
-SAME_INITIAL = 0.6  # only the final differs
+# distance parts, 0 (same) … 1 (unrelated); a syllable's cost mixes them
+FUZZY = 0.25  # zh/z, n/l, in/ing …
+NEAR = 0.6  # same place of articulation (d/t, j/q/x), or the same rhyme after the medial (uo/o, ian/an)
+INITIAL_WEIGHT = 0.45  # share of the initial in a syllable's cost; the final (with the tone-less vowel) weighs more
 DELETE = 1.0  # a phrase syllable the speaker skipped
 INSERT = 0.8  # an extra syllable inside the matched span
 
@@ -38,10 +45,17 @@ def syllables(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def split(syllable: str) -> tuple[str, str]:
-    """(initial, final) of a toneless syllable; y/w count as initials."""
+    """(initial, final) as pronounced: ``wo`` → ("", "uo"), ``qu`` → ("q", "v"), ``shi`` → ("sh", "i")."""
+    if syllable in _Y_W:
+        return "", _Y_W[syllable]
+    if syllable[:1] in "yw":  # a spelling pypinyin does not produce; keep it as it is
+        return "", syllable
     for ini in _INITIALS:
         if syllable.startswith(ini) and len(syllable) > len(ini):
-            return ini, syllable[len(ini):]
+            fin = syllable[len(ini):]
+            if ini in ("j", "q", "x") and fin.startswith("u"):
+                fin = "v" + fin[1:]  # ju, que, xuan are jü, qüe, xüan
+            return ini, fin
     return "", syllable
 
 
@@ -51,19 +65,41 @@ def fuzzy(syllable: str) -> tuple[str, str]:
     return _FUZZY_INITIAL.get(ini, ini), _FUZZY_FINAL.get(fin, fin)
 
 
+def _initial_distance(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    if _FUZZY_INITIAL.get(a, a) == _FUZZY_INITIAL.get(b, b):
+        return FUZZY
+    fa, fb = _FUZZY_INITIAL.get(a, a), _FUZZY_INITIAL.get(b, b)
+    return NEAR if any(fa in g and fb in g for g in _INITIAL_GROUPS) else 1.0
+
+
+def _final_distance(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    fa, fb = _FUZZY_FINAL.get(a, a), _FUZZY_FINAL.get(b, b)
+    if fa == fb:
+        return FUZZY
+    ra, rb = _rhyme(fa), _rhyme(fb)
+    return NEAR if ra == rb and ra else 1.0
+
+
+def _rhyme(final: str) -> str:
+    """The final without its medial: uo → o, ian → an, ui → i (uei → ei is written ui)."""
+    if final in ("ui", "un", "iu"):  # written short for uei, uen, iou
+        final = {"ui": "uei", "un": "uen", "iu": "iou"}[final]
+    if len(final) > 1 and final[0] in "iuv":
+        return final[1:]
+    return final
+
+
 @lru_cache(maxsize=65536)
 def cost(a: str, b: str) -> float:
     """Substitution cost of syllable ``a`` heard as ``b`` (0 = same, 1 = unrelated)."""
     if a == b:
         return 0.0
-    fa, fb = fuzzy(a), fuzzy(b)
-    if fa == fb:
-        return SAME_FUZZY
-    if fa[1] == fb[1]:
-        return SAME_FINAL
-    if fa[0] == fb[0]:
-        return SAME_INITIAL
-    return 1.0
+    (ia, fa), (ib, fb) = split(a), split(b)
+    return INITIAL_WEIGHT * _initial_distance(ia, ib) + (1 - INITIAL_WEIGHT) * _final_distance(fa, fb)
 
 
 def align(phrase: tuple[str, ...], text: tuple[str, ...]) -> tuple[float, int, int]:

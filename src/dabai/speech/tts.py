@@ -3,7 +3,7 @@
 ::
 
     from dabai.speech import synthesize, write_wav
-    audio = synthesize("您好，张三，欢迎回家。", voice="zf_xiaoxiao", rate=44100)
+    audio = synthesize("您好，张三，欢迎回家。", voice="zf_xiaobei", rate=44100)
     write_wav(audio, "welcome.wav")   # mono 16-bit WAV
 
 Output is mono float32 at the asked rate (44.1 kHz by default, the seed
@@ -21,7 +21,7 @@ from dabai.audio.dsp import normalize_loudness, resample, trim_silence
 from dabai.audio.io import Audio
 from dabai.errors import ConfigError, DataError, ModelError
 
-DEFAULT_VOICE = "zf_xiaoxiao"
+DEFAULT_VOICE = "zf_xiaobei"
 Engine = Literal["auto", "kokoro", "espeak"]
 
 
