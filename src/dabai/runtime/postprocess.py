@@ -36,8 +36,8 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, lb: Letterbox, classes: l
     if cand_scores.size == 0:
         return []
     cand_boxes = boxes[idx] / lb.scale
-    np.clip(cand_boxes[:, [0, 2]], 0, lb.src_width, out=cand_boxes[:, [0, 2]])
-    np.clip(cand_boxes[:, [1, 3]], 0, lb.src_height, out=cand_boxes[:, [1, 3]])
+    cand_boxes[:, [0, 2]] = cand_boxes[:, [0, 2]].clip(0, lb.src_width)
+    cand_boxes[:, [1, 3]] = cand_boxes[:, [1, 3]].clip(0, lb.src_height)
     keep = _nms(cand_boxes, cand_scores, None if options.class_agnostic else cls, options.iou)
     keep = keep[: options.max_detections]
     return [

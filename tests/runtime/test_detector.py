@@ -1,0 +1,128 @@
+"""The one predictor path: ONNX and PyTorch backends give the same detections; predict CLI outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset  # noqa: E402
+from dabai.export.onnx import export_onnx  # noqa: E402
+from dabai.models.registry import create_model  # noqa: E402
+from dabai.runtime.backends import ModelInfo, TorchBackend  # noqa: E402
+from dabai.runtime.detector import Detector  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    torch.manual_seed(0)
+    model = create_model("mnv2_pan", 3, 96).eval()
+    # spread the class logits so an untrained model emits distinct, untied scores to compare
+    for level in model.head.levels:
+        torch.nn.init.normal_(level.cls.weight, std=30.0)
+        torch.nn.init.constant_(level.cls.bias, 0.0)
+    root = tmp_path_factory.mktemp("model")
+    onnx_path = export_onnx(model, root / "tiny.onnx", SAMPLE_CLASSES, "mnv2_pan")
+    ckpt = root / "tiny.pt"
+    torch.save({"model": model.state_dict(), "model_name": "mnv2_pan", "classes": SAMPLE_CLASSES, "input_size": 96}, ckpt)
+    return model, onnx_path, ckpt
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("imgs")
+    make_sample_dataset(root / "ds", n_images=4, seed=5)
+    return root / "ds" / "images"
+
+
+def test_onnx_and_torch_backends_agree(tiny_model, images):
+    model, onnx_path, ckpt = tiny_model
+    onnx_det = Detector.load(onnx_path, conf=0.3)
+    torch_det = Detector(TorchBackend(model, ModelInfo(SAMPLE_CLASSES, 96)), onnx_det.options)
+    ckpt_det = Detector.load(ckpt, conf=0.3)
+    for path in sorted(images.iterdir()):
+        a, b, c = onnx_det(path), torch_det(path), ckpt_det(path)
+        assert len(a) > 0
+        assert _same(a, b) and _same(a, c)
+
+
+def _same(a, b, atol=0.05) -> bool:
+    """Same detections up to float noise (an untrained model has near-tied scores, so order may differ)."""
+    if len(a) != len(b):
+        return False
+    rest = list(b)
+    for d in a:
+        match = next((e for e in rest if e.label == d.label and abs(e.score - d.score) < 1e-3
+                      and np.allclose(e.bbox, d.bbox, atol=atol)), None)
+        if match is None:
+            return False
+        rest.remove(match)
+    return True
+
+
+def test_path_bytes_and_array_inputs_agree(tiny_model, images):
+    det = Detector.load(tiny_model[1])
+    path = sorted(images.iterdir())[0]
+    from_path = det(path)
+    from_bytes = det(path.read_bytes())
+    from_array = det(cv2.imread(str(path)))
+    assert from_path == from_bytes == from_array
+
+
+def test_onnx_without_metadata_is_refused(tmp_path, tiny_model):
+    import onnx
+
+    proto = onnx.load(str(tiny_model[1]))
+    del proto.metadata_props[:]
+    bare = tmp_path / "bare.onnx"
+    onnx.save(proto, str(bare))
+    from dabai.errors import ModelError
+
+    with pytest.raises(ModelError, match="no 'classes' metadata"):
+        Detector.load(bare)
+
+
+def _dabai(*args):
+    return subprocess.run([sys.executable, "-m", "dabai", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_predict_cli_writes_images_json_and_kitti(tiny_model, images, tmp_path):
+    out, js, kitti = tmp_path / "out", tmp_path / "p.json", tmp_path / "kitti"
+    proc = _dabai("predict", str(images), "--model", str(tiny_model[1]), "--out", str(out), "--json", str(js),
+                  "--kitti", str(kitti), "--conf", "0.3")
+    assert proc.returncode == 0, proc.stderr
+    records = json.loads(js.read_text())
+    assert records and set(records[0]) == {"image", "bbox", "score", "label"}
+    assert all(r["score"] >= 0.3 and r["label"] in SAMPLE_CLASSES and len(r["bbox"]) == 4 for r in records)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in images.iterdir())
+    line = next(p for p in kitti.iterdir()).read_text().splitlines()[0].split()
+    assert len(line) == 16 and line[0] in SAMPLE_CLASSES
+
+
+def test_predict_cli_on_video(tiny_model, images, tmp_path):
+    video = tmp_path / "clip.avi"
+    frame = cv2.imread(str(sorted(images.iterdir())[0]))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (frame.shape[1], frame.shape[0]))
+    for _ in range(3):
+        writer.write(frame)
+    writer.release()
+    proc = _dabai("predict", str(video), "--model", str(tiny_model[1]), "--json", str(tmp_path / "v.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "3 image(s)" in proc.stdout
+    assert {r["image"] for r in json.loads((tmp_path / "v.json").read_text())} <= {f"clip.avi#{i:06d}" for i in range(3)}
+
+
+def test_predict_cli_bad_input_is_a_clear_error(tiny_model, tmp_path):
+    garbage = tmp_path / "x.jpg"
+    garbage.write_text("not an image")
+    proc = _dabai("predict", str(garbage), "--model", str(tiny_model[1]))
+    assert proc.returncode == 2 and "x.jpg: not a readable image or video" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = _dabai("predict", str(tmp_path / "missing.jpg"), "--model", str(tiny_model[1]))
+    assert proc.returncode == 2 and "no such file or folder" in proc.stderr
