@@ -1,0 +1,91 @@
+"""dabai bench: in-process latency rows, HTTP load against a TestClient-free real server, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from dabai.bench.images import bench_jpeg
+from dabai.bench.stats import latency_stats, markdown_table
+from dabai.cli.main import main
+
+from .conftest import free_port
+
+
+def test_stats_and_table():
+    s = latency_stats([0.01, 0.02, 0.03, 0.04])
+    assert s.count == 4 and s.p50_ms == 25.0 and s.p99_ms <= 40.0
+    table = markdown_table([{"a": 1, "b": 2.5}], [("a", "A"), ("b", "B")])
+    assert table.splitlines()[0] == "| A | B |" and "| 1 | 2.5 |" in table
+
+
+def test_bench_image_is_400px_jpeg(tmp_path):
+    import cv2
+    import numpy as np
+
+    data = bench_jpeg()
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert data[:2] == b"\xff\xd8" and max(img.shape[:2]) == 400
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    from dabai.errors import DataError
+
+    with pytest.raises(DataError, match="bad.jpg"):
+        bench_jpeg(tmp_path / "bad.jpg")
+
+
+def test_model_bench_json(serve_model, capsys):
+    assert main(["bench", "--model", str(serve_model), "--batch", "1", "2", "--threads", "1", "--seconds", "0.3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["batch"], r["threads"]) for r in rows] == [(1, 1), (2, 1)]
+    assert all(r["p50_ms"] > 0 and r["images_per_s"] > 0 for r in rows)
+
+
+def test_model_bench_markdown_and_target(serve_model, capsys):
+    assert main(["bench", "detector", "--model", str(serve_model), "--batch", "1", "--threads", "1", "--seconds", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "| batch | threads | p50 ms |" in out
+
+
+def test_http_bench_against_a_live_server(serve_model, capsys, tmp_path):
+    uvicorn = pytest.importorskip("uvicorn")
+    from dabai.serve.app import create_app
+    from dabai.serve.options import ServeOptions
+
+    port = free_port()
+    config = uvicorn.Config(create_app(ServeOptions(model=str(serve_model))), host="127.0.0.1", port=port,
+                            log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.05)
+        out_file = tmp_path / "http.json"
+        assert main(["bench", "--url", f"http://127.0.0.1:{port}", "--concurrency", "1", "2", "--seconds", "0.5",
+                     "--out", str(out_file)]) == 0
+        assert "| concurrency | req/s |" in capsys.readouterr().out
+        rows = json.loads(out_file.read_text())["rows"]
+        assert [r["concurrency"] for r in rows] == [1, 2]
+        assert all(r["errors"] == 0 and r["count"] > 0 for r in rows)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_bench_errors(capsys):
+    assert main(["bench", "--model", "x.onnx", "--url", "http://127.0.0.1:1"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["bench", "--model", "missing.onnx", "--seconds", "0.1"]) == 2
+    assert main(["bench", "--url", "http://127.0.0.1:9", "--concurrency", "0"]) == 2
+
+
+def test_gate_and_speech_targets_are_registered():
+    from dabai.cli.main import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["bench", "gate", "--runs", "3"])
+    assert args.runs == 3 and args.func.__name__ == "_run_gate"
+    args = parser.parse_args(["bench", "speech", "--quick"])
+    assert args.quick and args.func.__name__ == "_run_speech"

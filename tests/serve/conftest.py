@@ -1,0 +1,35 @@
+"""A tiny ONNX detector for the service tests (no torch at test time once exported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def serve_model(tmp_path_factory) -> Path:
+    pytest.importorskip("torch")
+    from dabai.data.synth import SAMPLE_CLASSES
+    from dabai.export.onnx import export_onnx
+    from dabai.models.registry import create_model
+
+    import torch
+
+    torch.manual_seed(0)
+    model = create_model("mnv2_pan", len(SAMPLE_CLASSES), 96)
+    for level in model.head.levels:
+        level.cls.bias.data = torch.tensor([1.0, -1.0, -3.0])  # some detections above 0.3
+    return export_onnx(model, tmp_path_factory.mktemp("serve") / "tiny.onnx", list(SAMPLE_CLASSES), "mnv2_pan")
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height but carries almost no data (a decompression-bomb probe)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
