@@ -114,8 +114,9 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
     elif options.precision == "int8":
         q = quantize_int8(fp32, out, Int8Options(options.calib, options.calib_images, options.calib_method,
                                                  keep_float=tuple(options.keep_float)))
-        result.notes.append(f"INT8: {q.quantized_nodes} convs quantised, {len(q.float_nodes)} nodes kept in float "
-                            f"({_short(q.float_nodes)})")
+        float_convs = [n for n in q.float_nodes if n.endswith("/Conv")]
+        result.notes.append(f"INT8: {q.quantized_nodes} convs quantised; kept in float: {len(float_convs)} convs "
+                            f"({_short(float_convs, 6)}) and the {len(q.float_nodes) - len(float_convs)} decode ops after them")
         result.notes.append(f"calibration cache {q.cache} ({'reused' if q.cache_reused else 'written'})")
     if options.precision != "fp32" and options.parity:
         result.parity.append(_gate(run_parity(fp32, out, _parity_options(options, options.precision)), out))
