@@ -23,7 +23,7 @@ log = logging.getLogger("dabai.bench")
 
 @dataclass(frozen=True)
 class ModelBenchOptions:
-    model: str | None  # model file (.onnx, .pt, .engine); None = the shipped default
+    models: tuple[str | None, ...]  # model files (.onnx, .pt, .engine), timed one after the other; None = the default
     batches: tuple[int, ...] = (1, 8)  # images per call
     threads: tuple[int, ...] = (1, 2)  # ONNX Runtime / torch intra-op threads
     seconds: float = 5.0  # timed duration per configuration, after warm-up
@@ -33,17 +33,18 @@ class ModelBenchOptions:
 
 @dataclass
 class ModelBenchResult:
-    model: str
-    input_size: int
+    models: list[str]
     rows: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"model": self.model, "input_size": self.input_size, "rows": self.rows}
+        return {"models": self.models, "rows": self.rows}
 
     def to_markdown(self) -> str:
-        cols = [("batch", "batch"), ("threads", "threads"), ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"),
-                ("p99_ms", "p99 ms"), ("per_image_ms", "ms/image (p50)"), ("images_per_s", "images/s"), ("count", "calls")]
-        return f"model `{self.model}` (input {self.input_size} px, pre/post-processing included)\n\n" + markdown_table(self.rows, cols)
+        cols = [("model", "model"), ("input_size", "input"), ("batch", "batch"), ("threads", "threads"),
+                ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"), ("p99_ms", "p99 ms"), ("per_image_ms", "ms/image (p50)"),
+                ("images_per_s", "images/s"), ("count", "calls")]
+        return ("in-process, 400-px JPEG bytes in, detections out (decode, letterbox, model, NMS included)\n\n"
+                + markdown_table(self.rows, cols))
 
 
 def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
@@ -51,22 +52,28 @@ def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
 
     _check(options)
     jpeg = bench_jpeg(options.image)
-    result = None
-    for threads in options.threads:
-        detector = Detector.load(options.model, threads=threads)
-        result = result or ModelBenchResult(str(options.model or "default"), detector.input_size)
-        for batch in options.batches:
-            images = [jpeg] * batch
-            for _ in range(options.warmup):
-                detector.detect_batch(images)
-            times = _timed_loop(lambda: detector.detect_batch(images), options.seconds)
-            stats = latency_stats(times)
-            row = {"batch": batch, "threads": threads, **stats.as_dict(),
-                   "per_image_ms": round(stats.p50_ms / batch, 2),
-                   "images_per_s": round(batch * len(times) / sum(times), 1)}
-            log.info("batch %d threads %d: p50 %.1f ms", batch, threads, stats.p50_ms)
-            result.rows.append(row)
+    names = [str(m or "default") for m in options.models]
+    result = ModelBenchResult(names)
+    for name, model in zip(names, options.models):
+        for threads in options.threads:
+            detector = Detector.load(model, threads=threads)
+            result.rows.extend(_bench_detector(detector, name, threads, jpeg, options))
     return result
+
+
+def _bench_detector(detector, name: str, threads: int, jpeg: bytes, options: ModelBenchOptions) -> list[dict]:
+    rows = []
+    for batch in options.batches:
+        images = [jpeg] * batch
+        for _ in range(options.warmup):
+            detector.detect_batch(images)
+        times = _timed_loop(lambda: detector.detect_batch(images), options.seconds)
+        stats = latency_stats(times)
+        rows.append({"model": name, "input_size": detector.input_size, "batch": batch, "threads": threads,
+                     **stats.as_dict(), "per_image_ms": round(stats.p50_ms / batch, 2),
+                     "images_per_s": round(batch * len(times) / sum(times), 1)})
+        log.info("%s batch %d threads %d: p50 %.1f ms", name, batch, threads, stats.p50_ms)
+    return rows
 
 
 def model_latency(path: str | Path, threads: int = 1, runs: int = 20, batch: int = 1) -> dict:

@@ -19,7 +19,7 @@ from dabai.errors import ConfigError
 
 EXAMPLES = """\
   dabai bench --model mask_detector.onnx --batch 1 8 --threads 1 2 --seconds 10
-  dabai bench --model mask_detector.int8.onnx --json
+  dabai bench --model fp32.onnx int8.onnx --batch 1 --threads 1 --json      # two models, same run
   dabai bench --url http://127.0.0.1:8000 --concurrency 1 2 4 8 16 --seconds 15 --image face.jpg
   dabai bench gate --runs 50
   dabai bench speech --quick
@@ -44,7 +44,8 @@ def register(sub) -> None:
 
 
 def _detector_http_arguments(p) -> None:
-    p.add_argument("--model", help="model file to time in-process (.onnx, .pt, .engine); omitted with --url")
+    p.add_argument("--model", nargs="+", help="model file(s) to time in-process, one after the other in the same run "
+                                             "(.onnx, .pt, .engine)")
     p.add_argument("--url", help="base URL of a running `dabai serve`, e.g. http://127.0.0.1:8000")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes (--model; default 1 8)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="intra-op threads (--model; default 1 2)")
@@ -71,7 +72,7 @@ def run(args) -> int:
     elif target == "detector" or args.model:
         from dabai.bench.inproc import ModelBenchOptions, bench_model
 
-        result = bench_model(ModelBenchOptions(model=args.model, batches=tuple(args.batch), threads=tuple(args.threads),
+        result = bench_model(ModelBenchOptions(models=tuple(args.model or [None]), batches=tuple(args.batch), threads=tuple(args.threads),
                                                seconds=args.seconds, image=args.image))
     else:
         args._parser.print_help()
