@@ -15,8 +15,8 @@ from .helpers import tone, write
 CLIPS = [  # file, label, what the ASR heard
     ("c01.wav", "enter", "你好大白，请让我进入小区"),
     ("c02.wav", "enter", "大白，我回来了"),
-    ("c03.wav", "enter", "以后搭白，会要经效去"),        # a voice the ASR garbles the same way every time
-    ("c04.wav", "enter", "以后搭白，会要经效去吧"),
+    ("c03.wav", "enter", "毛毛雨天天下"),        # a voice the ASR garbles the same way every time
+    ("c04.wav", "enter", "毛毛雨天天下吧"),
     ("c05.wav", "leave", "大白，让我出去"),
     ("c06.wav", "none", "今天天气真不错"),
     ("c07.wav", "none", "我昨天在小区门口看到一只猫"),
@@ -41,9 +41,9 @@ def test_adapt_improves_and_writes_a_usable_grammar(clips_dir):
     assert report.before.correct < report.after.correct
     assert report.after.false_accepts == 0
     assert report.after.accuracy == 1.0
-    assert "以后搭白，会要经效去" in report.added_phrases.get("enter", []) or report.after.correct == len(CLIPS)
+    assert report.added_phrases == {"enter": ["毛毛雨天天下"]}  # c04 then matches it too
     tuned = load_grammar(report.output)
-    assert recognize_intent("以后搭白，会要经效去", tuned).intent == "enter"
+    assert recognize_intent("毛毛雨天天下", tuned).intent == "enter"
     assert recognize_intent("今天天气真不错", tuned).intent == "none"
     data = yaml.safe_load(open(report.output, encoding="utf-8"))
     assert {"threshold", "margin", "asr_prompt", "intents"} <= set(data)

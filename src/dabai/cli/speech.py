@@ -267,6 +267,7 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write all figures as JSON here")
     p.add_argument("--voices", help="comma-separated voices (default: every installed Chinese voice)")
     p.add_argument("--quick", action="store_true", help="fewer sentences (a smoke run, not the benchmark)")
+    p.add_argument("--all-intents", action="store_true", help="also speak the leave/visitor/help commands")
     p.add_argument("--home", type=Path, help="folder for the reply-cache latency test (default: a temp dir)")
 
 
@@ -274,7 +275,9 @@ def run_bench_command(args: argparse.Namespace) -> int:
     from dabai.speech.bench import BenchOptions, format_report, run_benchmark
 
     voices = [v.strip() for v in args.voices.split(",")] if args.voices else None
-    result = run_benchmark(BenchOptions(voices=voices, quick=args.quick, home=args.home))
+    partial = Path(args.json).with_suffix(".partial.json") if args.json else None
+    result = run_benchmark(BenchOptions(voices=voices, quick=args.quick, home=args.home, all_intents=args.all_intents),
+                           partial=partial)
     print(format_report(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -129,7 +129,12 @@ def adapt(folder: str | Path, grammar: IntentGrammar | None = None, options=None
         loaded = Recognizer(base, grammar)
         recognizers = [loaded.with_options(prompt=p, hotwords=h or "") for p, h in prompts]
         transcriber = lambda clip, k: recognizers[k].transcribe(clip.path).text  # noqa: E731
-    heard = [[transcriber(c, k) for c in clips] for k in range(len(prompts))]
+    from tqdm import tqdm
+
+    jobs = [(k, c) for k in range(len(prompts)) for c in clips]
+    bar = tqdm(jobs, desc="transcribing", unit="clip", disable=None, leave=False)
+    texts = [transcriber(c, k) for k, c in bar]
+    heard = [texts[k * len(clips):(k + 1) * len(clips)] for k in range(len(prompts))]
     index = {c.path: i for i, c in enumerate(clips)}
     tr = [index[c.path] for c in train]
     before, _ = evaluate([heard[0][i] for i in tr], train, grammar)

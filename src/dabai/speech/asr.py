@@ -153,7 +153,7 @@ _LOCK = threading.Lock()
 
 def get_recognizer(options: ASROptions = ASROptions(), grammar: IntentGrammar | None = None) -> Recognizer:
     """A process-wide Recognizer for these options (the model loads once)."""
-    key = (options, grammar.source if grammar else None)
+    key = (options, id(grammar) if grammar is not None else None)  # the cached Recognizer keeps grammar alive
     with _LOCK:
         rec = _RECOGNIZERS.get(key)
         if rec is None:

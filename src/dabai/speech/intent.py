@@ -37,7 +37,7 @@ class GrammarSpec:
 
     intents: dict[str, IntentSpec]
     version: int = 1
-    threshold: float = 0.78  # minimum confidence to accept an intent
+    threshold: float = 0.59  # minimum confidence to accept an intent
     margin: float = 0.05  # the best intent must beat the runner-up by this
     coverage_weight: float = 0.6  # penalty weight of syllables nothing in the grammar explains
     asr_prompt: str = DEFAULT_PROMPT  # Whisper initial prompt (neutral; never the expected sentence)

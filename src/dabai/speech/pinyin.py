@@ -98,6 +98,8 @@ def cost(a: str, b: str) -> float:
     """Substitution cost of syllable ``a`` heard as ``b`` (0 = same, 1 = unrelated)."""
     if a == b:
         return 0.0
+    if not (a.isalpha() and b.isalpha()):  # a masked position ("\0") never matches
+        return 1.0
     (ia, fa), (ib, fb) = split(a), split(b)
     return INITIAL_WEIGHT * _initial_distance(ia, ib) + (1 - INITIAL_WEIGHT) * _final_distance(fa, fb)
 
