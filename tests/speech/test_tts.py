@@ -35,6 +35,7 @@ def test_rate_and_voice(kokoro_pack):
         synthesize("你好", voice="nobody")
 
 
+@pytest.mark.slow
 def test_numbers_and_long_text(kokoro_pack):
     from dabai.speech import synthesize
 

@@ -36,7 +36,7 @@ SPEECH_EXAMPLES = """\
 """
 
 BENCH_EXAMPLES = """\
-  dabai bench-speech --json bench-speech.json          # the full issue-5 benchmark (~10 min on 2 cores)
+  dabai bench-speech --json bench-speech.json          # the issue-5 benchmark (also: dabai bench speech)
   dabai bench-speech --voices zf_xiaobei --quick       # a smoke run
 """
 
