@@ -10,7 +10,7 @@ pulls in torch::
 
 from __future__ import annotations
 
-import importlib
+from dabai._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -27,11 +27,5 @@ _LAZY = {
     "evaluate": "dabai.eval.api",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dabai' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __all__ = lazy_exports("dabai", _LAZY)
+__all__ = __all__ + ["__version__"]

@@ -8,7 +8,7 @@ Everything is lazy so ``import dabai.audio`` costs nothing::
 
 from __future__ import annotations
 
-import importlib
+from dabai._lazy import lazy_exports
 
 _LAZY = {
     "Audio": "dabai.audio.io",
@@ -35,11 +35,4 @@ _LAZY = {
     "read_manifest": "dabai.audio.manifest",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dabai.audio' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __all__ = lazy_exports("dabai.audio", _LAZY)

@@ -11,7 +11,7 @@ Imports are lazy so ``import dabai.gate`` is cheap::
 
 from __future__ import annotations
 
-import importlib
+from dabai._lazy import lazy_exports
 
 _LAZY = {
     "GateHome": "dabai.gate.home",
@@ -45,11 +45,4 @@ _LAZY = {
     "query_events": "dabai.gate.events",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dabai.gate' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __all__ = lazy_exports("dabai.gate", _LAZY)

@@ -53,5 +53,19 @@ class DetectorBase(nn.Module):
             out.append(torch.stack([cx, cy, torch.full_like(cx, float(s))], dim=1))
         return torch.cat(out, 0)
 
-    def decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # Set by subclasses: normalize, stages (backbone slices ending at each stride), neck, head.
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw outputs: class logits [N, A, C] and box regressions [N, A, 4]."""
+        x = self.normalize(x)
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return self.head(self.neck(feats))
+
+    def decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Export/inference outputs: boxes [N, A, 4] in input pixels and class probabilities [N, A, C]."""
+        from dabai.models.head import distances_to_boxes
+
+        logits, raw = self(x)
+        return distances_to_boxes(raw, self._points), logits.sigmoid()

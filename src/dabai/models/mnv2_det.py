@@ -12,7 +12,7 @@ from torch import nn
 
 from dabai.errors import ModelError
 from dabai.models.base import DetectorBase, Normalize
-from dabai.models.head import DenseHead, distances_to_boxes
+from dabai.models.head import DenseHead
 from dabai.models.neck import LightPAN
 from dabai.models.registry import register_model
 
@@ -53,19 +53,6 @@ class MobileNetV2Detector(DetectorBase):
         self.neck = LightPAN(STAGE_CHANNELS, width)
         self.head = DenseHead(width, num_classes, self.strides, head_depth)
         self.register_buffer("_points", self.points(), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw outputs: class logits [N, A, C] and box regressions [N, A, 4]."""
-        x = self.normalize(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return self.head(self.neck(feats))
-
-    def decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, raw = self(x)
-        return distances_to_boxes(raw, self._points), logits.sigmoid()
 
 
 @register_model("mnv2_pan")

@@ -13,7 +13,7 @@ from torch import nn
 
 from dabai.errors import ModelError
 from dabai.models.base import DetectorBase, Normalize
-from dabai.models.head import DenseHead, distances_to_boxes
+from dabai.models.head import DenseHead
 from dabai.models.neck import LightPAN
 from dabai.models.registry import register_model
 
@@ -105,18 +105,6 @@ class UltraFaceDetector(DetectorBase):
         self.neck = LightPAN(TAP_CHANNELS, width)
         self.head = DenseHead(width, num_classes, self.strides, 2)
         self.register_buffer("_points", self.points(), persistent=False)
-
-    def forward(self, x):
-        x = self.normalize(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return self.head(self.neck(feats))
-
-    def decode(self, x):
-        logits, raw = self(x)
-        return distances_to_boxes(raw, self._points), logits.sigmoid()
 
 
 @register_model("ultraface_pan")
