@@ -65,10 +65,14 @@ class CalibrationReader:
 
     def __init__(self, paths: list[Path], size: int, input_name: str = "images"):
         self.paths, self.size, self.input_name = list(paths), size, input_name
-        self._next = 0
+        self._next, self._end = 0, len(self.paths)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        """Calibrate on a slice at a time (ONNX Runtime keeps every activation of a slice in memory)."""
+        self._next, self._end = start_index, min(end_index, len(self.paths))
 
     def get_next(self) -> dict | None:
-        if self._next >= len(self.paths):
+        if self._next >= self._end:
             return None
         batch = letterboxed([self.paths[self._next]], self.size)
         self._next += 1
@@ -78,4 +82,9 @@ class CalibrationReader:
         return len(self.paths)
 
     def rewind(self) -> None:
-        self._next = 0
+        self._next, self._end = 0, len(self.paths)
+
+
+def chunk_size(count: int, largest: int = 16) -> int:
+    """The largest divisor of ``count`` up to ``largest`` (ONNX Runtime needs equal slices)."""
+    return next(s for s in range(min(largest, count), 0, -1) if count % s == 0)

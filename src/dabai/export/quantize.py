@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from dabai.errors import ConfigError, ModelError
-from dabai.export.calib import CalibrationReader, file_digest, images_digest, pick_images
+from dabai.export.calib import CalibrationReader, chunk_size, file_digest, images_digest, pick_images
 
 log = logging.getLogger("dabai.export")
 DEFAULT_FLOAT_LAYERS = ("*cls/Conv*", "*reg/Conv*")  # ONNX node-name globs of the prediction convs
@@ -79,7 +79,10 @@ def quantize_int8(src: str | Path, dst: str | Path, options: Int8Options) -> Int
     root.setLevel(max(level, logging.WARNING))  # ONNX Runtime's quantiser logs every tensor on the root logger
     try:
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
-        extra = {"CalibPercentile": 99.999} if options.method == "percentile" else {}
+        # slices bound the memory: ONNX Runtime holds every activation of the images of one slice
+        extra = {"CalibStridedMinMax": chunk_size(len(paths))}
+        if options.method == "percentile":
+            extra["CalibPercentile"] = 99.999
         quantize_static(
             str(prepared), str(dst), CalibrationReader(paths, size), quant_format=QuantFormat.QDQ,
             op_types_to_quantize=QUANT_OPS, per_channel=options.per_channel, reduce_range=False,
