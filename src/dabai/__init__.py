@@ -25,6 +25,11 @@ _LAZY = {
     "Detection": "dabai.runtime.types",
     "train": "dabai.train.api",
     "evaluate": "dabai.eval.api",
+    "GateChecker": "dabai.gate.check",
+    "open_gate": "dabai.gate.context",
+    "synthesize": "dabai.speech.tts",
+    "transcribe": "dabai.speech.asr",
+    "ReplyCache": "dabai.speech.cache",
 }
 
 __getattr__, __all__ = lazy_exports("dabai", _LAZY)
