@@ -268,6 +268,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices", help="comma-separated voices (default: every installed Chinese voice)")
     p.add_argument("--quick", action="store_true", help="fewer sentences (a smoke run, not the benchmark)")
     p.add_argument("--all-intents", action="store_true", help="also speak the leave/visitor/help commands")
+    p.add_argument("--threads", type=int, default=0,
+                   help="ASR/TTS threads (default: theirs); 1 makes CPU seconds a fair RTF on a busy machine")
     p.add_argument("--home", type=Path, help="folder for the reply-cache latency test (default: a temp dir)")
 
 
@@ -276,7 +278,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
     voices = [v.strip() for v in args.voices.split(",")] if args.voices else None
     partial = Path(args.json).with_suffix(".partial.json") if args.json else None
-    result = run_benchmark(BenchOptions(voices=voices, quick=args.quick, home=args.home, all_intents=args.all_intents),
+    result = run_benchmark(BenchOptions(voices=voices, quick=args.quick, home=args.home, all_intents=args.all_intents,
+                                       threads=args.threads),
                            partial=partial)
     print(format_report(result))
     if args.json:

@@ -39,6 +39,7 @@ class BenchOptions:
     greeting_voice: str | None = None  # None: the default voice
     shared_dir: Path | None = None  # real clips (default ../shared/data/speech-zh beside the checkout, if present)
     all_intents: bool = False  # also speak the leave/visitor/help commands (the target is the entry request)
+    threads: int = 0  # ASR and TTS threads (0: their defaults); 1 makes CPU time a fair RTF on a busy machine
 
 
 def bench_data() -> dict:
@@ -67,13 +68,16 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
         voices = voices[:2]
         commands = {k: v[:3] for k, v in commands.items()}
         non_commands, names = non_commands[:10], names[:3]
-    rec = get_recognizer(ASROptions())
+    from dabai.speech.tts import TTSOptions
+
+    rec = get_recognizer(ASROptions(threads=options.threads))
+    tts_options = TTSOptions(threads=options.threads)
     tts_time = tts_cpu = tts_audio = asr_time = asr_cpu = asr_audio = 0.0
 
     def speak(text: str, voice: str):
         nonlocal tts_time, tts_cpu, tts_audio
         start, cpu = time.perf_counter(), time.process_time()
-        audio = synthesize(text, voice=voice)
+        audio = synthesize(text, voice=voice, options=tts_options)
         tts_time += time.perf_counter() - start
         tts_cpu += time.process_time() - cpu
         tts_audio += audio.duration_s
@@ -136,6 +140,7 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     result["asr_cpu_rtf"] = round(asr_cpu / asr_audio, 4) if asr_audio else 0.0
     result["tts_cpu_rtf"] = round(tts_cpu / tts_audio, 4) if tts_audio else 0.0
     result["quick"] = options.quick
+    result["threads"] = options.threads
     result["real_clips"] = [p.name for p in real]
     result["machine"] = {"cpus": os.cpu_count(), "load_avg_1m_start": round(load_start, 2),
                          "load_avg_1m_end": round(os.getloadavg()[0], 2)}
