@@ -129,3 +129,17 @@ def test_option_errors(tiny_ckpt, tmp_path):
     with pytest.raises(ModelError, match="not found"):
         export_model(ExportOptions(model=str(tmp_path / "none.pt"), out=str(tmp_path / "a.onnx")))
     assert DependencyError  # the engine refusal type, imported for readers
+
+
+def test_keep_float_keeps_exactly_the_named_nodes(tiny_onnx):
+    from dabai.export.quantize import float_node_names
+
+    proto = onnx.load(str(tiny_onnx))
+    head_only = float_node_names(proto, ())
+    assert any(n.endswith("levels.0/cls/Conv") for n in head_only) and any("Exp" in n for n in head_only)
+    assert not any("stages" in n for n in head_only)
+    more = float_node_names(proto, ("/m/stages.0/*",))
+    added = set(more) - set(head_only)
+    assert added and all(n.startswith("/m/stages.0/") for n in added)  # not the whole network downstream
+    with pytest.raises(ConfigError, match="match no node"):
+        float_node_names(proto, ("/nothing/*",))

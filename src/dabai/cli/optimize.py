@@ -114,15 +114,13 @@ def run_prune(args) -> int:
 
 def run_export(args) -> int:
     from dabai.export.api import ExportOptions, export_model
-    from dabai.export.quantize import DEFAULT_FLOAT_LAYERS
-
     if Path(args.model).suffix.lower() in (".pt", ".pth"):
         from dabai.errors import require
 
         require("torch", "train")
     options = ExportOptions(model=args.model, out=args.out, format=args.format, precision=args.precision,
                             calib=args.calib, calib_images=args.calib_images, calib_method=args.calib_method,
-                            keep_float=DEFAULT_FLOAT_LAYERS + _split(args.keep_float), parity=not args.no_parity,
+                            keep_float=_split(args.keep_float), parity=not args.no_parity,
                             parity_data=args.parity_data, parity_images=args.parity_images,
                             tolerances=_tolerances(args, args.precision), triton_name=args.triton_name)
     result = export_model(options)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from dabai.errors import ConfigError, ModelError
 from dabai.export.parity import ParityError, ParityOptions, ParityReport, Tolerances, run_parity
-from dabai.export.quantize import DEFAULT_FLOAT_LAYERS, Int8Options, quantize_int8, to_fp16
+from dabai.export.quantize import Int8Options, quantize_int8, to_fp16
 
 log = logging.getLogger("dabai.export")
 
@@ -32,7 +32,7 @@ class ExportOptions:
     calib: str | None = None  # INT8 calibration images (the training data)
     calib_images: int = 200  # how many calibration images
     calib_method: Literal["minmax", "percentile", "entropy"] = "percentile"
-    keep_float: tuple[str, ...] = DEFAULT_FLOAT_LAYERS  # INT8: node-name globs kept in float
+    keep_float: tuple[str, ...] = ()  # INT8: extra ONNX node-name globs kept in float (prediction convs always are)
     parity: bool = True  # check the result against its reference and refuse a broken one
     parity_data: str | None = None  # images for parity (a labelled set adds the mAP delta); default: calib
     parity_images: int = 64
@@ -114,7 +114,7 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
     elif options.precision == "int8":
         q = quantize_int8(fp32, out, Int8Options(options.calib, options.calib_images, options.calib_method,
                                                  keep_float=tuple(options.keep_float)))
-        float_convs = [n for n in q.float_nodes if n.endswith("/Conv")]
+        float_convs = [n for n in q.float_nodes if n.rsplit("/", 1)[-1].startswith("Conv")]
         result.notes.append(f"INT8: {q.quantized_nodes} convs quantised; kept in float: {len(float_convs)} convs "
                             f"({_short(float_convs, 6)}) and the {len(q.float_nodes) - len(float_convs)} decode ops after them")
         result.notes.append(f"calibration cache {q.cache} ({'reused' if q.cache_reused else 'written'})")

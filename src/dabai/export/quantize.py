@@ -6,14 +6,16 @@ cache, plus ``<model>.calib.meta.json`` saying which FP32 graph, images and
 method produced them) and a rebuild with the same inputs reuses them instead
 of calibrating again. The prediction convs (``cls``/``reg``) and the box/score
 decoding after them stay in float: 8-bit box distances would move box edges by
-whole pixels. ``keep_float`` adds more layers by name.
+whole pixels. ``keep_float`` adds more nodes by name (exactly those it matches).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -45,7 +47,7 @@ class Int8Options:
     calib_images: int = 200  # how many of them (a seeded random sample)
     method: Literal["minmax", "percentile", "entropy"] = "percentile"  # activation range estimator
     per_channel: bool = True  # per-output-channel weight scales (depthwise convs need them)
-    keep_float: tuple[str, ...] = DEFAULT_FLOAT_LAYERS  # node-name globs left in float (plus what follows them)
+    keep_float: tuple[str, ...] = ()  # extra node-name globs left in float (the prediction convs always are)
     seed: int = 0  # which calibration images are sampled
 
 
@@ -83,12 +85,13 @@ def quantize_int8(src: str | Path, dst: str | Path, options: Int8Options) -> Int
         extra = {"CalibStridedMinMax": chunk_size(len(paths))}
         if options.method == "percentile":
             extra["CalibPercentile"] = 99.999
-        quantize_static(
-            str(prepared), str(dst), CalibrationReader(paths, size), quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=QUANT_OPS, per_channel=options.per_channel, reduce_range=False,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=float_nodes,
-            calibrate_method=methods[options.method], extra_options=extra, calibration_cache_path=str(cache),
-        )
+        with contextlib.redirect_stdout(sys.stderr):  # the calibrators print progress; keep stdout for --json
+            quantize_static(
+                str(prepared), str(dst), CalibrationReader(paths, size), quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=QUANT_OPS, per_channel=options.per_channel, reduce_range=False,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=float_nodes,
+                calibrate_method=methods[options.method], extra_options=extra, calibration_cache_path=str(cache),
+            )
     except (ValueError, RuntimeError, onnx.checker.ValidationError) as exc:
         raise ModelError(f"{src}: INT8 quantisation failed ({type(exc).__name__}: {exc})") from None
     finally:
@@ -104,12 +107,17 @@ def quantize_int8(src: str | Path, dst: str | Path, options: Int8Options) -> Int
 
 
 def float_node_names(proto, patterns: tuple[str, ...]) -> list[str]:
-    """Nodes matching ``patterns`` and every node downstream of them (the decode tail)."""
-    seeds = {n.name for n in proto.graph.node if any(fnmatch.fnmatch(n.name, p) for p in patterns)}
-    unknown = [p for p in patterns if not any(fnmatch.fnmatch(n.name, p) for n in proto.graph.node)]
+    """Nodes left in float: the prediction convs and all the decoding after them, plus nodes matching ``patterns``.
+
+    Only the prediction convs pull in what follows them (the decode tail); any other pattern keeps
+    exactly the nodes it matches, so ``'/m/stages.0/*'`` keeps the first stage, not the whole network.
+    """
+    names = [n.name for n in proto.graph.node]
+    unknown = [p for p in patterns if not any(fnmatch.fnmatch(n, p) for n in names)]
     if unknown:
         raise ConfigError(f"--keep-float {unknown} match no node of the graph; node names look like "
-                          f"{', '.join(n.name for n in proto.graph.node[:4])}, …")
+                          f"{', '.join(names[:4])}, …")
+    seeds = [n for n in names if any(fnmatch.fnmatch(n, p) for p in DEFAULT_FLOAT_LAYERS)]
     consumers: dict[str, list] = {}
     for node in proto.graph.node:
         for name in node.input:
@@ -123,6 +131,7 @@ def float_node_names(proto, patterns: tuple[str, ...]) -> list[str]:
         out.add(name)
         for tensor in by_name[name].output:
             stack.extend(c.name for c in consumers.get(tensor, []))
+    out.update(n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns))
     return sorted(out)
 
 
