@@ -51,7 +51,6 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def decode_qr(image: np.ndarray, thorough: bool = True) -> list[QRCode]:
     """All QR codes readable in a BGR/grey frame; with ``thorough``, retries harder before giving up."""
-    import cv2
 
     if image is None or not isinstance(image, np.ndarray) or image.size == 0 or image.dtype != np.uint8:
         return []

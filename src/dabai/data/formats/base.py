@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 from dabai.data.classnames import unknown_class_message
-from dabai.data.dataset import Dataset, ImageRecord, ordered_classes
-from dabai.data.imageio import image_size, place_file
+from dabai.data.dataset import Box, Dataset, ImageRecord, ordered_classes
+from dabai.data.imageio import find_image_by_stem, image_size, list_images, place_file
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
 from dabai.errors import DataError
@@ -133,3 +134,52 @@ def place_images(ds: Dataset, image_dir: Path, mode: str) -> None:
         return
     for im in progress(ds.images, desc=f"{'copying' if mode == 'copy' else 'linking'} images"):
         place_file(im.path, image_dir / im.name, mode)
+
+
+def read_txt_labels(root: Path, image_dir: Path, label_dir: Path, desc: str, problems: Problems,
+                    parse: Callable[[Path, ImageRecord], list[Box]]) -> list[ImageRecord]:
+    """Images with one ``labels/<stem>.txt`` each (YOLO, KITTI): ``parse`` reads one label file.
+
+    A bad label file is recorded and its image left out; an image without a label file is kept
+    with no objects (warning); a label file without an image is an error.
+    """
+    images, used = [], set()
+    for image_path in progress(list_images(image_dir), desc=desc):
+        name = image_path.relative_to(image_dir).as_posix()
+        label_path = label_dir / (Path(name).with_suffix("").as_posix() + ".txt")
+        width, height = record_size(image_path, problems)
+        record = ImageRecord(path=image_path.resolve(), width=width, height=height, name=name)
+        if label_path.is_file():
+            used.add(label_path)
+            record.label_path = label_path
+            try:
+                record.boxes = parse(label_path, record)
+            except DataError as exc:
+                problems.add_error(exc, "bad-label-file")
+                continue
+        else:
+            problems.warning("image-without-label", f"image has no label file (expected {label_path.relative_to(root)}); "
+                             "kept as an image with no objects", path=image_path)
+        images.append(record)
+    _report_orphan_labels(label_dir, used, image_dir, problems)
+    return images
+
+
+def _report_orphan_labels(label_dir: Path, used: set[Path], image_dir: Path, problems: Problems) -> None:
+    if not label_dir.is_dir():
+        return
+    for path in sorted(label_dir.rglob("*.txt")):
+        if path in used or path.name == "classes.txt":
+            continue
+        stem = path.relative_to(label_dir).with_suffix("").as_posix()
+        if find_image_by_stem(image_dir, stem) is None:
+            problems.error("label-without-image", f"no image for this label file; expected {image_dir.name}/"
+                           f"{stem}.jpg (or another image extension)", path=path)
+
+
+def write_txt_labels(ds: Dataset, out: Path, desc: str, line: Callable[[ImageRecord, Box], str]) -> None:
+    """Write ``labels/<stem>.txt`` for every image (an empty file for an image with no objects)."""
+    for im in progress(ds.images, desc=desc):
+        path = out / "labels" / f"{im.stem}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line(im, box) + "\n" for box in im.boxes), encoding="utf-8")

@@ -21,13 +21,12 @@ from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, record_size,
-    write_classes_file,
+    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, read_txt_labels,
+    write_classes_file, write_txt_labels,
 )
 from dabai.data.formats.yolo import first_label_field_count
-from dabai.data.imageio import find_image_by_stem, find_image_dir, list_images
+from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
-from dabai.data.progress import progress
 from dabai.errors import DataError
 
 LABEL_DIR_NAMES = ("labels", "label_2")
@@ -73,25 +72,8 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
     tokens = token_map(saved_names or [])
     if classes is not None:
         tokens.update(token_map(classes))
-    images, used_labels = [], set()
-    for image_path in progress(list_images(image_dir), desc="reading KITTI"):
-        name = image_path.relative_to(image_dir).as_posix()
-        label_path = labels / (Path(name).with_suffix("").as_posix() + ".txt")
-        width, height = record_size(image_path, problems)
-        record = ImageRecord(path=image_path.resolve(), width=width, height=height, name=name)
-        if label_path.is_file():
-            used_labels.add(label_path)
-            record.label_path = label_path
-            try:
-                record.boxes = _read_label_file(label_path, tokens, classes, problems)
-            except DataError as exc:
-                problems.add_error(exc, "bad-label-file")
-                continue
-        else:
-            problems.warning("image-without-label", f"image has no label file (expected {label_path.relative_to(root)}); "
-                             "kept as an image with no objects", path=image_path)
-        images.append(record)
-    _report_orphan_labels(labels, used_labels, image_dir, problems)
+    images = read_txt_labels(root, image_dir, labels, "reading KITTI", problems,
+                             lambda path, r: _read_label_file(path, tokens, classes, problems))
     return finish(images, classes if classes is not None else saved_names, root)
 
 
@@ -127,24 +109,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _report_orphan_labels(labels: Path, used: set[Path], image_dir: Path, problems: Problems) -> None:
-    for path in sorted(labels.rglob("*.txt")):
-        if path in used:
-            continue
-        stem = path.relative_to(labels).with_suffix("").as_posix()
-        if find_image_by_stem(image_dir, stem) is None:
-            problems.error("label-without-image", f"no image for this label file; expected {image_dir.name}/"
-                           f"{stem}.jpg (or another image extension)", path=path)
-
-
 def write(ds: Dataset, out: Path, mode: str) -> None:
     check_label_stems(ds, ".txt")
     token_of = {name: token for token, name in token_map(ds.classes).items()}
     place_images(ds, out / "images", mode)
-    for im in progress(ds.images, desc="writing KITTI"):
-        path = out / "labels" / f"{im.stem}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(_label_line(im, box, token_of) + "\n" for box in im.boxes), encoding="utf-8")
+    write_txt_labels(ds, out, "writing KITTI", lambda im, box: _label_line(im, box, token_of))
     write_classes_file(out, ds.classes)
 
 

@@ -15,11 +15,11 @@ import yaml
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, record_size,
+    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, read_txt_labels,
+    write_txt_labels,
 )
-from dabai.data.imageio import find_image_by_stem, find_image_dir, list_images
+from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
-from dabai.data.progress import progress
 from dabai.errors import DataError
 
 YAML_NAMES = ("data.yaml", "data.yml")
@@ -83,25 +83,8 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
     names = read_names(root, classes)
     image_dir = find_image_dir(root)
     label_dir = root / "labels"
-    images, used_labels = [], set()
-    for image_path in progress(list_images(image_dir), desc="reading YOLO"):
-        name = image_path.relative_to(image_dir).as_posix()
-        label_path = label_dir / (Path(name).with_suffix("").as_posix() + ".txt")
-        width, height = record_size(image_path, problems)
-        record = ImageRecord(path=image_path.resolve(), width=width, height=height, name=name)
-        if label_path.is_file():
-            used_labels.add(label_path)
-            record.label_path = label_path
-            try:
-                record.boxes = _read_label_file(label_path, names, width, height, classes, problems)
-            except DataError as exc:
-                problems.add_error(exc, "bad-label-file")
-                continue
-        else:
-            problems.warning("image-without-label", f"image has no label file (expected {label_path.relative_to(root)}); "
-                             "kept as an image with no objects", path=image_path)
-        images.append(record)
-    _report_orphan_labels(label_dir, used_labels, image_dir, problems)
+    images = read_txt_labels(root, image_dir, label_dir, "reading YOLO", problems,
+                             lambda path, r: _read_label_file(path, names, r.width, r.height, classes, problems))
     return finish(images, classes if classes is not None else names, root)
 
 
@@ -127,26 +110,11 @@ def _read_label_file(path: Path, names: list[str], width: int, height: int, clas
     return boxes
 
 
-def _report_orphan_labels(label_dir: Path, used: set[Path], image_dir: Path, problems: Problems) -> None:
-    if not label_dir.is_dir():
-        return
-    for path in sorted(label_dir.rglob("*.txt")):
-        if path in used or path.name == "classes.txt":
-            continue
-        stem = path.relative_to(label_dir).with_suffix("").as_posix()
-        if find_image_by_stem(image_dir, stem) is None:
-            problems.error("label-without-image", f"no image for this label file; expected {image_dir.name}/"
-                           f"{stem}.jpg (or another image extension)", path=path)
-
-
 def write(ds: Dataset, out: Path, mode: str) -> None:
     check_label_stems(ds, ".txt")
     place_images(ds, out / "images", mode)
     class_id = {name: i for i, name in enumerate(ds.classes)}
-    for im in progress(ds.images, desc="writing YOLO"):
-        path = out / "labels" / f"{im.stem}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(_label_line(im, box, class_id) + "\n" for box in im.boxes), encoding="utf-8")
+    write_txt_labels(ds, out, "writing YOLO", lambda im, box: _label_line(im, box, class_id))
     doc = {"path": ".", "train": "images", "val": "images", "nc": len(ds.classes), "names": list(ds.classes)}
     (out / "data.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
