@@ -71,6 +71,7 @@ def bench_http(options: HttpBenchOptions) -> HttpBenchResult:
         raise ConfigError(f"--concurrency needs levels >= 1, got {list(options.concurrency)}")
     if options.seconds <= 0:
         raise ConfigError(f"--seconds must be > 0, got {options.seconds}")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request at INFO
     jpeg = bench_jpeg(options.image)
     result = HttpBenchResult(detect_url(options.url), len(jpeg))
     for level in options.concurrency:

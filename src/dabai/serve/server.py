@@ -51,6 +51,24 @@ def serve(options: ServeOptions) -> None:
     log.info("serving %s on http://%s:%d (%d processes x %d inference thread(s))", options.model or "the default model",
              options.host, options.port, options.workers, options.threads)
     try:
-        uvicorn.run("dabai.serve.app:app_from_env", factory=True, workers=options.workers, **common)
+        _run_workers(uvicorn.Config("dabai.serve.app:app_from_env", factory=True, workers=options.workers, **common))
     finally:
         metrics_dir.cleanup()
+
+
+def _run_workers(config) -> None:
+    """``uvicorn.run(..., workers=N)`` with TCP_NODELAY on the shared listening socket.
+
+    The workers get the socket re-created from its descriptor, so asyncio cannot tell it is TCP and
+    leaves Nagle's algorithm on: every response (headers, then body) then waits ~40 ms for the
+    client's delayed ACK. Linux copies TCP_NODELAY from a listening socket to the connections it
+    accepts, so setting it here fixes all workers.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in a terminal
+        pass
