@@ -37,7 +37,6 @@ _LAZY = {
     "ReplyCache": "dabai.speech.cache",
     "REPLIES": "dabai.speech.cache",
     "greeting": "dabai.speech.cache",
-    "adapt": "dabai.speech.adapt",
     "available_voices": "dabai.speech.models",
 }
 
