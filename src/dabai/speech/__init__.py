@@ -17,7 +17,7 @@ Model packs are installed by ``scripts/install_speech_models.sh`` (see
 
 from __future__ import annotations
 
-import importlib
+from dabai._lazy import lazy_exports
 
 _LAZY = {
     "Audio": "dabai.audio.io",
@@ -40,11 +40,4 @@ _LAZY = {
     "available_voices": "dabai.speech.models",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dabai.speech' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __all__ = lazy_exports("dabai.speech", _LAZY)
