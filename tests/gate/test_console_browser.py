@@ -108,8 +108,10 @@ def test_console_in_chromium(server, browser, home, config, registry, signer, re
 
     # decision log with a filter
     browser.find_element(By.ID, "nav-events").click()
-    Select(browser.find_element(By.ID, "filter-outcome")).select_by_value("deny")
+    Select(wait.until(EC.presence_of_element_located((By.ID, "filter-outcome")))).select_by_value("deny")
+    unfiltered = browser.find_element(By.ID, "events-table")
     browser.find_element(By.ID, "apply-filters").click()
+    wait.until(EC.staleness_of(unfiltered))  # the form submit loads a new page; read its table, not the old one
     rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events-table tbody tr"))
     assert len(rows) == 1 and "no_mask" in rows[0].text and "deny" in rows[0].text
 
