@@ -86,7 +86,7 @@ def test_api_key(serve_model):
 
 
 def test_micro_batching_gives_the_same_answers(serve_model):
-    single = TestClient(create_app(ServeOptions(model=str(serve_model))))
+    single = TestClient(create_app(ServeOptions(model=str(serve_model), batch=1)))
     batched = TestClient(create_app(ServeOptions(model=str(serve_model), batch=4, batch_wait_ms=1)))
     a, b = post(single, JPEG).json()["detections"], post(batched, JPEG).json()["detections"]
     assert a == b

@@ -18,13 +18,15 @@ class ServeOptions:
     host: str = "127.0.0.1"  # bind address; 0.0.0.0 exposes the service to the network
     port: int = 8000
     workers: int = 1  # server processes, each with its own model session
-    threads: int = 1  # inference threads per process (ONNX Runtime intra-op)
+    threads: int = 2  # inference threads per process (ONNX Runtime intra-op)
     api_key: str | None = None  # when set, /v1/detect and /metrics need 'Authorization: Bearer KEY' or 'X-API-Key'
     max_bytes: int = 8 * 1024 * 1024  # largest accepted request body (HTTP 413 above)
     max_pixels: int = 40_000_000  # largest accepted image (width x height), against decompression bombs
     conf: float = 0.3  # detections below this score are not returned
     iou: float = 0.5  # NMS IoU threshold
-    batch: int = 1  # >1: requests arriving together are run as one batch of up to this many images
+    # >1: requests arriving together run as one batch of up to this many images. 1 process x 2 threads with
+    # batches of 4 measured fastest on the 2-core machine (docs/benchmarks-deploy.md)
+    batch: int = 4
     batch_wait_ms: float = 3.0  # how long a batch waits for more requests
 
     def check(self) -> "ServeOptions":
