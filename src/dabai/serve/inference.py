@@ -51,13 +51,15 @@ class Inference:
         self.metrics = metrics
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def detect(self, image: np.ndarray):
         if self.batch <= 1:
             return await anyio.to_thread.run_sync(self._timed, [image], limiter=self.limiter)
-        if self._task is None:
-            self._queue = asyncio.Queue()
-            self._task = asyncio.get_running_loop().create_task(self._batch_loop())
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._loop is not loop:  # one batcher per event loop (test clients make several)
+            self._loop, self._queue = loop, asyncio.Queue()
+            self._task = loop.create_task(self._batch_loop(self._queue))
         future = asyncio.get_running_loop().create_future()
         await self._queue.put((image, future))
         return await future
@@ -71,16 +73,16 @@ class Inference:
                 self.metrics.inference.observe(per_image)
         return out[0] if len(images) == 1 and self.batch <= 1 else out
 
-    async def _batch_loop(self) -> None:
+    async def _batch_loop(self, queue: asyncio.Queue) -> None:
         while True:
-            items = [await self._queue.get()]
+            items = [await queue.get()]
             deadline = asyncio.get_running_loop().time() + self.wait
             while len(items) < self.batch:
                 timeout = deadline - asyncio.get_running_loop().time()
                 if timeout <= 0:
                     break
                 try:
-                    items.append(await asyncio.wait_for(self._queue.get(), timeout))
+                    items.append(await asyncio.wait_for(queue.get(), timeout))
                 except asyncio.TimeoutError:
                     break
             try:
