@@ -78,3 +78,30 @@ def test_input_size_must_be_multiple_of_32():
 
     with pytest.raises(ModelError, match="multiple of 32"):
         create_model("mnv2_pan", 3, input_size=100)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_freeze_backbone_keeps_weights_and_batchnorm_stats(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3, input_size=SIZE)
+    model.freeze_backbone(2)
+    model.train()  # a later train() must not wake the frozen BatchNorm layers
+    frozen = model.backbone_layers()[:2]
+    before = [{k: v.clone() for k, v in layer.state_dict().items()} for layer in frozen]
+    criterion = DetectionLoss(model.strides, SIZE, 3)
+    logits, raw = model(torch.rand(2, 3, SIZE, SIZE) * 255)
+    criterion(logits, raw, model._points, [torch.tensor([[10.0, 12.0, 40.0, 50.0, 1.0]])] * 2).total.backward()
+    assert all(p.grad is None for layer in frozen for p in layer.parameters())
+    assert all(p.grad is not None for p in model.head.parameters())
+    for layer, state in zip(frozen, before):
+        assert not layer.training
+        for key, value in layer.state_dict().items():
+            assert torch.equal(value, state[key]), f"{key} changed in a frozen layer"
+
+
+def test_freeze_out_of_range_names_the_limit():
+    from dabai.errors import ModelError
+
+    model = create_model("mnv2_pan", num_classes=3, input_size=SIZE)
+    with pytest.raises(ModelError, match="between 0 and 18"):
+        model.freeze_backbone(99)

@@ -94,3 +94,17 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tiny_data, tmp_path, monkeyp
     run = train(spec)
     assert "out of memory: running each batch in 2 chunks" in (run / "events.log").read_text()
     assert torch.load(run / "checkpoints" / "last.pt", weights_only=False)["micro_batches"] == 2
+
+
+def test_frozen_layers_stay_fixed_and_sparse_validation_keeps_metrics_readable(tiny_data, tmp_path, write_spec):
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs",
+                                    **{"epochs": 3, "eval_every": 2, "model.freeze": 4})))
+    run = train(spec)
+    first = torch.load(run / "checkpoints" / "epoch_001.pt", weights_only=False)["model"]
+    last = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
+    frozen = [k for k in first if k.startswith(("stages.0.0.", "stages.0.1.", "stages.0.2.", "stages.0.3."))]
+    assert frozen and all(torch.equal(first[k], last[k]) for k in frozen)  # weights and BN statistics
+    assert any(not torch.equal(first[k], last[k]) for k in first if k.startswith("head."))
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [r["val_map50"] != "" for r in rows] == [False, True, True]  # epoch 3 is the last: always scored
+    assert rows[0]["ap50_with_mask"] == "" and rows[1]["ap50_with_mask"] != ""

@@ -55,6 +55,7 @@ class Engine:
     grad_clip: float
     micro_batches: int = 1  # >1 after an out-of-memory error: the batch is run in chunks
     is_main: bool = True
+    channels_last: bool = False  # feed NHWC batches to a channels-last model
     events: list = field(default_factory=list)
 
     def train_epoch(self, loader, epoch: int, epochs: int, on_step=None) -> dict:
@@ -97,6 +98,8 @@ class Engine:
         total = None
         for idx in chunks:
             batch = images[idx].to(self.device, non_blocking=True)
+            if self.channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                 logits, raw = self.model(batch)
             out = self.criterion(logits, raw, self.core._points, [targets[i] for i in idx.tolist()])

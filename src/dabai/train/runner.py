@@ -75,12 +75,19 @@ class Runner:
                 raise ConfigError(f"model.init {m.init} was trained for classes {payload['classes']}, the spec has {self.spec.classes}")
         else:
             model = create_model(m.name, len(self.spec.classes), m.input_size, m.pretrained)
-        return model.to(self.device)
+        if m.freeze:
+            model.freeze_backbone(m.freeze)
+        model = model.to(self.device)
+        if self.spec.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
 
     def _build_engine(self) -> Engine:
         spec, core = self.spec, self.model
         decay, no_decay = [], []
         for name, p in core.named_parameters():
+            if not p.requires_grad:
+                continue  # frozen backbone layers
             (no_decay if p.ndim <= 1 else decay).append(p)  # no weight decay on BN and biases
         groups = [{"params": decay, "weight_decay": spec.optimizer.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         o = spec.optimizer
@@ -99,7 +106,7 @@ class Runner:
                 core, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         criterion = DetectionLoss(core.strides, core.input_size, len(spec.classes), class_weights=class_weights)
         return Engine(model, core, criterion, optimizer, scheduler, scaler, self.device, amp, o.grad_clip,
-                      is_main=self.ctx.is_main)
+                      is_main=self.ctx.is_main, channels_last=spec.channels_last)
 
     # ---- checkpoints --------------------------------------------------------------------
     def payload(self, epoch: int) -> dict:

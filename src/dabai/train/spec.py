@@ -26,6 +26,7 @@ class ModelSpec:
     input_size: int = 320  # square letterbox side in pixels (multiple of 32)
     pretrained: Optional[str] = None  # backbone weights: a path, or a known name such as mobilenet_v2_imagenet
     init: Optional[str] = None  # a dabai checkpoint to start from (e.g. a pruned model), model weights only
+    freeze: int = 0  # leading backbone layers kept fixed (weights and BatchNorm stats); 4 = mnv2 up to stride 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class TrainSpec:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
     threads: int = 0  # torch intra-op threads on CPU; 0 = all cores
+    channels_last: bool = True  # NHWC memory layout while training: about 2x faster steps on a CPU, same numbers
     eval_every: int = 1  # epochs between validation runs
     nan_retry: bool = False  # on a non-finite loss: restore last good checkpoint and halve the lr
     output_dir: str = "runs/train"  # parent of run directories
