@@ -87,5 +87,8 @@ def test_gate_and_speech_targets_are_registered():
     parser = build_parser()
     args = parser.parse_args(["bench", "gate", "--runs", "3"])
     assert args.runs == 3 and args.func.__name__ == "_run_gate"
+    # every option the gate benchmark reads must exist under both spellings (a missing --no-turn crashed)
+    alias = parser.parse_args(["bench-gate", "--runs", "3", "--no-turn"])
+    assert {"runs", "model", "no_turn", "json"} <= set(vars(args)) and alias.no_turn and not args.no_turn
     args = parser.parse_args(["bench", "speech", "--quick"])
     assert args.quick and args.func.__name__ == "_run_speech"

@@ -34,9 +34,9 @@ def register(sub) -> None:
     _detector_http_arguments(add_command(group, "detector", run, "in-process detector latency (same options as --model)"))
     _detector_http_arguments(add_command(group, "http", run, "HTTP load on a running `dabai serve` (same options as --url)"))
     p = add_command(group, "gate", _run_gate, "gate check latency and a whole spoken turn (also: dabai bench-gate)")
-    p.add_argument("--runs", type=int, default=50, help="timed checks per measurement (default 50)")
-    p.add_argument("--model", help="detector model (default: the shipped one)")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    from dabai.cli.gate import add_gate_bench_arguments
+
+    add_gate_bench_arguments(p)  # the same options as `dabai bench-gate`, from one place
     p = add_command(group, "speech", _run_speech, "speech benchmark: intent accuracy, false accepts, CER, RTF, latency")
     from dabai.cli.speech import add_bench_arguments
 

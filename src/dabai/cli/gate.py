@@ -36,6 +36,11 @@ def register(sub) -> None:
     _register_gate(sub)
     p = add_command(sub, "bench-gate", cmd_bench, "measure gate check latency (p50/p95) and a whole spoken turn",
                     examples="  dabai bench-gate --runs 50\n  dabai bench-gate --runs 30 --json\n")
+    add_gate_bench_arguments(p)
+
+
+def add_gate_bench_arguments(p) -> None:
+    """Options of the gate benchmark (`dabai bench gate` and `dabai bench-gate`)."""
     p.add_argument("--runs", type=int, default=50, help="timed checks per measurement (default 50)")
     p.add_argument("--model", help="detector model (default: the shipped one)")
     p.add_argument("--no-turn", action="store_true", help="skip the whole-turn (ASR) measurement")

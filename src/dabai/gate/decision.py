@@ -61,14 +61,38 @@ class Decision:
     reply_text: str
 
 
+SAME_FACE_IOU = 0.5  # detections of different classes overlapping this much are one face
+
+
 def persons_at_gate(faces: tuple[Detection, ...] | list[Detection], rules: MaskRules) -> tuple[Detection, ...]:
-    """The largest face and every face close to it in size, largest first; noise and far faces dropped."""
+    """The largest face and every face close to it in size, largest first; noise and far faces dropped.
+
+    The detector scores each class separately, so one face can come back as, say, ``without_mask``
+    0.33 and ``with_mask`` 0.25; a face has one label, its best-scoring one.
+    """
     real = [f for f in faces if f.score >= rules.min_face_score and (f.bbox[2] - f.bbox[0]) >= rules.min_face_px]
+    real = _one_label_per_face(real)
     if not real:
         return ()
     real.sort(key=lambda f: f.area, reverse=True)
     largest = real[0].area
     return tuple(f for f in real if f.area >= rules.close_ratio * largest)
+
+
+def _one_label_per_face(faces: list[Detection]) -> list[Detection]:
+    kept: list[Detection] = []
+    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(_iou(face.bbox, k.bbox) < SAME_FACE_IOU for k in kept):
+            kept.append(face)
+    return kept
+
+
+def _iou(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0.0) * max(h, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def mask_reason(face: Detection, rules: MaskRules) -> str | None:
