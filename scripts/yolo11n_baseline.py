@@ -24,8 +24,12 @@ os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the hub (no networ
 
 
 def train(data: str, hours: float, imgsz: int, project: str, workers: int) -> None:
+    import ultralytics.utils.torch_utils as torch_utils
     from ultralytics import YOLO
 
+    # Ultralytics sets torch to cpu_count - 1 threads when it picks the CPU (1 on this 2-core machine);
+    # dabai trains on both cores, so the side-by-side gives YOLO both too.
+    torch_utils.NUM_THREADS = os.cpu_count() or 1
     model = YOLO("yolo11n.yaml")  # architecture only: random init
     # amp/plots off: the AMP check and the plot font would try to download files
     model.train(data=data, time=hours, imgsz=imgsz, batch=16, device="cpu", workers=workers, project=project,

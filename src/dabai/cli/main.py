@@ -90,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: say so plainly; --verbose shows the traceback
+        if args.verbose:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "this is a bug in dabai, not in your input; rerun with --verbose for the traceback and report it",
+              file=sys.stderr)
+        return 70  # EX_SOFTWARE
     return int(code or 0)
 
 
