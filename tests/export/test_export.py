@@ -65,6 +65,14 @@ def test_int8_export_parity_and_cache_reuse(tiny_onnx, tiny_images, tmp_path):
     assert report.ok, report.failures
     assert report.inputs["judged"] == "real inputs" and set(report.by_input) == {"random", "real"}
     assert 0 < report.errors["score_max_abs"] < 0.5  # quantised: close, not identical
+    # the first backbone stage stays float by default; --int8-first-stage quantises it as well
+    first_stage = [n for n in json.loads(m["float_layers"]) if "/stages.0/" in n]
+    assert first_stage and not any("/stages.1/" in n for n in json.loads(m["float_layers"]))
+    all8 = export_model(ExportOptions(model=str(tiny_onnx), out=str(tmp_path / "all8.onnx"), precision="int8",
+                                      calib=str(tiny_images), calib_images=6, tolerances=LOOSE_INT8,
+                                      int8_first_stage=True))
+    assert all8.parity[-1].ok and not [n for n in json.loads(meta(tmp_path / "all8.onnx")["float_layers"])
+                                        if "/stages.0/" in n]
 
 
 def test_export_refuses_a_broken_candidate(tiny_onnx, tiny_images, tmp_path):

@@ -33,6 +33,7 @@ class ExportOptions:
     calib_images: int = 200  # how many calibration images
     calib_method: Literal["minmax", "percentile", "entropy"] = "percentile"
     keep_float: tuple[str, ...] = ()  # INT8: extra ONNX node-name globs kept in float (prediction convs always are)
+    int8_first_stage: bool = False  # INT8: quantise the first backbone stage too (smaller/faster, less accurate)
     parity: bool = True  # check the result against its reference and refuse a broken one
     parity_data: str | None = None  # images for parity (a labelled set adds the mAP delta); default: calib
     parity_images: int = 64
@@ -113,7 +114,8 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
         to_fp16(fp32, out)
     elif options.precision == "int8":
         q = quantize_int8(fp32, out, Int8Options(options.calib, options.calib_images, options.calib_method,
-                                                 keep_float=tuple(options.keep_float)))
+                                                 keep_float=tuple(options.keep_float),
+                                                 float_first_stage=not options.int8_first_stage))
         float_convs = [n for n in q.float_nodes if n.rsplit("/", 1)[-1].startswith("Conv")]
         result.notes.append(f"INT8: {q.quantized_nodes} convs quantised; kept in float: {len(float_convs)} convs "
                             f"({_short(float_convs, 6)}) and the {len(q.float_nodes) - len(float_convs)} decode ops after them")
