@@ -42,7 +42,7 @@ def test_fp16_keeps_float32_io(tiny_ckpt, tmp_path):
 
 
 # A random-weight model quantises poorly and its near-tied scores make NMS winners arbitrary, so this
-# test loosens the INT8 tolerances; the defaults are validated on the trained model (docs/benchmarks-deploy.md).
+# test loosens the INT8 tolerances; the defaults are validated on the trained model (docs/benchmarks.md).
 LOOSE_INT8 = Tolerances(max_score_err=0.5, max_box_err=100.0, min_agreement=0.0, max_map_drop=0.05, real_only=True)
 
 

@@ -25,7 +25,7 @@ class ServeOptions:
     conf: float = 0.3  # detections below this score are not returned
     iou: float = 0.5  # NMS IoU threshold
     # >1: requests arriving together run as one batch of up to this many images. 1 process x 2 threads with
-    # batches of 4 measured fastest on the 2-core machine (docs/benchmarks-deploy.md)
+    # batches of 4 measured fastest on the 2-core machine (docs/benchmarks.md)
     batch: int = 4
     batch_wait_ms: float = 3.0  # how long a batch waits for more requests
 
