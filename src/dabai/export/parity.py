@@ -25,6 +25,7 @@ import numpy as np
 
 from dabai.errors import DabaiError, DataError
 from dabai.export.calib import letterboxed, pick_images, random_inputs
+from dabai.runtime.types import box_iou
 
 log = logging.getLogger("dabai.parity")
 
@@ -220,14 +221,6 @@ def match_count(ref, cand, iou: float) -> int:
             used.add(best)
             matched += 1
     return matched
-
-
-def box_iou(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _map_delta(ref, cand, options: ParityOptions) -> dict | None:

@@ -26,8 +26,9 @@ from dabai.export.calib import CalibrationReader, chunk_size, file_digest, image
 log = logging.getLogger("dabai.export")
 DEFAULT_FLOAT_LAYERS = ("*cls/Conv*", "*reg/Conv*")  # ONNX node-name globs of the prediction convs
 # The first backbone stage sees raw pixels at the highest resolution; 8-bit activations there cost the
-# shipped 384-px model 3.1 points of mAP@0.5 on the parity images (boxes off by 17 px), keeping it in
-# float cost 0.3 points on test and ~1 ms per image. Matched only where the graph has such nodes.
+# shipped 384-px model 3.1 points of mAP@0.5 on the parity images (boxes off by 17 px); kept in float, the
+# loss was 0.3 points on test, at some of INT8's speed (1.30x over FP32 at 1 thread; docs/benchmarks.md).
+# Matched only where the graph has such nodes.
 FIRST_STAGE = "*/stages.0/*"
 QUANT_OPS = ["Conv", "Clip", "Relu", "Add", "Resize", "MaxPool", "AveragePool", "GlobalAveragePool"]
 

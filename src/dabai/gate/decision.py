@@ -82,17 +82,9 @@ def persons_at_gate(faces: tuple[Detection, ...] | list[Detection], rules: MaskR
 def _one_label_per_face(faces: list[Detection]) -> list[Detection]:
     kept: list[Detection] = []
     for face in sorted(faces, key=lambda f: f.score, reverse=True):
-        if all(_iou(face.bbox, k.bbox) < SAME_FACE_IOU for k in kept):
+        if all(face.iou(k) < SAME_FACE_IOU for k in kept):
             kept.append(face)
     return kept
-
-
-def _iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def mask_reason(face: Detection, rules: MaskRules) -> str | None:

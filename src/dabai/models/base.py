@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dabai.errors import ModelError
+
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
@@ -68,8 +70,6 @@ class DetectorBase(nn.Module):
         """
         all_layers = self.backbone_layers()
         if not 0 <= layers <= len(all_layers):
-            from dabai.errors import ModelError
-
             raise ModelError(f"model.freeze must be between 0 and {len(all_layers)} backbone layers, got {layers}")
         self.frozen_layers = layers
         for layer in all_layers[:layers]:

@@ -60,7 +60,7 @@ class Inference:
         if self._task is None or self._loop is not loop:  # one batcher per event loop (test clients make several)
             self._loop, self._queue = loop, asyncio.Queue()
             self._task = loop.create_task(self._batch_loop(self._queue))
-        future = asyncio.get_running_loop().create_future()
+        future = loop.create_future()
         await self._queue.put((image, future))
         return await future
 
