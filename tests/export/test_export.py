@@ -65,12 +65,13 @@ def test_int8_export_parity_and_cache_reuse(tiny_onnx, tiny_images, tmp_path):
     assert report.ok, report.failures
     assert report.inputs["judged"] == "real inputs" and set(report.by_input) == {"random", "real"}
     assert 0 < report.errors["score_max_abs"] < 0.5  # quantised: close, not identical
-    # the first backbone stage stays float by default; --int8-first-stage quantises it as well
-    first_stage = [n for n in json.loads(m["float_layers"]) if "/stages.0/" in n]
-    assert first_stage and not any("/stages.1/" in n for n in json.loads(m["float_layers"]))
+    # the layers reading stride-1/2 maps stay float by default; --int8-high-res quantises them as well
+    floats = json.loads(m["float_layers"])
+    assert any("/stages.0/stages.0.0/" in n for n in floats) and any("/stages.0/stages.0.1/" in n for n in floats)
+    assert not any("/stages.0/stages.0.3/" in n or "/stages.1/" in n for n in floats)
     all8 = export_model(ExportOptions(model=str(tiny_onnx), out=str(tmp_path / "all8.onnx"), precision="int8",
                                       calib=str(tiny_images), calib_images=6, tolerances=LOOSE_INT8,
-                                      int8_first_stage=True))
+                                      int8_high_res=True))
     assert all8.parity[-1].ok and not [n for n in json.loads(meta(tmp_path / "all8.onnx")["float_layers"])
                                         if "/stages.0/" in n]
 
@@ -151,3 +152,23 @@ def test_keep_float_keeps_exactly_the_named_nodes(tiny_onnx):
     assert added and all(n.startswith("/m/stages.0/") for n in added)  # not the whole network downstream
     with pytest.raises(ConfigError, match="match no node"):
         float_node_names(proto, ("/nothing/*",))
+
+
+def test_high_resolution_nodes_are_the_layers_reading_stride_1_and_2_maps_of_the_shipped_model():
+    import onnx
+
+    from dabai.export.quantize import high_resolution_nodes
+    from dabai.runtime.detector import default_model_path
+
+    proto = onnx.load(str(default_model_path()))
+    names = high_resolution_nodes(proto, 2)
+    # MobileNetV2 features 0-1 run at stride 2; feature 2 expands there and strides to 4 in its depthwise conv
+    assert {n.split("/")[3] for n in names if n.startswith("/m/stages.")} == {"stages.0.0", "stages.0.1", "stages.0.2"}
+    assert "/m/stages.0/stages.0.2/conv/conv.1/conv.1.0/Conv" in names  # reads the stride-2 map
+    assert "/m/stages.0/stages.0.2/conv/conv.1/conv.1.2/Clip" not in names  # reads its stride-4 output
+    assert "/m/stages.0/stages.0.2/conv/conv.2/Conv" not in names
+    assert not any("/neck/" in n or "/head/" in n for n in names)
+    assert high_resolution_nodes(proto, 1) == ["/m/normalize/Sub", "/m/normalize/Div",
+                                               "/m/stages.0/stages.0.0/stages.0.0.0/Conv"]  # read the image itself
+    wider = high_resolution_nodes(proto, 4)
+    assert set(names) < set(wider) and any("/stages.0.3/" in n for n in wider)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -126,3 +127,33 @@ def test_predict_cli_bad_input_is_a_clear_error(tiny_model, tmp_path):
     assert "Traceback" not in proc.stderr
     proc = _dabai("predict", str(tmp_path / "missing.jpg"), "--model", str(tiny_model[1]))
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+
+
+def test_shipped_models_load_by_name_and_agree(tmp_path, monkeypatch):
+    """`--model int8` is the shipped INT8 export; a file of that name in the working folder wins."""
+    from dabai.errors import ModelError
+    from dabai.runtime.backends import ASSETS, resolve_model
+    from dabai.runtime.detector import Detector
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("int8") == ASSETS / "mask_detector.int8.onnx"
+    assert resolve_model("fp32") == ASSETS / "mask_detector.onnx"
+    (tmp_path / "int8").write_bytes(b"mine")
+    assert resolve_model("int8") == Path("int8")
+    with pytest.raises(ModelError, match="shipped model name"):
+        Detector.load("int8")  # the local file has no .onnx suffix: an error naming what is accepted
+    (tmp_path / "int8").unlink()
+    int8, fp32 = Detector.load("int8", threads=1), Detector.load("fp32", threads=1)
+    assert int8.backend.info.extra["precision"] == "int8" and int8.classes == fp32.classes
+    image = np.full((300, 400, 3), 128, np.uint8)
+    cv2.circle(image, (200, 150), 60, (90, 140, 200), -1)
+    boxes8, scores8 = int8.backend(int8_input := _tensor(int8, image))
+    boxes32, scores32 = fp32.backend(int8_input)
+    assert np.abs(scores8 - scores32).max() < 0.25  # the export's own parity tolerance for INT8 scores
+
+
+def _tensor(det, image):
+    from dabai.runtime.preprocess import letterbox, to_tensor_layout
+
+    canvas, _ = letterbox(image[..., ::-1], det.input_size)
+    return to_tensor_layout([canvas])

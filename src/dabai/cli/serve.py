@@ -6,8 +6,8 @@ from dabai.cli.common import add_command
 
 EXAMPLES = """\
   dabai serve                                              # shipped model on http://127.0.0.1:8000
-  dabai serve --model mask_detector.int8.onnx --port 8080
-  dabai serve --model mask_detector.int8.onnx --workers 2 --threads 1 --batch 1     # processes instead of batching
+  dabai serve --model int8 --port 8080                      # the shipped INT8 export
+  dabai serve --model int8 --workers 2 --threads 1 --batch 1     # processes instead of batching
   DABAI_API_KEY=secret dabai serve --host 0.0.0.0          # key required for /v1/detect and /metrics
   curl -F file=@visitor.jpg http://127.0.0.1:8000/v1/detect
   curl http://127.0.0.1:8000/healthz ; curl http://127.0.0.1:8000/metrics

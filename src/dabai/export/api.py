@@ -19,6 +19,7 @@ from typing import Literal
 from dabai.errors import ConfigError, ModelError
 from dabai.export.parity import ParityError, ParityOptions, ParityReport, Tolerances, run_parity
 from dabai.export.quantize import Int8Options, quantize_int8, to_fp16
+from dabai.runtime.backends import resolve_model
 
 log = logging.getLogger("dabai.export")
 
@@ -33,7 +34,7 @@ class ExportOptions:
     calib_images: int = 200  # how many calibration images
     calib_method: Literal["minmax", "percentile", "entropy"] = "percentile"
     keep_float: tuple[str, ...] = ()  # INT8: extra ONNX node-name globs kept in float (prediction convs always are)
-    int8_first_stage: bool = False  # INT8: quantise the first backbone stage too (smaller/faster, less accurate)
+    int8_high_res: bool = False  # INT8: quantise the layers reading stride-1/2 maps too (faster, less accurate; float by default)
     parity: bool = True  # check the result against its reference and refuse a broken one
     parity_data: str | None = None  # images for parity (a labelled set adds the mAP delta); default: calib
     parity_images: int = 64
@@ -62,9 +63,10 @@ def check_options(o: ExportOptions) -> None:
     suffix = {"onnx": ".onnx", "engine": (".engine", ".plan")}.get(o.format)
     if suffix and not str(o.out).endswith(suffix):
         raise ConfigError(f"--out {o.out}: a --format {o.format} export is named *{suffix if isinstance(suffix, str) else '.engine'}")
-    if not Path(o.model).is_file():
+    model = resolve_model(o.model)
+    if not model.is_file():
         raise ModelError(f"model not found: {o.model}")
-    if Path(o.model).suffix.lower() not in (".pt", ".pth", ".onnx"):
+    if model.suffix.lower() not in (".pt", ".pth", ".onnx"):
         raise ConfigError(f"--model {o.model}: expected a dabai checkpoint (.pt) or an FP32 ONNX file")
 
 
@@ -99,7 +101,7 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
     from dabai.export.onnx import export_checkpoint
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    source = Path(options.model)
+    source = resolve_model(options.model)
     fp32 = out if options.precision == "fp32" else tmp / "fp32.onnx"
     result = ExportResult(out, options.precision)
     if source.suffix.lower() == ".onnx":
@@ -115,7 +117,7 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
     elif options.precision == "int8":
         q = quantize_int8(fp32, out, Int8Options(options.calib, options.calib_images, options.calib_method,
                                                  keep_float=tuple(options.keep_float),
-                                                 float_first_stage=not options.int8_first_stage))
+                                                 float_high_res=not options.int8_high_res))
         float_convs = [n for n in q.float_nodes if n.rsplit("/", 1)[-1].startswith("Conv")]
         result.notes.append(f"INT8: {q.quantized_nodes} convs quantised; kept in float: {len(float_convs)} convs "
                             f"({_short(float_convs, 6)}) and the {len(q.float_nodes) - len(float_convs)} decode ops after them")

@@ -25,11 +25,12 @@ from dabai.export.calib import CalibrationReader, chunk_size, file_digest, image
 
 log = logging.getLogger("dabai.export")
 DEFAULT_FLOAT_LAYERS = ("*cls/Conv*", "*reg/Conv*")  # ONNX node-name globs of the prediction convs
-# The first backbone stage sees raw pixels at the highest resolution; 8-bit activations there cost the
-# shipped 384-px model 3.1 points of mAP@0.5 on the parity images (boxes off by 17 px); kept in float, the
-# loss was 0.3 points on test, at some of INT8's speed (1.30x over FP32 at 1 thread; docs/benchmarks.md).
-# Matched only where the graph has such nodes.
-FIRST_STAGE = "*/stages.0/*"
+# The layers that read the full- and half-resolution maps (stride <= 2) see nearly raw pixels. With them
+# in 8 bits the shipped 384-px model lost 3.1 points of mAP@0.5 on the parity images (boxes off by 17 px).
+# Measured side by side (docs/benchmarks.md): the whole stride-8 stage in float kept the accuracy at
+# 1.31x the FP32 model's speed, every layer up to stride 4 at 1.49x, just the stride <= 2 readers at
+# 1.81x (model only, 1 thread). Found from the graph's inferred shapes, so it holds for any backbone.
+HIGH_RES_MAX_STRIDE = 2
 QUANT_OPS = ["Conv", "Clip", "Relu", "Add", "Resize", "MaxPool", "AveragePool", "GlobalAveragePool"]
 
 
@@ -53,7 +54,7 @@ class Int8Options:
     method: Literal["minmax", "percentile", "entropy"] = "percentile"  # activation range estimator
     per_channel: bool = True  # per-output-channel weight scales (depthwise convs need them)
     keep_float: tuple[str, ...] = ()  # extra node-name globs left in float (the prediction convs always are)
-    float_first_stage: bool = True  # leave the first backbone stage (stride <= 8) in float, see FIRST_STAGE
+    float_high_res: bool = True  # leave the layers reading stride <= 2 maps in float, see HIGH_RES_MAX_STRIDE
     seed: int = 0  # which calibration images are sampled
 
 
@@ -82,9 +83,8 @@ def quantize_int8(src: str | Path, dst: str | Path, options: Int8Options) -> Int
     paths = pick_images(options.calib_dir, options.calib_images, options.seed)
     cache, reused = _prepare_cache(dst, src, paths, options)
     float_nodes = float_node_names(proto, options.keep_float)
-    if options.float_first_stage:
-        first = [n.name for n in proto.graph.node if fnmatch.fnmatch(n.name, FIRST_STAGE)]
-        float_nodes = sorted(set(float_nodes) | set(first))
+    if options.float_high_res:
+        float_nodes = sorted(set(float_nodes) | set(high_resolution_nodes(proto, HIGH_RES_MAX_STRIDE)))
     prepared = dst.with_name(dst.stem + ".prep.onnx")
     root, level = logging.getLogger(), logging.getLogger().level
     root.setLevel(max(level, logging.WARNING))  # ONNX Runtime's quantiser logs every tensor on the root logger
@@ -142,6 +142,29 @@ def float_node_names(proto, patterns: tuple[str, ...]) -> list[str]:
             stack.extend(c.name for c in consumers.get(tensor, []))
     out.update(n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns))
     return sorted(out)
+
+
+def high_resolution_nodes(proto, max_stride: int) -> list[str]:
+    """Nodes whose first input is a 4-D map at most ``max_stride`` times smaller than the image (shape inference).
+
+    The batch axis may be dynamic; height and width must be fixed (dabai exports them fixed).
+    """
+    from onnx import shape_inference
+
+    image = proto.graph.input[0]
+    dims = image.type.tensor_type.shape.dim
+    height = dims[2].dim_value if len(dims) == 4 else 0
+    if not height:
+        log.warning("input height is not fixed; no layer is kept in float for its resolution")
+        return []
+    inferred = shape_inference.infer_shapes(proto)
+    heights = {image.name: height}
+    for info in inferred.graph.value_info:
+        shape = info.type.tensor_type.shape.dim
+        if len(shape) == 4 and shape[2].dim_value:
+            heights[info.name] = shape[2].dim_value
+    return [n.name for n in inferred.graph.node
+            if n.input and heights.get(n.input[0], 0) * max_stride >= height]
 
 
 def _prepare_cache(dst: Path, src: Path, paths: list[Path], options: Int8Options) -> tuple[Path, bool]:

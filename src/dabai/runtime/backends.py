@@ -80,9 +80,28 @@ class TorchBackend:
         return boxes.float().cpu().numpy(), scores.float().cpu().numpy()
 
 
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+# Models shipped in the package, by the name `--model` accepts instead of a path (a file of that name wins).
+SHIPPED_MODELS = {
+    "fp32": "mask_detector.onnx",  # the default: FP32, trained by configs/mask_detector.yaml
+    "int8": "mask_detector.int8.onnx",  # `dabai export --precision int8` of it (docs/benchmarks.md)
+}
+
+
+def resolve_model(path: str | Path) -> Path:
+    """A model path, or the file of a shipped model named in SHIPPED_MODELS."""
+    name = str(path)
+    if name in SHIPPED_MODELS and not Path(name).exists():
+        shipped = ASSETS / SHIPPED_MODELS[name]
+        if not shipped.is_file():
+            raise ModelError(f"the shipped '{name}' model is missing from the installation ({shipped})")
+        return shipped
+    return Path(path)
+
+
 def open_backend(path: str | Path, threads: int | None = None):
-    """Pick the backend by file type: .onnx -> ONNX Runtime, .pt/.pth -> PyTorch."""
-    path = Path(path)
+    """Pick the backend by file type: .onnx -> ONNX Runtime, .pt/.pth -> PyTorch; shipped names (fp32, int8) too."""
+    path = resolve_model(path)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         return OnnxBackend(path, threads)
@@ -99,7 +118,8 @@ def open_backend(path: str | Path, threads: int | None = None):
         from dabai.export.tensorrt import TensorRTBackend
 
         return TensorRTBackend(path)
-    raise ModelError(f"{path}: unknown model type '{suffix}'; expected .onnx, .pt/.pth (dabai checkpoint) or .engine")
+    raise ModelError(f"{path}: unknown model type '{suffix}'; expected .onnx, .pt/.pth (dabai checkpoint), .engine "
+                     f"or a shipped model name ({', '.join(SHIPPED_MODELS)})")
 
 
 def default_threads() -> int:

@@ -17,13 +17,12 @@ from typing import Iterable
 import numpy as np
 
 from dabai.errors import ModelError
-from dabai.runtime.backends import open_backend
+from dabai.runtime.backends import ASSETS, SHIPPED_MODELS, open_backend
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
 from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
 from dabai.runtime.types import Detection
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
-DEFAULT_MODEL = "mask_detector.onnx"
+DEFAULT_MODEL = SHIPPED_MODELS["fp32"]
 
 
 def default_model_path() -> Path:
