@@ -92,3 +92,21 @@ def test_gate_and_speech_targets_are_registered():
     assert {"runs", "model", "no_turn", "json"} <= set(vars(args)) and alias.no_turn and not args.no_turn
     args = parser.parse_args(["bench", "speech", "--quick"])
     assert args.quick and args.func.__name__ == "_run_speech"
+
+
+@pytest.mark.parametrize("cpuinfo, cpu, flags", [
+    ("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f avx512_vnni sse2\n", "AMD EPYC",
+     ["avx2", "avx512f", "avx512_vnni"]),
+    ("processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: fpu sse2 avx2\n", "Intel Xeon", ["avx2"]),
+    ("processor\t: 0\nCPU implementer\t: 0x41\nFeatures\t: fp asimd\n", None, []),  # arm: no model name line
+])
+def test_machine_info_names_the_cpu_and_its_int8_features(tmp_path, cpuinfo, cpu, flags):
+    from dabai.bench.stats import machine_info
+
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    info = machine_info(path)
+    assert info["int8_flags"] == flags and info["cpus"] >= 1
+    if cpu:
+        assert info["cpu"] == cpu
+    assert machine_info(tmp_path / "missing")["int8_flags"] == []  # no /proc: still an answer

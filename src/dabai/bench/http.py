@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from dabai.bench.images import bench_jpeg
-from dabai.bench.stats import latency_stats, markdown_table
+from dabai.bench.stats import latency_stats, machine_info, markdown_table
 from dabai.errors import ConfigError, DependencyError
 
 log = logging.getLogger("dabai.bench")
@@ -39,15 +39,16 @@ class HttpBenchResult:
     url: str
     image_bytes: int
     rows: list[dict] = field(default_factory=list)
+    machine: dict = field(default_factory=dict)  # the client's machine_info() at the start
 
     def to_json(self) -> dict:
-        return {"url": self.url, "image_bytes": self.image_bytes, "rows": self.rows}
+        return {"url": self.url, "image_bytes": self.image_bytes, "rows": self.rows, "machine": self.machine}
 
     def to_markdown(self) -> str:
         cols = [("concurrency", "concurrency"), ("requests_per_s", "req/s"), ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"),
                 ("p99_ms", "p99 ms"), ("count", "requests"), ("errors", "errors")]
         return (f"`POST {self.url}` with a {self.image_bytes}-byte 400-px JPEG, closed loop\n\n"
-                + markdown_table(self.rows, cols))
+                + markdown_table(self.rows, cols) + f"\n\nclient machine: {self.machine}")
 
 
 def detect_url(url: str) -> str:
@@ -73,7 +74,7 @@ def bench_http(options: HttpBenchOptions) -> HttpBenchResult:
         raise ConfigError(f"--seconds must be > 0, got {options.seconds}")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request at INFO
     jpeg = bench_jpeg(options.image)
-    result = HttpBenchResult(detect_url(options.url), len(jpeg))
+    result = HttpBenchResult(detect_url(options.url), len(jpeg), machine=machine_info())
     for level in options.concurrency:
         row = asyncio.run(_run_level(options, result.url, jpeg, level))
         log.info("concurrency %d: %.1f req/s, p99 %.1f ms, %d errors", level, row["requests_per_s"], row["p99_ms"], row["errors"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dabai.bench.images import bench_jpeg
-from dabai.bench.stats import latency_stats, markdown_table
+from dabai.bench.stats import latency_stats, machine_info, markdown_table
 from dabai.errors import ConfigError
 
 log = logging.getLogger("dabai.bench")
@@ -35,16 +35,17 @@ class ModelBenchOptions:
 class ModelBenchResult:
     models: list[str]
     rows: list[dict] = field(default_factory=list)
+    machine: dict = field(default_factory=dict)  # machine_info() at the start
 
     def to_json(self) -> dict:
-        return {"models": self.models, "rows": self.rows}
+        return {"models": self.models, "rows": self.rows, "machine": self.machine}
 
     def to_markdown(self) -> str:
         cols = [("model", "model"), ("input_size", "input"), ("batch", "batch"), ("threads", "threads"),
                 ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"), ("p99_ms", "p99 ms"), ("per_image_ms", "ms/image (p50)"),
                 ("images_per_s", "images/s"), ("count", "calls")]
         return ("in-process, 400-px JPEG bytes in, detections out (decode, letterbox, model, NMS included)\n\n"
-                + markdown_table(self.rows, cols))
+                + markdown_table(self.rows, cols) + f"\n\nmachine: {self.machine}")
 
 
 def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
@@ -53,7 +54,7 @@ def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
     _check(options)
     jpeg = bench_jpeg(options.image)
     names = [str(m or "default") for m in options.models]
-    result = ModelBenchResult(names)
+    result = ModelBenchResult(names, machine=machine_info())
     for name, model in zip(names, options.models):
         for threads in options.threads:
             detector = Detector.load(model, threads=threads)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+
+# CPU features that change INT8 speed by whole factors (VNNI: 8-bit dot products in one instruction).
+_INT8_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
 @dataclass(frozen=True)
@@ -40,3 +46,32 @@ def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     lines = ["| " + " | ".join(h for _, h in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(row.get(k, "")) for k, _ in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def machine_info(cpuinfo: str | Path = "/proc/cpuinfo") -> dict:
+    """What the figures were measured on: CPU model, cores, INT8-relevant flags, load, runtime versions.
+
+    Benchmarks on shared cloud machines are only comparable within one run; this says which machine it was.
+    """
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+            if flags and model:
+                break
+    except OSError:
+        pass  # not Linux: platform's answer stands
+    info = {"cpu": model, "cpus": os.cpu_count(), "int8_flags": [f for f in _INT8_FLAGS if f in flags]}
+    if hasattr(os, "getloadavg"):
+        info["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    return info

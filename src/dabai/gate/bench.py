@@ -9,13 +9,14 @@ Everything runs in a temporary home; nothing outside is touched.
 
 from __future__ import annotations
 
-import os
 import platform
 import statistics
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from dabai.bench.stats import machine_info
 
 REQUEST = "你好大白，请让我进入小区"
 
@@ -64,7 +65,7 @@ def run_bench(runs: int = 50, model: str | None = None, turn_runs: int | None = 
             for k, v in r.latency_ms.items():
                 stages.setdefault(k, []).append(v)
         report = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": {**machine_info(), "python": platform.python_version(), "platform": platform.platform()},
             "decision": {"allow": r.decision.allow, "reasons": list(r.decision.reasons)},
             "check_known_intent": _stats(totals),
             "stages_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items() if k != "total_ms"},

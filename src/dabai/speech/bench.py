@@ -142,8 +142,11 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     result["quick"] = options.quick
     result["threads"] = options.threads
     result["real_clips"] = [p.name for p in real]
-    result["machine"] = {"cpus": os.cpu_count(), "load_avg_1m_start": round(load_start, 2),
+    from dabai.bench.stats import machine_info
+
+    result["machine"] = {**machine_info(), "load_avg_1m_start": round(load_start, 2),
                          "load_avg_1m_end": round(os.getloadavg()[0], 2)}
+    result["machine"].pop("load_avg_1m", None)
     return result
 
 
