@@ -94,3 +94,15 @@ def test_pruned_checkpoint_retrains(tiny_ckpt, tmp_path):
     assert best["module"] is not None
     retrained = model_from_checkpoint(best)
     assert count_macs_params(retrained)[0] < count_macs_params(tiny_model())[0]
+
+
+@pytest.mark.parametrize("out, report, expected", [
+    ("runs/pruned.pt", None, ("runs/pruned_report.json", "runs/pruned_report.md")),
+    ("runs/pruned_0.22.pt", None, ("runs/pruned_0.22_report.json", "runs/pruned_0.22_report.md")),
+    ("pruned.pt", "reports/r0.25", ("reports/r0.25.json", "reports/r0.25.md")),
+])
+def test_report_paths_append_the_suffix(out, report, expected):
+    from dabai.export.prune import PruneOptions, report_paths
+
+    paths = report_paths(PruneOptions(model="m.pt", out=out, ratio=0.25, report=report))
+    assert tuple(str(p) for p in paths) == expected

@@ -100,17 +100,18 @@ def run_prune(args) -> int:
     from dabai.errors import require
 
     require("torch", "train")
-    from dabai.export.prune import PruneOptions, prune_checkpoint
+    from dabai.export.prune import PruneOptions, prune_checkpoint, report_paths
 
-    report = prune_checkpoint(PruneOptions(model=args.model, out=args.out, ratio=args.ratio, threshold=args.threshold,
-                                           criterion=args.criterion, exclude=_split(args.exclude), round_to=args.round_to,
-                                           latency_runs=args.latency_runs, report=args.report))
+    options = PruneOptions(model=args.model, out=args.out, ratio=args.ratio, threshold=args.threshold,
+                           criterion=args.criterion, exclude=_split(args.exclude), round_to=args.round_to,
+                           latency_runs=args.latency_runs, report=args.report)
+    report = prune_checkpoint(options)
     if args.json:
         print_json(report.to_json())
     else:
         print(report.to_markdown())
-        stem = Path(args.report) if args.report else Path(args.out).with_name(Path(args.out).stem + "_report")
-        print(f"pruned checkpoint: {args.out}\nreport: {stem}.json, {stem}.md")
+        json_path, md_path = report_paths(options)
+        print(f"pruned checkpoint: {args.out}\nreport: {json_path}, {md_path}")
     return 0
 
 

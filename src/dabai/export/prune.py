@@ -207,11 +207,21 @@ def prune_checkpoint(options: PruneOptions) -> PruneReport:
         pruned["spec"] = payload["spec"]
     save_checkpoint(out, pruned)
     report = PruneReport(str(options.model), str(out), options_dict(options), before, after, changes)
-    stem = Path(options.report) if options.report else out.with_name(out.stem + "_report")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(report.to_json(), indent=2))
-    stem.with_suffix(".md").write_text(report.to_markdown())
+    json_path, md_path = report_paths(options)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report.to_json(), indent=2))
+    md_path.write_text(report.to_markdown())
     return report
+
+
+def report_paths(options: PruneOptions) -> tuple[Path, Path]:
+    """Where the JSON and Markdown reports go: ``<report>.json/.md``, default ``<out stem>_report.json/.md``.
+
+    Suffixes are appended, not swapped: a stem like ``pruned_0.22_report`` must not become ``pruned_0.json``.
+    """
+    out = Path(options.out)
+    stem = Path(options.report) if options.report else out.with_name(out.stem + "_report")
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
 
 
 def _measure(model, payload: dict, onnx_path: Path, runs: int) -> dict:
