@@ -101,3 +101,37 @@ def test_cli_json_lines_and_bad_file(recognizer, say, tmp_path, capsys):
     assert rows[0]["file"] == str(good) and rows[0]["intent"] == "enter"
     assert rows[1]["file"] == str(bad) and "not a readable audio file" in rows[1]["error"]
     assert "error: " in captured.err
+
+
+@pytest.mark.parametrize("frames_in, window, frames_out", [
+    (400, 1000, 1000),    # a 4-s request with the 10-s window: encoded as 10 s, not 30
+    (1000, 1000, 1000),
+    (1200, 1000, 3000),   # longer than the window: Whisper's own 30 s
+    (400, None, 3000),    # no window set (other faster-whisper users in the process): stock behaviour
+    (3500, 1000, 3000),   # a 30-s seek slice longer than 30 s is still trimmed as before
+])
+def test_encoder_window_pads_short_segments_only(frames_in, window, frames_out):
+    pytest.importorskip("faster_whisper")
+    import faster_whisper.transcribe as fwt
+
+    from dabai.speech.asr import _WINDOW_FRAMES, _install_window_padding
+
+    _install_window_padding()
+    _install_window_padding()  # idempotent: not wrapped twice
+    token = _WINDOW_FRAMES.set(window)
+    try:
+        out = fwt.pad_or_trim(np.ones((80, frames_in), np.float32))
+    finally:
+        _WINDOW_FRAMES.reset(token)
+    assert out.shape == (80, frames_out)
+    assert out[:, :min(frames_in, frames_out)].all() and not out[:, frames_in:].any()  # zero padding after the audio
+
+
+def test_encoder_window_outside_1_to_30_s_is_refused():
+    from dabai.errors import ConfigError
+    from dabai.speech.asr import ASROptions, Recognizer
+
+    rec = object.__new__(Recognizer)  # no model needed: the window is checked before decoding
+    rec.options = ASROptions(window_s=45.0)
+    with pytest.raises(ConfigError, match="1 to 30 seconds"):
+        rec.recognize_text(Audio(np.zeros(16000, np.float32), 16000))
