@@ -127,11 +127,14 @@ def test_encoder_window_pads_short_segments_only(frames_in, window, frames_out):
     assert out[:, :min(frames_in, frames_out)].all() and not out[:, frames_in:].any()  # zero padding after the audio
 
 
-def test_encoder_window_outside_1_to_30_s_is_refused():
+def test_encoder_window_outside_1_to_30_s_is_refused(tmp_path, capsys):
     from dabai.errors import ConfigError
-    from dabai.speech.asr import ASROptions, Recognizer
+    from dabai.speech.asr import ASROptions
 
-    rec = object.__new__(Recognizer)  # no model needed: the window is checked before decoding
-    rec.options = ASROptions(window_s=45.0)
     with pytest.raises(ConfigError, match="1 to 30 seconds"):
-        rec.recognize_text(Audio(np.zeros(16000, np.float32), 16000))
+        ASROptions(window_s=45.0)
+    assert ASROptions(window_s=30.0).window_s == 30.0
+    wav = tmp_path / "request.wav"
+    write_wav(Audio(np.zeros(16000, np.float32), 16000), wav)
+    assert main(["asr", str(wav), "--window", "0.5"]) == 2  # a plain error, not a traceback
+    assert "1 to 30 seconds" in capsys.readouterr().err

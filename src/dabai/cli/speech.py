@@ -147,8 +147,6 @@ def _asr_options(args: argparse.Namespace):
 
     if args.beam_size < 1:
         raise ConfigError(f"--beam-size must be at least 1, got {args.beam_size}")
-    if not 1.0 <= args.window <= 30.0:
-        raise ConfigError(f"--window must be 1 to 30 seconds (Whisper's own is 30), got {args.window}")
     return ASROptions(model=args.asr_model, allow_download=args.allow_download, beam_size=args.beam_size,
                       vad=not args.no_vad, prompt=args.prompt, hotwords=args.hotwords, threads=args.threads,
                       max_seconds=args.max_seconds, window_s=args.window)

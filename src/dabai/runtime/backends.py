@@ -88,14 +88,19 @@ SHIPPED_MODELS = {
 }
 
 
+def shipped_model_path(name: str) -> Path:
+    """The file of a model shipped in the package (a key of SHIPPED_MODELS)."""
+    path = ASSETS / SHIPPED_MODELS[name]
+    if not path.is_file():
+        raise ModelError(f"the shipped '{name}' model is missing from the installation ({path}); pass --model FILE")
+    return path
+
+
 def resolve_model(path: str | Path) -> Path:
     """A model path, or the file of a shipped model named in SHIPPED_MODELS."""
     name = str(path)
     if name in SHIPPED_MODELS and not Path(name).exists():
-        shipped = ASSETS / SHIPPED_MODELS[name]
-        if not shipped.is_file():
-            raise ModelError(f"the shipped '{name}' model is missing from the installation ({shipped})")
-        return shipped
+        return shipped_model_path(name)
     return Path(path)
 
 

@@ -16,20 +16,13 @@ from typing import Iterable
 
 import numpy as np
 
-from dabai.errors import ModelError
-from dabai.runtime.backends import ASSETS, SHIPPED_MODELS, open_backend
+from dabai.runtime.backends import open_backend, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
 from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
 from dabai.runtime.types import Detection
 
-DEFAULT_MODEL = SHIPPED_MODELS["fp32"]
-
-
 def default_model_path() -> Path:
-    path = ASSETS / DEFAULT_MODEL
-    if not path.is_file():
-        raise ModelError(f"the default model is missing from the installation ({path}); pass --model FILE")
-    return path
+    return shipped_model_path("fp32")
 
 
 class Detector:

@@ -52,6 +52,10 @@ class ASROptions:
     # accuracy and greeting CER on the speech benchmark (docs/speech.md). 30 restores Whisper's own.
     window_s: float = 10.0
 
+    def __post_init__(self):
+        if not 1.0 <= self.window_s <= 30.0:
+            raise ConfigError(f"the ASR encoder window must be 1 to 30 seconds (Whisper's own is 30), got {self.window_s}")
+
 
 @dataclass(frozen=True)
 class Transcript:
@@ -94,6 +98,7 @@ class Recognizer:
                                          cpu_threads=threads, local_files_only=not options.allow_download)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"{source}: faster-whisper could not load it ({exc})") from None
+        _install_window_padding()
         self._lock = threading.Lock()
 
     def with_options(self, **changes) -> "Recognizer":
@@ -137,10 +142,7 @@ class Recognizer:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
         zhconv = require("zhconv", "speech")
         opts = self.options
-        if not 1.0 <= opts.window_s <= 30.0:
-            raise ConfigError(f"the ASR encoder window must be 1 to 30 seconds (Whisper's own is 30), got {opts.window_s}")
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        _install_window_padding()
         with self._lock:
             token = _WINDOW_FRAMES.set(int(round(opts.window_s * 100)))  # 100 mel frames per second
             try:
