@@ -11,6 +11,7 @@ EXAMPLES = """\
   dabai train configs/mask_detector.yaml --epochs 5 --batch 8 --set optimizer.lr=0.001
   dabai train --resume runs/train/mask-detector          # continue after a crash or kill -9
   dabai train configs/mask_detector.yaml --init runs/prune/pruned.pt --epochs 15   # retrain a pruned model
+  dabai train configs/mask_detector.yaml --init pruned.pt --teacher runs/train/mask-detector/checkpoints/best.pt
   torchrun --nproc_per_node 2 -m dabai train configs/mask_detector.yaml   # distributed (DDP)
   dabai train --list-models
 """
@@ -22,6 +23,7 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--model", help="registry model name (overrides model.name)")
     p.add_argument("--init", metavar="CKPT", help="start from this dabai checkpoint, e.g. a pruned model (model.init)")
+    p.add_argument("--teacher", metavar="CKPT", help="distil from this checkpoint, e.g. the unpruned model (distill.teacher)")
     p.add_argument("--epochs", type=int, help="overrides epochs")
     p.add_argument("--batch", type=int, help="overrides batch_size")
     p.add_argument("--lr", type=float, help="overrides optimizer.lr")
@@ -34,7 +36,7 @@ def register(sub) -> None:
     p.add_argument("--list-models", action="store_true", help="list the registered architectures and exit")
 
 
-FLAG_KEYS = {"model": "model.name", "init": "model.init", "epochs": "epochs", "batch": "batch_size", "lr": "optimizer.lr",
+FLAG_KEYS = {"model": "model.name", "init": "model.init", "teacher": "distill.teacher", "epochs": "epochs", "batch": "batch_size", "lr": "optimizer.lr",
              "device": "device", "out": "output_dir", "name": "name", "seed": "seed"}
 
 

@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from dabai.errors import DabaiError
+from dabai.train.distill import DistillLoss, Teacher
 from dabai.train.loss import DetectionLoss
 
 log = logging.getLogger("dabai.train")
@@ -29,17 +30,23 @@ class StepStats:
     loss: float = 0.0
     cls: float = 0.0
     box: float = 0.0
+    distill: float | None = None  # summed only when a teacher is present
     steps: int = 0
 
     def add(self, out) -> None:
         self.loss += out.total.item()
         self.cls += float(out.cls)
         self.box += float(out.box)
+        if getattr(out, "distill", None) is not None:
+            self.distill = (self.distill or 0.0) + float(out.distill)
         self.steps += 1
 
     def means(self) -> dict:
         n = max(self.steps, 1)
-        return {"loss": self.loss / n, "loss_cls": self.cls / n, "loss_box": self.box / n}
+        means = {"loss": self.loss / n, "loss_cls": self.cls / n, "loss_box": self.box / n}
+        if self.distill is not None:
+            means["loss_distill"] = self.distill / n
+        return means
 
 
 @dataclass
@@ -56,6 +63,9 @@ class Engine:
     micro_batches: int = 1  # >1 after an out-of-memory error: the batch is run in chunks
     is_main: bool = True
     channels_last: bool = False  # feed NHWC batches to a channels-last model
+    teacher: Teacher | None = None  # distillation targets (train/distill.py); None trains on labels only
+    distill_loss: DistillLoss | None = None
+    distill_weight: float = 1.0
     events: list = field(default_factory=list)
 
     def train_epoch(self, loader, epoch: int, epochs: int, on_step=None) -> dict:
@@ -103,6 +113,8 @@ class Engine:
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                 logits, raw = self.model(batch)
             out = self.criterion(logits, raw, self.core._points, [targets[i] for i in idx.tolist()])
+            if self.teacher is not None:
+                self._add_distillation(out, batch, logits, raw)
             if not torch.isfinite(out.total):
                 return out  # the caller stops (or retries) before any weight changes
             self.scaler.scale(out.total * len(idx) / images.shape[0]).backward()
@@ -116,10 +128,20 @@ class Engine:
         return total
 
 
+    def _add_distillation(self, out, batch, logits, raw) -> None:
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            t_logits, t_raw = self.teacher(batch)
+        kd = self.distill_loss(logits, raw, t_logits, t_raw, self.core._points, out.num_pos)
+        out.total = out.total + self.distill_weight * kd.total
+        out.distill = kd.total.detach()
+
+
 def _merge(a, b, weight):
     a.total = a.total + b.total * weight
     a.cls = a.cls + b.cls * weight
     a.box = a.box + b.box * weight
+    if getattr(a, "distill", None) is not None:
+        a.distill = a.distill + b.distill * weight
     a.num_pos += b.num_pos
     return a
 

@@ -25,6 +25,7 @@ class LossOutput:
     cls: torch.Tensor
     box: torch.Tensor
     num_pos: int
+    distill: torch.Tensor | None = None  # set by the engine when a teacher adds its loss
 
 
 def atss_assign(points: torch.Tensor, level_sizes: list[int], gt: torch.Tensor, topk: int = 9) -> torch.Tensor:

@@ -67,6 +67,13 @@ class BalanceSpec:
 
 
 @dataclass(frozen=True)
+class DistillSpec:
+    # Knowledge distillation (see train/distill.py), chiefly for retraining a pruned model.
+    teacher: Optional[str] = None  # a dabai checkpoint with the same classes, strides and input size
+    weight: float = 1.0  # scale of the distillation loss added to the label loss
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     data: DataSpec
     classes: list[str]  # class names in id order; checked against the data before the first step
@@ -77,6 +84,7 @@ class TrainSpec:
     schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
     augment: AugmentSpec = field(default_factory=AugmentSpec)
     balance: BalanceSpec = field(default_factory=BalanceSpec)
+    distill: DistillSpec = field(default_factory=DistillSpec)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
