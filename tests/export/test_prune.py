@@ -96,6 +96,28 @@ def test_pruned_checkpoint_retrains(tiny_ckpt, tmp_path):
     assert count_macs_params(retrained)[0] < count_macs_params(tiny_model())[0]
 
 
+@pytest.mark.slow
+def test_pruned_student_distils_from_its_unpruned_parent(tiny_ckpt, tmp_path):
+    import csv
+
+    import yaml
+
+    from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset
+
+    data = tmp_path / "d"
+    make_sample_dataset(data / "train", n_images=8, seed=1)
+    pruned = tmp_path / "pruned.pt"
+    prune_checkpoint(PruneOptions(model=str(tiny_ckpt), out=str(pruned), ratio=0.3, latency_runs=0))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({
+        "data": {"train": str(data / "train"), "workers": 0}, "classes": list(SAMPLE_CLASSES),
+        "model": {"name": "mnv2_pan", "input_size": SIZE}, "epochs": 1, "batch_size": 4,
+        "output_dir": str(tmp_path / "runs"), "name": "run", "threads": 1, "export_onnx": False}))
+    assert main(["train", str(spec), "--init", str(pruned), "--teacher", str(tiny_ckpt)]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "runs" / "run" / "metrics.csv")))
+    assert float(rows[0]["loss_distill"]) > 0
+
+
 @pytest.mark.parametrize("out, report, expected", [
     ("runs/pruned.pt", None, ("runs/pruned_report.json", "runs/pruned_report.md")),
     ("runs/pruned_0.22.pt", None, ("runs/pruned_0.22_report.json", "runs/pruned_0.22_report.md")),
