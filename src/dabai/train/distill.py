@@ -69,17 +69,12 @@ class Teacher:
 def load_teacher(path: str, classes: list[str], student: torch.nn.Module, device: torch.device,
                  channels_last: bool) -> Teacher:
     """Load a dabai checkpoint as the teacher, refusing one whose classes or point layout differ."""
-    from dabai.models.registry import create_model
-    from dabai.train.checkpoint import load_checkpoint
+    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(path)
     if list(payload["classes"]) != list(classes):
         raise ConfigError(f"distill.teacher {path} was trained for classes {payload['classes']}, the spec has {classes}")
-    if payload.get("module") is not None:
-        model = payload["module"]
-    else:
-        model = create_model(payload["model_name"], len(classes), payload["input_size"])
-    model.load_state_dict(payload["model"])
+    model = model_from_checkpoint(payload)
     if model.input_size != student.input_size or tuple(model.strides) != tuple(student.strides):
         raise ConfigError(
             f"distill.teacher {path} has input size {model.input_size} and strides {tuple(model.strides)}; "

@@ -37,7 +37,7 @@ class StepStats:
         self.loss += out.total.item()
         self.cls += float(out.cls)
         self.box += float(out.box)
-        if getattr(out, "distill", None) is not None:
+        if out.distill is not None:
             self.distill = (self.distill or 0.0) + float(out.distill)
         self.steps += 1
 
@@ -64,8 +64,8 @@ class Engine:
     is_main: bool = True
     channels_last: bool = False  # feed NHWC batches to a channels-last model
     teacher: Teacher | None = None  # distillation targets (train/distill.py); None trains on labels only
-    distill_loss: DistillLoss | None = None
     distill_weight: float = 1.0
+    distill_loss: DistillLoss = field(default_factory=DistillLoss)
     events: list = field(default_factory=list)
 
     def train_epoch(self, loader, epoch: int, epochs: int, on_step=None) -> dict:
@@ -127,7 +127,6 @@ class Engine:
         self.scheduler.step()
         return total
 
-
     def _add_distillation(self, out, batch, logits, raw) -> None:
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             t_logits, t_raw = self.teacher(batch)
@@ -140,7 +139,7 @@ def _merge(a, b, weight):
     a.total = a.total + b.total * weight
     a.cls = a.cls + b.cls * weight
     a.box = a.box + b.box * weight
-    if getattr(a, "distill", None) is not None:
+    if a.distill is not None:
         a.distill = a.distill + b.distill * weight
     a.num_pos += b.num_pos
     return a

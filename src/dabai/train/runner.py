@@ -19,7 +19,7 @@ from dabai.train import distributed as dist
 from dabai.train.api import append_metrics, check_classes, read_metrics
 from dabai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dabai.train.data import DetectionData, EpochSampler, collate, repeat_factors
-from dabai.train.distill import DistillLoss, load_teacher
+from dabai.train.distill import load_teacher
 from dabai.train.engine import Engine, NonFiniteLossError
 from dabai.train.loss import DetectionLoss
 from dabai.train.schedule import build_scheduler
@@ -112,7 +112,7 @@ class Runner:
             log.info("distilling from %s (weight %g)", spec.distill.teacher, spec.distill.weight)
         return Engine(model, core, criterion, optimizer, scheduler, scaler, self.device, amp, o.grad_clip,
                       is_main=self.ctx.is_main, channels_last=spec.channels_last, teacher=teacher,
-                      distill_loss=DistillLoss() if teacher else None, distill_weight=spec.distill.weight)
+                      distill_weight=spec.distill.weight)
 
     # ---- checkpoints --------------------------------------------------------------------
     def payload(self, epoch: int) -> dict:
