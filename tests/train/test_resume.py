@@ -43,10 +43,12 @@ def test_resume_after_kill_loses_no_epoch(tiny_data, tmp_path, write_spec):
     straight_spec = write_spec(tmp_path / "s2.yaml", tiny_data, tmp_path / "runs2", epochs=epochs, **{"data.val": None})
     straight = _dabai("train", str(straight_spec))
     assert straight.wait(timeout=600) == 0
-    a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "runs2" / "run" / "checkpoints" / "last.pt", weights_only=False)["model"]
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+    a = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / "runs2" / "run" / "checkpoints" / "last.pt", weights_only=False)
+    assert a["ema_updates"] == b["ema_updates"] > 0
+    for weights in ("model", "train_model"):  # the weight average and the live weights both resume exactly
+        for key in a[weights]:
+            torch.testing.assert_close(a[weights][key], b[weights][key], rtol=1e-4, atol=1e-5, msg=f"{weights}.{key}")
 
 
 def test_resume_of_a_missing_run_is_a_clear_error(tmp_path):

@@ -108,3 +108,17 @@ def test_frozen_layers_stay_fixed_and_sparse_validation_keeps_metrics_readable(t
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     assert [r["val_map50"] != "" for r in rows] == [False, True, True]  # epoch 3 is the last: always scored
     assert rows[0]["ap50_with_mask"] == "" and rows[1]["ap50_with_mask"] != ""
+
+
+@pytest.mark.parametrize("decay", [0.9, 0.0])
+def test_checkpoints_hold_the_weight_average_as_model_and_the_live_weights_for_resume(tiny_data, tmp_path, write_spec, decay):
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", **{"ema.decay": decay})))
+    run = train(spec)
+    payload = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    if decay == 0:  # no average: the live weights are the model
+        assert payload["train_model"] is None and payload["ema_updates"] is None
+        return
+    assert payload["ema_updates"] == 2 * 4  # 2 epochs x 16 images / batch 4
+    avg, live = payload["model"], payload["train_model"]
+    assert set(avg) == set(live)
+    assert any(not torch.equal(avg[k], live[k]) for k in avg if k.startswith("head."))

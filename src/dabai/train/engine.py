@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from dabai.errors import DabaiError
 from dabai.train.distill import DistillLoss, Teacher
+from dabai.train.ema import ModelEMA
 from dabai.train.loss import DetectionLoss
 
 log = logging.getLogger("dabai.train")
@@ -66,6 +67,7 @@ class Engine:
     teacher: Teacher | None = None  # distillation targets (train/distill.py); None trains on labels only
     distill_weight: float = 1.0
     distill_loss: DistillLoss = field(default_factory=DistillLoss)
+    ema: ModelEMA | None = None  # averaged weights, updated after every optimiser step
     events: list = field(default_factory=list)
 
     def train_epoch(self, loader, epoch: int, epochs: int, on_step=None) -> dict:
@@ -125,6 +127,8 @@ class Engine:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.core)
         return total
 
     def _add_distillation(self, out, batch, logits, raw) -> None:

@@ -20,6 +20,7 @@ from dabai.train.api import append_metrics, check_classes, read_metrics
 from dabai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dabai.train.data import DetectionData, EpochSampler, collate, repeat_factors
 from dabai.train.distill import load_teacher
+from dabai.train.ema import ModelEMA
 from dabai.train.engine import Engine, NonFiniteLossError
 from dabai.train.loss import DetectionLoss
 from dabai.train.schedule import build_scheduler
@@ -110,23 +111,37 @@ class Runner:
         if spec.distill.teacher:
             teacher = load_teacher(spec.distill.teacher, spec.classes, core, self.device, spec.channels_last)
             log.info("distilling from %s (weight %g)", spec.distill.teacher, spec.distill.weight)
+        ema = ModelEMA(core, spec.ema.decay, spec.ema.warmup_steps) if spec.ema.decay > 0 else None
         return Engine(model, core, criterion, optimizer, scheduler, scaler, self.device, amp, o.grad_clip,
                       is_main=self.ctx.is_main, channels_last=spec.channels_last, teacher=teacher,
-                      distill_weight=spec.distill.weight)
+                      distill_weight=spec.distill.weight, ema=ema)
+
+    @property
+    def eval_model(self) -> torch.nn.Module:
+        """The weights that are validated, saved as ``model`` and exported: the average when there is one."""
+        return self.engine.ema.module if self.engine.ema is not None else self.model
 
     # ---- checkpoints --------------------------------------------------------------------
     def payload(self, epoch: int) -> dict:
-        core = self.model
+        core, ema = self.eval_model, self.engine.ema
         return {
+            # "model" is what eval/export/prune/--init read; with EMA the live weights ride along for --resume
             "model": core.state_dict(), "model_name": self.spec.model.name, "classes": list(self.spec.classes),
             "input_size": core.input_size, "module": core if self.pruned else None,
+            "train_model": self.model.state_dict() if ema is not None else None,
+            "ema_updates": ema.updates if ema is not None else None,
             "optimizer": self.engine.optimizer.state_dict(), "scheduler": self.engine.scheduler.state_dict(),
             "scaler": self.engine.scaler.state_dict(), "epoch": epoch, "best_map": self.best_map,
             "micro_batches": self.engine.micro_batches, "rng": rng_state(), "spec": to_dict(self.spec),
         }
 
     def restore(self, payload: dict) -> None:
-        self.model.load_state_dict(payload["model"])
+        live = payload.get("train_model")
+        self.model.load_state_dict(live if live is not None else payload["model"])
+        if self.engine.ema is not None:
+            # a run that had no average yet (older checkpoint or ema switched on) starts one from the live weights
+            self.engine.ema.load_state_dict(payload["model"] if live is not None else self.model.state_dict(),
+                                            payload.get("ema_updates") or 0)
         self.engine.optimizer.load_state_dict(payload["optimizer"])
         self.engine.scheduler.load_state_dict(payload["scheduler"])
         self.engine.scaler.load_state_dict(payload["scaler"])
@@ -185,7 +200,7 @@ class Runner:
         from dabai.eval.api import evaluate
 
         info = ModelInfo(classes=list(self.spec.classes), input_size=self.model.input_size, name=self.spec.model.name)
-        detector = Detector(TorchBackend(self.model, info, str(self.device)))
+        detector = Detector(TorchBackend(self.eval_model, info, str(self.device)))
         result = evaluate(detector, self.val_set, batch_size=16, progress=False)
         self.model.train()
         log.info("validation: mAP@0.5 %.4f  mAP@0.5:0.95 %.4f  AP50 %s", result.map50, result.map50_95,
@@ -199,6 +214,8 @@ class Runner:
             self.restore(load_checkpoint(last))
         else:
             self.model.load_state_dict(self._initial_state)
+            if self.engine.ema is not None:
+                self.engine.ema.load_state_dict(self._initial_state, 0)
             self.start_epoch = 0
         sched = self.engine.scheduler
         sched.base_lrs = [lr / 2 for lr in sched.base_lrs]

@@ -74,6 +74,13 @@ class DistillSpec:
 
 
 @dataclass(frozen=True)
+class EmaSpec:
+    # An exponential moving average of the weights is what gets validated, saved and exported (train/ema.py).
+    decay: float = 0.998  # per step; 0 disables the average (the live weights are saved)
+    warmup_steps: float = 200.0  # the decay ramps up from 0 over about this many steps
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     data: DataSpec
     classes: list[str]  # class names in id order; checked against the data before the first step
@@ -85,6 +92,7 @@ class TrainSpec:
     augment: AugmentSpec = field(default_factory=AugmentSpec)
     balance: BalanceSpec = field(default_factory=BalanceSpec)
     distill: DistillSpec = field(default_factory=DistillSpec)
+    ema: EmaSpec = field(default_factory=EmaSpec)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
