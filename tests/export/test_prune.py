@@ -35,6 +35,22 @@ def test_exclude_keeps_named_layers_whole():
     assert model.stages[0][0][0].out_channels == before
 
 
+def test_expansion_only_recipe_keeps_every_residual_width_and_thins_the_expansions():
+    """The recipe of docs/deploy.md: excluding the project convs, stem, neck and head prunes only the
+    inverted residuals' hidden (expansion) channels; the residual stream and the neck stay whole."""
+    model = tiny_model()
+    convs = lambda: {n: m.out_channels for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}  # noqa: E731
+    before = convs()
+    prune_model(model, PruneOptions(model="x.pt", out="y.pt", ratio=0.5,
+                                    exclude=("stages.*.conv.2", "stages.0.0*", "neck*", "head*")))
+    after = convs()
+    changed = {n for n in before if after[n] != before[n]}
+    assert changed and all(".conv.0." in n or ".conv.1." in n for n in changed), changed
+    assert all(after[n] == before[n] for n in before if n.endswith(".conv.2") or n.startswith(("neck", "head")))
+    boxes, scores = model.decode(torch.rand(1, 3, SIZE, SIZE) * 255)
+    assert torch.isfinite(boxes).all() and torch.isfinite(scores).all()
+
+
 def test_exclude_that_matches_nothing_is_an_error():
     with pytest.raises(ConfigError, match="matches no layer"):
         prune_model(tiny_model(), PruneOptions(model="x.pt", out="y.pt", ratio=0.3, exclude=("no_such_layer",)))
