@@ -18,12 +18,12 @@ from dabai.errors import ConfigError
 
 
 class ModelEMA:
-    def __init__(self, model: torch.nn.Module, decay: float, warmup_steps: float = 200.0, updates: int = 0):
+    def __init__(self, model: torch.nn.Module, decay: float, warmup_steps: float = 200.0):
         if not 0.0 < decay < 1.0:
             raise ConfigError(f"ema.decay: {decay} is not allowed; use a value in (0, 1), e.g. 0.998, or 0 to disable the average")
         # requires_grad is left as it is: a pruned run pickles this module, and a later --init trains it
         self.module = copy.deepcopy(model).eval()
-        self.decay, self.warmup_steps, self.updates = decay, max(warmup_steps, 1e-9), updates
+        self.decay, self.warmup_steps, self.updates = decay, max(warmup_steps, 1e-9), 0
 
     def current_decay(self) -> float:
         return self.decay * (1.0 - math.exp(-self.updates / self.warmup_steps))
@@ -39,9 +39,6 @@ class ModelEMA:
                 avg.mul_(d).add_(value.to(avg.dtype), alpha=1.0 - d)
             else:
                 avg.copy_(value)
-
-    def state_dict(self) -> dict:
-        return self.module.state_dict()
 
     def load_state_dict(self, state: dict, updates: int) -> None:
         self.module.load_state_dict(state)

@@ -111,7 +111,7 @@ class Runner:
         if spec.distill.teacher:
             teacher = load_teacher(spec.distill.teacher, spec.classes, core, self.device, spec.channels_last)
             log.info("distilling from %s (weight %g)", spec.distill.teacher, spec.distill.weight)
-        ema = ModelEMA(core, spec.ema.decay, spec.ema.warmup_steps) if spec.ema.decay > 0 else None
+        ema = ModelEMA(core, spec.ema.decay, spec.ema.warmup_steps) if spec.ema.decay != 0 else None  # a bad value is an error
         return Engine(model, core, criterion, optimizer, scheduler, scaler, self.device, amp, o.grad_clip,
                       is_main=self.ctx.is_main, channels_last=spec.channels_last, teacher=teacher,
                       distill_weight=spec.distill.weight, ema=ema)
