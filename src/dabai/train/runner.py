@@ -139,9 +139,8 @@ class Runner:
         live = payload.get("train_model")
         self.model.load_state_dict(live if live is not None else payload["model"])
         if self.engine.ema is not None:
-            # a run that had no average yet (older checkpoint or ema switched on) starts one from the live weights
-            self.engine.ema.load_state_dict(payload["model"] if live is not None else self.model.state_dict(),
-                                            payload.get("ema_updates") or 0)
+            # without "train_model" the checkpoint had no average: "model" is the live weights, the average restarts
+            self.engine.ema.load_state_dict(payload["model"], payload.get("ema_updates") or 0)
         self.engine.optimizer.load_state_dict(payload["optimizer"])
         self.engine.scheduler.load_state_dict(payload["scheduler"])
         self.engine.scaler.load_state_dict(payload["scaler"])
