@@ -122,3 +122,30 @@ def test_checkpoints_hold_the_weight_average_as_model_and_the_live_weights_for_r
     avg, live = payload["model"], payload["train_model"]
     assert set(avg) == set(live)
     assert any(not torch.equal(avg[k], live[k]) for k in avg if k.startswith("head."))
+
+
+
+def test_extra_train_directories_join_the_training_set(tiny_data, tmp_path, write_spec):
+    from dabai.train.distributed import DistContext
+    from dabai.train.runner import Runner
+
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs",
+                                    **{"data.extra_train": [str(tiny_data / "val")], "data.val": None})))
+    runner = Runner(spec, tmp_path / "run", DistContext())
+    assert len(runner.train_set) == 16 + 6
+    assert {r.path.parent.parent.name for r in runner.train_set.images} == {"train", "val"}
+    assert runner.val_set is None
+
+
+def test_extra_train_with_another_class_names_that_directory(tiny_data, tmp_path, write_spec):
+    from dataclasses import replace
+
+    from dabai.data.formats import read_dataset, voc
+
+    other = read_dataset(tiny_data / "val")
+    relabelled = [replace(r, boxes=[replace(b, label="helmet") for b in r.boxes]) for r in other.images]
+    voc.write(replace(other, images=relabelled, classes=["helmet"]), tmp_path / "helmets", "copy")
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs",
+                                    **{"data.extra_train": [str(tmp_path / "helmets")]})))
+    with pytest.raises(ConfigError, match=r"helmets: the data's classes \['helmet'\]"):
+        train(spec)

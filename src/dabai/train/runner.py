@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from dabai.config import to_dict
+from dabai.data.dataset import Dataset
 from dabai.data.formats import read_dataset
 from dabai.errors import ConfigError
 from dabai.models.registry import create_model
@@ -35,8 +36,7 @@ class Runner:
         if spec.threads:
             torch.set_num_threads(spec.threads)
         self.device = self._device()
-        self.train_set = read_dataset(spec.data.train, spec.data.format)
-        check_classes(spec.classes, self.train_set.classes, spec.data.train)
+        self.train_set = self._read_train_set()
         self.val_set = read_dataset(spec.data.val, spec.data.format) if spec.data.val else None
         if self.val_set is not None:
             check_classes(spec.classes, self.val_set.classes, spec.data.val)
@@ -51,6 +51,15 @@ class Runner:
         self.start_epoch, self.best_map = 0, -1.0
 
     # ---- set-up -------------------------------------------------------------------------
+    def _read_train_set(self) -> Dataset:
+        """`data.train` plus every `data.extra_train` directory, each checked against the spec's classes."""
+        images = []
+        for folder in (self.spec.data.train, *self.spec.data.extra_train):
+            part = read_dataset(folder, self.spec.data.format)
+            check_classes(self.spec.classes, part.classes, folder)
+            images.extend(part.images)
+        return Dataset(images=images, classes=list(self.spec.classes))
+
     def _device(self) -> torch.device:
         want = self.spec.device
         if want == "cuda" and not torch.cuda.is_available():

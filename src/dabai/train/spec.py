@@ -15,6 +15,9 @@ from dabai.config import apply_overrides, from_dict, load_yaml
 @dataclass(frozen=True)
 class DataSpec:
     train: str  # dataset directory for training (any format `dabai data` reads)
+    # More directories whose images join `train`, e.g. the val split when the final model is
+    # trained on every labelled image the test split leaves (then omit `val`: the last epoch is `best`).
+    extra_train: tuple[str, ...] = ()
     val: Optional[str] = None  # dataset directory scored every epoch to pick `best`
     format: Optional[str] = None  # voc|coco|yolo|kitti; autodetected when omitted
     workers: int = 2  # dataloader worker processes (augmentation runs there)
