@@ -31,6 +31,27 @@ def test_fp32_export_carries_metadata_and_dynamic_batch(tiny_ckpt, tmp_path):
     assert dim.dim_param  # symbolic batch axis
 
 
+def test_export_at_another_input_size_matches_the_checkpoint_run_at_that_size(tiny_ckpt, tmp_path):
+    out = tmp_path / "m128.onnx"
+    result = export_model(ExportOptions(model=str(tiny_ckpt), out=str(out), input_size=128))
+    assert result.parity[0].ok and "@ 128 px" in result.parity[0].reference
+    assert meta(out)["input_size"] == "128"
+    det = Detector.load(out)
+    assert det.input_size == 128
+    assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[2].dim_value == 128
+
+
+@pytest.mark.parametrize("size, message", [(100, "multiple of 32"), (0, "multiple of 32")])
+def test_export_input_size_must_fit_the_strides(tiny_ckpt, tmp_path, size, message):
+    with pytest.raises(ModelError, match=message):
+        export_model(ExportOptions(model=str(tiny_ckpt), out=str(tmp_path / "m.onnx"), input_size=size))
+
+
+def test_export_input_size_of_an_onnx_file_is_refused(tiny_onnx, tmp_path):
+    with pytest.raises(ConfigError, match="export the .pt checkpoint"):
+        export_model(ExportOptions(model=str(tiny_onnx), out=str(tmp_path / "m.onnx"), input_size=128))
+
+
 def test_fp16_keeps_float32_io(tiny_ckpt, tmp_path):
     out = tmp_path / "m16.onnx"
     loose = Tolerances(max_score_err=0.05, max_box_err=5.0, min_agreement=90.0, max_map_drop=0.01)  # random weights

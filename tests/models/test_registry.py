@@ -25,6 +25,19 @@ def test_unknown_model_names_the_choices():
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_runs_at_another_input_size_with_the_same_weights(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=3, input_size=SIZE).eval()
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    model.set_input_size(SIZE + 32)
+    boxes, scores = model.decode(torch.rand(1, 3, SIZE + 32, SIZE + 32) * 255)
+    assert boxes.shape[1] == sum(((SIZE + 32) // s) ** 2 for s in model.strides) == scores.shape[1]
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+    # the points are laid out for the new side: the last one sits half a stride inside the corner
+    assert model._points[-1, 0].item() == SIZE + 32 - model.strides[-1] / 2
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_forward_shapes_and_finite(name):
     torch.manual_seed(0)
     model = create_model(name, num_classes=3, input_size=SIZE).eval()

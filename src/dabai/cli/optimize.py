@@ -60,6 +60,9 @@ def register(sub) -> None:
     p.add_argument("--parity-images", type=int, default=64)
     p.add_argument("--no-parity", action="store_true", help="skip the self-check (not recommended)")
     p.add_argument("--triton-name", default="mask_detector", help="model name in the Triton repository")
+    p.add_argument("--input-size", type=int, metavar="PX",
+                   help="export a checkpoint at another square input side than trained (larger finds smaller faces, "
+                        "costs quadratically more)")
     p.add_argument("--out", required=True, help="output file (.onnx, .engine) or the Triton repository folder")
     p.add_argument("--json", action="store_true", help="print the result (with parity reports) as JSON")
     _tolerance_flags(p)
@@ -126,7 +129,8 @@ def run_export(args) -> int:
                             keep_float=_split(args.keep_float), int8_high_res=args.int8_high_res,
                             parity=not args.no_parity,
                             parity_data=args.parity_data, parity_images=args.parity_images,
-                            tolerances=_tolerances(args, args.precision), triton_name=args.triton_name)
+                            tolerances=_tolerances(args, args.precision), triton_name=args.triton_name,
+                            input_size=args.input_size)
     result = export_model(options)
     if args.json:
         print_json(result.to_json())

@@ -39,6 +39,9 @@ class ExportOptions:
     parity_data: str | None = None  # images for parity (a labelled set adds the mAP delta); default: calib
     parity_images: int = 64
     tolerances: Tolerances | None = None  # None: the defaults of the precision
+    # Square input side of the export when it should differ from the trained one (checkpoints only):
+    # the detector is fully convolutional, and a larger side finds smaller faces at a quadratic cost.
+    input_size: int | None = None
     triton_name: str = "mask_detector"  # model name inside a Triton repository
     triton_max_batch: int = 16
 
@@ -68,6 +71,8 @@ def check_options(o: ExportOptions) -> None:
         raise ModelError(f"model not found: {o.model}")
     if model.suffix.lower() not in (".pt", ".pth", ".onnx"):
         raise ConfigError(f"--model {o.model}: expected a dabai checkpoint (.pt) or an FP32 ONNX file")
+    if o.input_size is not None and model.suffix.lower() == ".onnx":
+        raise ConfigError(f"--input-size: {o.model} is an ONNX file with a fixed input; export the .pt checkpoint instead")
 
 
 def export_model(options: ExportOptions) -> ExportResult:
@@ -109,9 +114,9 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
         if fp32 != source:
             shutil.copyfile(source, fp32)
     else:
-        export_checkpoint(source, fp32)
+        export_checkpoint(source, fp32, input_size=options.input_size)
         if options.parity:
-            result.parity.append(_gate(run_parity(source, fp32, _parity_options(options, "fp32")), fp32))
+            result.parity.append(_gate(_checkpoint_parity(source, fp32, options), fp32))
     if options.precision == "fp16":
         to_fp16(fp32, out)
     elif options.precision == "int8":
@@ -125,6 +130,18 @@ def export_onnx_precision(options: ExportOptions, out: Path, tmp: Path) -> Expor
     if options.precision != "fp32" and options.parity:
         result.parity.append(_gate(run_parity(fp32, out, _parity_options(options, options.precision)), out))
     return result
+
+
+def _checkpoint_parity(source: Path, fp32: Path, options: ExportOptions) -> ParityReport:
+    if options.input_size is None:
+        return run_parity(source, fp32, _parity_options(options, "fp32"))
+    from dabai.runtime.backends import TorchBackend
+
+    # the reference is the checkpoint run at the export's input size
+    reference = TorchBackend.from_checkpoint(source, input_size=options.input_size)
+    report = run_parity(reference, fp32, _parity_options(options, "fp32"))
+    report.reference = f"{source} @ {options.input_size} px"
+    return report
 
 
 def _parity_options(options: ExportOptions, precision: str) -> ParityOptions:

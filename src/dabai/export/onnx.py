@@ -74,9 +74,13 @@ def _simplify(proto):
     return onnxslim.slim(proto)
 
 
-def export_checkpoint(checkpoint: str | Path, out: str | Path, simplify: bool = True) -> Path:
+def export_checkpoint(checkpoint: str | Path, out: str | Path, simplify: bool = True,
+                      input_size: int | None = None) -> Path:
+    """ONNX of a dabai checkpoint, at its trained input size or at ``input_size``."""
     from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload)
+    if input_size is not None:
+        model.set_input_size(int(input_size))
     return export_onnx(model, out, payload["classes"], payload["model_name"], simplify)

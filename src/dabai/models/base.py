@@ -56,6 +56,18 @@ class DetectorBase(nn.Module):
             out.append(torch.stack([cx, cy, torch.full_like(cx, float(s))], dim=1))
         return torch.cat(out, 0)
 
+    def set_input_size(self, size: int) -> None:
+        """Run at another square input side than trained (the network is fully convolutional).
+
+        Why: a larger side enlarges small faces past the finest stride, at a
+        quadratic cost in compute; the weights do not change, only the grid of points.
+        """
+        step = max(self.strides)
+        if size <= 0 or size % step:
+            raise ModelError(f"input size must be a positive multiple of {step} for this model, got {size}")
+        self.input_size = size
+        self._points = self.points(self._points.device)
+
     def backbone_layers(self) -> list[nn.Module]:
         """The backbone's layers in order (the stages' children), the unit ``freeze_backbone`` counts."""
         return [layer for stage in self.stages for layer in stage]

@@ -67,12 +67,16 @@ class TorchBackend:
         self.info = info
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> "TorchBackend":
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu", input_size: int | None = None) -> "TorchBackend":
+        """A dabai checkpoint; ``input_size`` runs it at another square side than it was trained at."""
         from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 
         payload = load_checkpoint(path)
-        info = ModelInfo(classes=list(payload["classes"]), input_size=int(payload["input_size"]), name=payload["model_name"])
-        return cls(model_from_checkpoint(payload), info, device)
+        model = model_from_checkpoint(payload)
+        if input_size is not None:
+            model.set_input_size(int(input_size))
+        info = ModelInfo(classes=list(payload["classes"]), input_size=int(model.input_size), name=payload["model_name"])
+        return cls(model, info, device)
 
     def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self.torch.inference_mode():
