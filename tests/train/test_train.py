@@ -149,3 +149,15 @@ def test_extra_train_with_another_class_names_that_directory(tiny_data, tmp_path
                                     **{"data.extra_train": [str(tmp_path / "helmets")]})))
     with pytest.raises(ConfigError, match=r"helmets: the data's classes \['helmet'\]"):
         train(spec)
+
+
+def test_best_onnx_is_exported_at_export_input_size(tiny_data, tmp_path, write_spec):
+    import onnx
+
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", epochs=1, export_onnx=True,
+                                    export_input_size=128)))
+    run = train(spec)
+    props = {p.key: p.value for p in onnx.load(str(run / "best.onnx")).metadata_props}
+    assert props["input_size"] == "128"
+    payload = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
+    assert payload["input_size"] == 96  # the checkpoint keeps its trained side

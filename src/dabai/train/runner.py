@@ -251,7 +251,7 @@ class Runner:
         if self.spec.export_onnx and best.exists():
             from dabai.export.onnx import export_checkpoint
 
-            export_checkpoint(best, self.run_dir / "best.onnx")
+            export_checkpoint(best, self.run_dir / "best.onnx", input_size=self.spec.export_input_size)
             summary["onnx"] = str(self.run_dir / "best.onnx")
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         log.info("done: %s", summary)

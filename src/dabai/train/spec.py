@@ -106,6 +106,9 @@ class TrainSpec:
     output_dir: str = "runs/train"  # parent of run directories
     name: Optional[str] = None  # run directory name; default: <model>-<timestamp>
     export_onnx: bool = True  # write best.onnx (with metadata) at the end
+    # Input side of best.onnx when it should differ from model.input_size (a multiple of 32): the
+    # detector is fully convolutional, and a larger side finds smaller faces (docs/detector.md).
+    export_input_size: Optional[int] = None
 
 
 def load_spec(path: str, overrides: list[str] = ()) -> TrainSpec:
