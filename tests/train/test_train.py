@@ -124,7 +124,6 @@ def test_checkpoints_hold_the_weight_average_as_model_and_the_live_weights_for_r
     assert any(not torch.equal(avg[k], live[k]) for k in avg if k.startswith("head."))
 
 
-
 def test_extra_train_directories_join_the_training_set(tiny_data, tmp_path, write_spec):
     from dabai.train.distributed import DistContext
     from dabai.train.runner import Runner

@@ -80,7 +80,5 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, simplify: bool = 
     from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(checkpoint)
-    model = model_from_checkpoint(payload)
-    if input_size is not None:
-        model.set_input_size(int(input_size))
+    model = model_from_checkpoint(payload, input_size)
     return export_onnx(model, out, payload["classes"], payload["model_name"], simplify)

@@ -72,9 +72,7 @@ class TorchBackend:
         from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 
         payload = load_checkpoint(path)
-        model = model_from_checkpoint(payload)
-        if input_size is not None:
-            model.set_input_size(int(input_size))
+        model = model_from_checkpoint(payload, input_size)
         info = ModelInfo(classes=list(payload["classes"]), input_size=int(model.input_size), name=payload["model_name"])
         return cls(model, info, device)
 

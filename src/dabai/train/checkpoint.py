@@ -53,8 +53,11 @@ def load_checkpoint(path: str | Path) -> dict:
     return payload
 
 
-def model_from_checkpoint(payload: dict):
-    """Rebuild the network of a checkpoint (a pruned one carries its whole module)."""
+def model_from_checkpoint(payload: dict, input_size: int | None = None):
+    """Rebuild the network of a checkpoint (a pruned one carries its whole module).
+
+    ``input_size`` runs it at another square side than it was trained at (same weights).
+    """
     from dabai.models.registry import create_model
 
     if payload.get("module") is not None:  # structurally pruned: the architecture itself changed
@@ -62,4 +65,6 @@ def model_from_checkpoint(payload: dict):
     else:
         model = create_model(payload["model_name"], len(payload["classes"]), payload["input_size"])
         model.load_state_dict(payload["model"])
+    if input_size is not None:
+        model.set_input_size(int(input_size))
     return model.eval()
