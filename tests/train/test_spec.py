@@ -20,6 +20,11 @@ BASE = "data: {train: a}\nclasses: [x, y]\n"
         ("model: {input_sise: 320}\n", "unknown key 'model.input_sise'"),
         ("augment: {scale: 2}\n", "augment.scale: expected a list"),
         ("amp: 1\n", "amp: expected true or false"),
+        ("balance: {class_weights: {z: 2.0}}\n", "balance.class_weights: unknown class 'z'; the spec's classes are ['x', 'y']"),
+        ("augment: {copy_paste: 0.5, copy_paste_classes: [Y]}\n", "augment.copy_paste_classes: unknown class 'Y'"),
+        ("augment: {copy_paste: 0.5}\n", "augment.copy_paste_classes is empty"),
+        ("augment: {copy_paste: 0.5, copy_paste_classes: [y], copy_paste_max: 0}\n", "copy_paste_max: expected at least 1"),
+        ("augment: {copy_paste_scale: [2, 1]}\n", "copy_paste_scale: expected 0 < low <= high"),
     ],
 )
 def test_bad_specs_name_the_key(tmp_path, extra, message):

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset as TorchDataset, Sampler
 from dabai.data.dataset import Dataset
 from dabai.runtime.preprocess import letterbox, load_image_rgb
 from dabai.train.augment import build_pipeline, zoom_to_face
+from dabai.train.copy_paste import FaceBank, paste_faces
 from dabai.train.spec import AugmentSpec
 
 
@@ -23,6 +24,8 @@ class DetectionData(TorchDataset):
         self.input_size = input_size
         self.augment = augment
         self.pipeline = build_pipeline(augment) if augment else None
+        pasting = augment is not None and augment.copy_paste > 0
+        self.bank = FaceBank(dataset, self.class_ids, augment.copy_paste_classes) if pasting else None
         self.seed = seed
         self.epoch = 0
 
@@ -44,6 +47,9 @@ class DetectionData(TorchDataset):
     def _augment(self, image, boxes, labels, index):
         # Seeded per (seed, epoch, index) so a resumed run sees the same augmentations.
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.bank is not None and rng.random() < self.augment.copy_paste:
+            image, boxes, labels = paste_faces(image, boxes, labels, self.bank, rng, self.augment.copy_paste_max,
+                                               self.augment.copy_paste_scale, skip_record=index)
         if rng.random() < self.augment.zoom_face:
             image, boxes, labels = zoom_to_face(image, boxes, labels, rng)
         h, w = image.shape[:2]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from dabai.config import apply_overrides, from_dict, load_yaml
+from dabai.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class AugmentSpec:
     blur: float = 0.15  # probability of motion or gaussian blur
     jpeg: float = 0.2  # probability of JPEG re-compression
     gray: float = 0.05  # probability of converting to greyscale
+    # Copy-paste (train/copy_paste.py): with this probability, faces of `copy_paste_classes` cut from
+    # other training images are pasted in at a new place and scale; 0 turns it off.
+    copy_paste: float = 0.0
+    copy_paste_classes: tuple[str, ...] = ()  # e.g. [mask_weared_incorrect]; names from `classes`
+    copy_paste_max: int = 2  # at most this many faces pasted into one image
+    copy_paste_scale: tuple[float, float] = (0.4, 1.5)  # resize range of a pasted face (log-uniform)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,22 @@ class TrainSpec:
     # Input side of best.onnx when it should differ from model.input_size (a multiple of 32): the
     # detector is fully convolutional, and a larger side finds smaller faces (docs/detector.md).
     export_input_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        # Keys that name classes must name classes of this spec: a typo would silently do nothing.
+        named = {"balance.class_weights": list(self.balance.class_weights or {}),
+                 "augment.copy_paste_classes": list(self.augment.copy_paste_classes)}
+        for key, names in named.items():
+            unknown = [n for n in names if n not in self.classes]
+            if unknown:
+                raise ConfigError(f"{key}: unknown class {unknown[0]!r}; the spec's classes are {list(self.classes)}")
+        if self.augment.copy_paste > 0 and not self.augment.copy_paste_classes:
+            raise ConfigError("augment.copy_paste is on but augment.copy_paste_classes is empty; name the classes to paste")
+        if self.augment.copy_paste_max < 1:
+            raise ConfigError(f"augment.copy_paste_max: expected at least 1, got {self.augment.copy_paste_max}")
+        low, high = self.augment.copy_paste_scale
+        if not 0 < low <= high:
+            raise ConfigError(f"augment.copy_paste_scale: expected 0 < low <= high, got [{low}, {high}]")
 
 
 def load_spec(path: str, overrides: list[str] = ()) -> TrainSpec:
