@@ -13,7 +13,7 @@ from dabai.data.formats import detect_format, read_dataset
 
 from .helpers import tree_digest
 
-COMMANDS = ["convert", "check", "stats", "split", "resize", "demo"]
+COMMANDS = ["convert", "check", "stats", "split", "resize", "closeups", "demo"]
 
 
 def help_text(*words) -> str:
@@ -44,6 +44,8 @@ def test_group_without_a_command_prints_its_help(capsys):
     (["split", "{sample}", "--out", "{tmp}/o", "--val", "0.6", "--test", "0.5"], "leave nothing for training"),
     (["resize", "{sample}", "--size", "big", "--out", "{tmp}/o"], "size 'big' is not WIDTHxHEIGHT"),
     (["check", "{sample}", "--out", "{tmp}/o"], "--out is only used with --fix"),
+    (["closeups", "{sample}", "--out", "{tmp}/o", "--context", "0.5"], "context 0.5 is below 1"),
+    (["closeups", "{sample}", "--out", "{sample}/inside"], "output folder is inside the input dataset"),
     (["demo", "--images", "3"], "too few to split"),
 ])
 def test_bad_input_is_one_error_line_and_exit_2(sample_dir, tmp_path, capsys, argv, message):

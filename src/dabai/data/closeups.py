@@ -1,0 +1,93 @@
+"""``data closeups``: gate-camera close-ups cut from a labelled dataset, to check a detector off its
+training domain.
+
+A gate camera sees one visitor from about a metre: one large face in a 4:3 frame. Crowd photos
+(most of the face-mask data) hold many small faces. This cuts, around every face at least
+``min_face`` pixels wide, a window ``context`` times the face's side, resizes it to ``size``, and
+keeps every box at least half inside that window (clipped to it). Scoring the shipped model on
+such a set shows whether it was tuned to small faces alone; it never changes the input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dabai.data.dataset import Box, Dataset, ImageRecord
+from dabai.data.formats import write_labels
+from dabai.data.imageio import prepare_output_dir
+from dabai.data.progress import progress
+from dabai.errors import DataError
+
+KEEP_FRACTION = 0.5  # a box is kept when at least this much of it lies inside the window
+JPEG_QUALITY = 95
+
+
+def closeup_dataset(ds: Dataset, out: str | Path, fmt: str, size: tuple[int, int] = (640, 480),
+                    context: float = 3.0, min_face: float = 48.0) -> Dataset:
+    """Write one close-up per face of ``ds`` at least ``min_face`` px wide into the new (or empty) ``out``."""
+    if context < 1.0:
+        raise DataError(f"context {context} is below 1: the window must hold the whole face")
+    out = prepare_output_dir(Path(out))
+    records = []
+    for record in progress(ds.images, desc="close-ups"):
+        faces = [b for b in record.boxes if min(b.width, b.height) >= min_face]
+        if not faces:
+            continue
+        image = _read(record)
+        for k, face in enumerate(faces):
+            window = _window(face, image.shape[1], image.shape[0], size, context)
+            name = f"{Path(record.name).with_suffix('')}_face{k}.jpg"
+            records.append(_write_closeup(image, record, window, size, out / "images" / name, name))
+    closeups = Dataset(images=records, classes=list(ds.classes))
+    write_labels(closeups, out, fmt)
+    return closeups
+
+
+def _read(record: ImageRecord) -> np.ndarray:
+    image = cv2.imdecode(np.fromfile(str(record.path), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError("not a readable image; run 'dabai data check --fix' first", path=record.path)
+    return image
+
+
+def _window(face: Box, width: int, height: int, size: tuple[int, int], context: float) -> tuple[float, float, float, float]:
+    """A window of the output's aspect around the face, shrunk and shifted to stay inside the image when it can."""
+    aspect = size[0] / size[1]
+    needed = max(face.width / aspect, face.height)  # smallest window holding the face
+    # less context rather than invented border where the photo is too small for the full window
+    win_h = max(needed, min(needed * context, height, width / aspect))
+    win_w = win_h * aspect
+    cx, cy = (face.x1 + face.x2) / 2, (face.y1 + face.y2) / 2
+    left = min(max(cx - win_w / 2, 0.0), max(width - win_w, 0.0)) if win_w <= width else cx - win_w / 2
+    top = min(max(cy - win_h / 2, 0.0), max(height - win_h, 0.0)) if win_h <= height else cy - win_h / 2
+    return left, top, left + win_w, top + win_h
+
+
+def _write_closeup(image: np.ndarray, record: ImageRecord, window, size, target: Path, name: str) -> ImageRecord:
+    left, top, right, bottom = window
+    sx, sy = size[0] / (right - left), size[1] / (bottom - top)
+    affine = np.float32([[sx, 0, -left * sx], [0, sy, -top * sy]])
+    interp = cv2.INTER_AREA if sx < 1 else cv2.INTER_CUBIC
+    # outside the photo (small photos, faces at the edge): repeat the border rather than draw black bars
+    crop = cv2.warpAffine(image, affine, size, flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise DataError("cannot encode the close-up as JPEG", path=target)
+    data.tofile(str(target))
+    boxes = [_moved(b, window, sx, sy, size) for b in record.boxes]
+    return ImageRecord(path=target.resolve(), width=size[0], height=size[1], boxes=[b for b in boxes if b], name=name)
+
+
+def _moved(box: Box, window, sx: float, sy: float, size) -> Box | None:
+    left, top, right, bottom = window
+    x1, y1 = max(box.x1, left), max(box.y1, top)
+    x2, y2 = min(box.x2, right), min(box.y2, bottom)
+    if x2 <= x1 or y2 <= y1 or (x2 - x1) * (y2 - y1) < KEEP_FRACTION * box.area:
+        return None
+    return Box(min((x1 - left) * sx, size[0]), min((y1 - top) * sy, size[1]), min((x2 - left) * sx, size[0]),
+               min((y2 - top) * sy, size[1]), label=box.label, truncated=box.truncated, occluded=box.occluded,
+               difficult=box.difficult)
