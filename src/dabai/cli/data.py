@@ -224,14 +224,21 @@ def _register_resize(sub) -> None:
     p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
 
 
-def _resize(args) -> int:
+def _sized_source(args):
+    """(size, output folder, input format, dataset) for the commands that write resized images."""
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.data.resize import parse_size, resize_dataset
+    from dabai.data.resize import parse_size
 
     size = parse_size(args.size)
     out = _check_out(args.out, args.src)
     fmt = args.src_format or detect_format(args.src)
-    ds = read_dataset(args.src, fmt)
+    return size, out, fmt, read_dataset(args.src, fmt)
+
+
+def _resize(args) -> int:
+    from dabai.data.resize import resize_dataset
+
+    size, out, fmt, ds = _sized_source(args)
     resize_dataset(ds, out, size, args.dst_format or fmt, keep_aspect=args.keep_aspect)
     mode = "fitted and padded" if args.keep_aspect else "stretched"
     print(f"resized {len(ds)} images ({mode}) to {size[0]}x{size[1]}, {ds.num_boxes} boxes scaled -> {out}")
@@ -257,13 +264,8 @@ def _register_closeups(sub) -> None:
 
 def _closeups(args) -> int:
     from dabai.data.closeups import closeup_dataset
-    from dabai.data.formats import detect_format, read_dataset
-    from dabai.data.resize import parse_size
 
-    size = parse_size(args.size)
-    out = _check_out(args.out, args.src)
-    fmt = args.src_format or detect_format(args.src)
-    ds = read_dataset(args.src, fmt)
+    size, out, fmt, ds = _sized_source(args)
     made = closeup_dataset(ds, out, args.dst_format or fmt, size, args.context, args.min_face)
     print(f"{len(made)} close-ups ({size[0]}x{size[1]}, context {args.context}) from {len(ds)} images, "
           f"{made.num_boxes} boxes ({made.class_counts()}) -> {out}")
