@@ -60,3 +60,52 @@ def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: 
     kept_area = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
     keep = kept_area >= 0.5 * np.maximum(area, 1e-6)
     return np.ascontiguousarray(crop), clipped[keep], labels[keep]
+
+
+def mosaic(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int, rng: np.random.Generator,
+           min_visible: float = 0.5):
+    """Four (image, boxes, labels) tiled around a random centre of a 2x canvas, then the middle cut out.
+
+    Each image is first scaled so its long side is ``size`` (as the letterbox would), and the cut is
+    ``size`` square, so faces keep the scale they would have had alone (YOLOv5's mosaic). Boxes less
+    than ``min_visible`` inside the cut are dropped; the rest are clipped to it.
+    """
+    s = size
+    canvas = np.full((2 * s, 2 * s, 3), PAD_VALUE, dtype=np.uint8)
+    xc, yc = (int(rng.uniform(0.5 * s, 1.5 * s)) for _ in range(2))
+    all_boxes, all_labels = [], []
+    for k, (image, boxes, labels) in enumerate(parts[:4]):
+        r = s / max(image.shape[:2])
+        h, w = max(1, round(image.shape[0] * r)), max(1, round(image.shape[1] * r))
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
+        # where the tile goes on the canvas (a) and which part of the image fills it (b)
+        x1a, x2a = (max(xc - w, 0), xc) if k in (0, 2) else (xc, min(xc + w, 2 * s))
+        y1a, y2a = (max(yc - h, 0), yc) if k in (0, 1) else (yc, min(yc + h, 2 * s))
+        x1b = w - (x2a - x1a) if k in (0, 2) else 0
+        y1b = h - (y2a - y1a) if k in (0, 1) else 0
+        canvas[y1a:y2a, x1a:x2a] = image[y1b:y1b + (y2a - y1a), x1b:x1b + (x2a - x1a)]
+        moved = boxes * r + np.array([x1a - x1b, y1a - y1b] * 2, dtype=np.float32)
+        # parts of a box that fall outside its own tile are covered by other tiles
+        tile = np.array([x1a, y1a, x2a, y2a], dtype=np.float32)
+        keep, clipped = _visible(moved, tile, min_visible)
+        all_boxes.append(clipped[keep])
+        all_labels.append(labels[keep])
+    boxes = np.concatenate(all_boxes).reshape(-1, 4) if all_boxes else np.zeros((0, 4), np.float32)
+    labels = np.concatenate(all_labels) if all_labels else np.zeros(0, np.int64)
+    cut = np.array([s // 2, s // 2, s // 2 + s, s // 2 + s], dtype=np.float32)
+    keep, clipped = _visible(boxes, cut, min_visible)
+    out_boxes = clipped[keep] - np.array([cut[0], cut[1]] * 2, dtype=np.float32)
+    image = np.ascontiguousarray(canvas[s // 2:s // 2 + s, s // 2:s // 2 + s])
+    return image, out_boxes.astype(np.float32), labels[keep].astype(np.int64)
+
+
+def _visible(boxes: np.ndarray, window: np.ndarray, min_visible: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of boxes at least ``min_visible`` inside ``window``, boxes clipped to it)."""
+    clipped = boxes.copy()
+    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(window[0], window[2])
+    clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(window[1], window[3])
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
+    ok = (kept >= min_visible * np.maximum(area, 1e-6)) & (clipped[:, 2] - clipped[:, 0] >= 1) \
+        & (clipped[:, 3] - clipped[:, 1] >= 1)
+    return ok, clipped

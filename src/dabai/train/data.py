@@ -10,7 +10,7 @@ from torch.utils.data import Dataset as TorchDataset, Sampler
 
 from dabai.data.dataset import Dataset
 from dabai.runtime.preprocess import letterbox, load_image_rgb
-from dabai.train.augment import build_pipeline, zoom_to_face
+from dabai.train.augment import build_pipeline, mosaic, zoom_to_face
 from dabai.train.copy_paste import FaceBank, paste_faces
 from dabai.train.spec import AugmentSpec
 
@@ -32,11 +32,15 @@ class DetectionData(TorchDataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int):
+    def _raw(self, index: int):
+        """(image RGB, boxes [n, 4], class ids [n]) of one record, before any augmentation."""
         record = self.records[index]
-        image = load_image_rgb(record.path)
         boxes = np.array([b.as_list() for b in record.boxes], dtype=np.float32).reshape(-1, 4)
         labels = np.array([self.class_ids[b.label] for b in record.boxes], dtype=np.int64)
+        return load_image_rgb(record.path), boxes, labels
+
+    def __getitem__(self, index: int):
+        image, boxes, labels = self._raw(index)
         if self.pipeline is not None:
             image, boxes, labels = self._augment(image, boxes, labels, index)
         canvas, lb = letterbox(image, self.input_size)
@@ -50,7 +54,10 @@ class DetectionData(TorchDataset):
         if self.bank is not None and rng.random() < self.augment.copy_paste:
             image, boxes, labels = paste_faces(image, boxes, labels, self.bank, rng, self.augment.copy_paste_max,
                                                self.augment.copy_paste_scale, skip_record=index)
-        if rng.random() < self.augment.zoom_face:
+        if self.augment.mosaic > 0 and rng.random() < self.augment.mosaic:
+            others = [self._raw(int(k)) for k in rng.integers(len(self.records), size=3)]
+            image, boxes, labels = mosaic([(image, boxes, labels), *others], self.input_size, rng)
+        elif rng.random() < self.augment.zoom_face:
             image, boxes, labels = zoom_to_face(image, boxes, labels, rng)
         h, w = image.shape[:2]
         boxes = boxes.copy()

@@ -56,6 +56,8 @@ class AugmentSpec:
     scale: tuple[float, float] = (0.6, 1.4)  # random zoom range (affine)
     affine_p: float = 0.6  # probability of the random affine (scale, shift, small rotation)
     zoom_face: float = 0.25  # probability of cropping around one face (gate-camera close-ups)
+    # Probability of a 4-image mosaic (train/augment.py; faces keep their scale); instead of zoom_face.
+    mosaic: float = 0.0
     color: float = 0.7  # probability of brightness/contrast/hue jitter
     blur: float = 0.15  # probability of motion or gaussian blur
     jpeg: float = 0.2  # probability of JPEG re-compression
