@@ -8,7 +8,7 @@ import pytest
 
 from dabai.cli.main import main
 from dabai.data.formats import detect_format, read_dataset
-from dabai.data.split import split_dataset, split_fractions, write_split
+from dabai.data.split import fold_dataset, split_dataset, split_fractions, write_folds, write_split
 from dabai.data.synth import make_sample_dataset
 from dabai.errors import DataError
 
@@ -76,6 +76,38 @@ def test_writes_each_split_in_the_chosen_format_with_a_report(sample_with_twins,
     report = json.loads((tmp_path / "out" / "split_report.json").read_text())
     assert report["splits"]["val"]["images"] == len(split.datasets["val"])
     assert sorted(report["images"]["test"]) == sorted(names(split, "test"))
+
+
+@pytest.mark.parametrize("folds", [3, 5])
+def test_folds_partition_the_images_with_every_class_and_group_in_one_fold(sample_with_twins, folds):
+    ds = read_dataset(sample_with_twins)
+    split = fold_dataset(ds, folds, seed=0)
+    parts = [names(split, f"fold{k}") for k in range(folds)]
+    assert sum(map(len, parts)) == len(ds) and set().union(*parts) == {im.name for im in ds.images}
+    assert all(abs(len(p) - len(ds) / folds) <= 3 for p in parts)
+    for part in split.datasets.values():
+        assert all(n > 0 for n in part.class_counts().values()), part.class_counts()
+    for group in split.groups:
+        assert sum(set(group) <= p for p in parts) == 1, group
+
+
+def test_written_folds_train_on_the_others_and_validate_on_their_own(sample_with_twins, tmp_path):
+    split = fold_dataset(read_dataset(sample_with_twins), 3, seed=0)
+    write_folds(split, tmp_path / "folds", "yolo", link="symlink")
+    for k in range(3):
+        val = {im.name for im in read_dataset(tmp_path / "folds" / f"fold{k}" / "val").images}
+        train = {im.name for im in read_dataset(tmp_path / "folds" / f"fold{k}" / "train").images}
+        assert val == names(split, f"fold{k}") and not (val & train) and len(val | train) == 44
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--folds", "1"], "--folds is 1; expected 2 or more"),
+    (["--folds", "999"], "--folds 999 is more than the 44 images"),
+    (["--folds", "3", "--val", "0.2"], "--folds makes its own validation folds"),
+])
+def test_bad_folds_are_refused(sample_with_twins, tmp_path, capsys, argv, message):
+    assert main(["data", "split", str(sample_with_twins), "--out", str(tmp_path / "o"), *argv]) == 2
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.shared

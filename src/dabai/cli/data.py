@@ -180,13 +180,16 @@ def _register_split(sub) -> None:
     p = add_command(sub, "split", _split, "Split into train/val/test: stratified, look-alikes kept together.", """\
   dabai data split data/voc --out data/splits --val 0.15 --test 0.15 --seed 0
   dabai data split data/voc --out data/splits --test 0 --to kitti      # train/val only, TAO labels
+  dabai data split data/splits/train --folds 5 --out data/folds --link  # foldK/train + foldK/val, K = 0..4
 """, description=_describe("Split a dataset into OUT/train, OUT/val and OUT/test (plus split_report.json). Exact and "
                  "near-duplicate images stay in one split so test images cannot leak into training; the "
-                 "rarest class lands in every split; the same --seed gives the same split."))
+                 "rarest class lands in every split; the same --seed gives the same split. With --folds K: "
+                 "K folds for cross-validation instead, OUT/foldK/val = fold K, OUT/foldK/train = the others."))
     _add_source(p)
     p.add_argument("--out", required=True, help="new or empty output folder")
-    p.add_argument("--val", type=float, default=0.15, help="fraction for validation (default 0.15)")
-    p.add_argument("--test", type=float, default=0.15, help="fraction for test (default 0.15)")
+    p.add_argument("--val", type=float, help="fraction for validation (default 0.15)")
+    p.add_argument("--test", type=float, help="fraction for test (default 0.15)")
+    p.add_argument("--folds", type=int, help="K folds for cross-validation instead of train/val/test")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
     _add_link(p)
@@ -194,14 +197,22 @@ def _register_split(sub) -> None:
 
 def _split(args) -> int:
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.data.split import split_dataset, split_fractions, write_split
+    from dabai.data.split import fold_dataset, split_dataset, split_fractions, write_folds, write_split
 
-    split_fractions(args.val, args.test)  # fail on bad fractions before reading anything
+    if args.folds is not None and (args.val is not None or args.test is not None):
+        raise DataError("--folds makes its own validation folds; leave out --val and --test")
+    val = 0.15 if args.val is None else args.val
+    test = 0.15 if args.test is None else args.test
+    split_fractions(val, test)  # fail on bad fractions before reading anything
     out = _check_out(args.out, args.src)
     fmt = args.src_format or detect_format(args.src)
     ds = read_dataset(args.src, fmt)
-    split = split_dataset(ds, val=args.val, test=args.test, seed=args.seed)
-    write_split(split, out, args.dst_format or fmt, link=args.link)
+    if args.folds is not None:
+        split = fold_dataset(ds, args.folds, seed=args.seed)
+        write_folds(split, out, args.dst_format or fmt, link=args.link)
+    else:
+        split = split_dataset(ds, val=val, test=test, seed=args.seed)
+        write_split(split, out, args.dst_format or fmt, link=args.link)
     for name, part in split.datasets.items():
         counts = ", ".join(f"{c} {n}" for c, n in part.class_counts().items())
         print(f"{name:5} {len(part):6} images  {part.num_boxes:7} boxes  ({counts})")

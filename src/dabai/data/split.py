@@ -75,6 +75,37 @@ def split_dataset(ds: Dataset, val: float = 0.15, test: float = 0.15, seed: int 
     return split
 
 
+def fold_dataset(ds: Dataset, folds: int, seed: int = 0, max_distance: int = NEAR_DUPLICATE_DISTANCE) -> Split:
+    """K folds dealt like the splits (look-alikes together, the rarest class in every fold)."""
+    if folds < 2:
+        raise DataError(f"--folds is {folds}; expected 2 or more")
+    if folds > len(ds):
+        raise DataError(f"--folds {folds} is more than the {len(ds)} images; expected at most one fold per image")
+    names = [f"fold{k}" for k in range(folds)]
+    fractions = {name: 1 / folds for name in names}
+    infos = inspect_images([im.path for im in ds.images])
+    units = _units(len(ds), duplicate_groups(infos, max_distance))
+    assigned = _deal(ds, units, names, fractions, random.Random(seed))
+    datasets = {name: ds.subset(sorted(i for u in assigned[name] for i in u)) for name in names}
+    return Split(fractions=fractions, datasets=datasets,
+                 groups=[[ds.images[i].name for i in sorted(u)] for u in units if len(u) > 1])
+
+
+def write_folds(split: Split, out: str | Path, fmt: str, link: bool | str = False) -> Path:
+    """``out/foldK/train`` (every other fold) and ``out/foldK/val`` (fold K), plus the report."""
+    out = prepare_output_dir(Path(out))
+    names = list(split.datasets)
+    for name in names:
+        held_out = split.datasets[name]
+        rest = [im for other in names if other != name for im in split.datasets[other].images]
+        write_dataset(Dataset(images=rest, classes=list(held_out.classes)), out / name / "train", fmt, link=link)
+        write_dataset(held_out, out / name / "val", fmt, link=link)
+    report = split.summary()
+    report["images"] = {name: [im.name for im in part.images] for name, part in split.datasets.items()}
+    (out / REPORT_NAME).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return out
+
+
 def _units(count: int, groups: list[list[int]]) -> list[list[int]]:
     """Every image in exactly one unit: look-alike groups, then the rest one by one."""
     grouped = {i for g in groups for i in g}
