@@ -8,26 +8,36 @@ EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
   dabai eval --model runs/train/mask-detector/checkpoints/best.pt --data data/face-mask/test --json
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
+  dabai eval --model a.onnx --compare b.onnx --data data/face-mask/val data/face-mask/test   # B better than A?
 """
 
 
 def register(sub) -> None:
     p = add_command(sub, "eval", run, "evaluate a detector: mAP@0.5, mAP@0.5:0.95, per-class AP", EXAMPLES)
     p.add_argument("--model", help="model file (.onnx or dabai .pt checkpoint); default: the shipped model")
-    p.add_argument("--data", required=True, help="labelled dataset directory (voc, coco, yolo or kitti)")
+    p.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                   help="labelled dataset directory (voc, coco, yolo or kitti); several are pooled")
     p.add_argument("--format", dest="data_format", help="dataset format; autodetected when omitted")
     p.add_argument("--plots", metavar="DIR", default="runs/eval", help="where PR curves and the confusion matrix go (PNG)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
+    p.add_argument("--compare", metavar="MODEL_B", help="paired bootstrap of mAP@0.5(MODEL_B) - mAP@0.5(--model) "
+                   "on the same images: the difference, its 95%% interval, and whether the data tells them apart")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --compare (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="resampling seed for --compare (default 0)")
 
 
 def run(args) -> int:
     from dabai.eval.api import evaluate
     from dabai.runtime.detector import Detector
 
+    if args.compare:
+        return run_compare(args)
+
     detector = Detector.load(args.model, threads=args.threads or None)
-    result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json)
+    data = args.data[0] if len(args.data) == 1 else args.data
+    result = evaluate(detector, data, args.data_format, args.batch, args.plots, progress=not args.json)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -37,4 +47,27 @@ def run(args) -> int:
     for name, ap in result.ap50.items():
         print(f"  AP@0.5 {name:24s} {ap:.4f}")
     print(f"figures: {args.plots}/pr_curves.png, {args.plots}/confusion_matrix.png")
+    return 0
+
+
+def run_compare(args) -> int:
+    from dabai.errors import ConfigError
+    from dabai.eval.api import compare
+    from dabai.runtime.detector import Detector
+
+    if args.bootstrap < 100:
+        raise ConfigError(f"--bootstrap {args.bootstrap} is too few for a 95% interval; expected 100 or more")
+    a = Detector.load(args.model, threads=args.threads or None)
+    b = Detector.load(args.compare, threads=args.threads or None)
+    result = compare(a, b, args.data, args.data_format, args.bootstrap, args.seed, args.batch, progress=not args.json)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(f"A {args.model or 'shipped default'}: mAP@0.5 {result.map50_a:.4f}")
+    print(f"B {args.compare}: mAP@0.5 {result.map50_b:.4f}")
+    print(f"B - A {result.diff:+.4f}, 95% interval [{result.ci_low:+.4f}, {result.ci_high:+.4f}] "
+          f"over {result.resamples} resamples of the images; B higher in {result.prob_b_better:.0%}")
+    for name, d in result.ap50_diff.items():
+        print(f"  AP@0.5 {name:24s} {d:+.4f}")
+    print(result.verdict)
     return 0

@@ -34,16 +34,53 @@ def check_classes(dataset: Dataset, model_classes: list[str], where: str) -> Non
         )
 
 
+def read_eval_data(data, data_format: str | None = None) -> Dataset:
+    """A dataset, a folder, or several folders pooled into one (their image names must differ)."""
+    from dabai.data.formats import read_dataset
+
+    if isinstance(data, Dataset):
+        return data
+    folders = [data] if isinstance(data, (str, Path)) else list(data)
+    parts = [read_dataset(folder, data_format) for folder in folders]
+    if len(parts) == 1:
+        return parts[0]
+    seen: dict[str, str] = {}
+    for folder, part in zip(folders, parts):
+        for im in part.images:
+            if im.name in seen:
+                raise DataError(f"image name {im.name!r} is in both {seen[im.name]} and {folder}; "
+                                "pooled folders must not share image names", path=folder)
+            seen[im.name] = str(folder)
+    classes = list(dict.fromkeys(c for part in parts for c in part.classes))
+    return Dataset(images=[im for part in parts for im in part.images], classes=classes)
+
+
+def compare(model_a, model_b, data, data_format: str | None = None, resamples: int = 1000, seed: int = 0,
+            batch_size: int = 8, progress: bool = True):
+    """Paired bootstrap of mAP@0.5(B) - mAP@0.5(A) on the same images (see ``dabai.eval.compare``)."""
+    from dabai.eval.compare import compare_detections
+
+    dataset = read_eval_data(data, data_format)
+    detections = []
+    for model in (model_a, model_b):
+        detector = model if isinstance(model, Detector) else Detector.load(model)
+        detector = detector.with_options(conf=0.0, max_detections=100)
+        check_classes(dataset, detector.classes, str(data))
+        detections.append((detector.classes, predict_dataset(detector, dataset, batch_size, progress)))
+    (classes_a, dets_a), (classes_b, dets_b) = detections
+    if classes_a != classes_b:
+        raise DataError(f"the two models have different classes: {classes_a} and {classes_b}")
+    return compare_detections(dataset, dets_a, dets_b, classes_a, resamples, seed)
+
+
 def evaluate(model: str | Path | Detector | None, data: str | Path | Dataset, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
              progress: bool = True) -> EvalResult:
     """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image)."""
-    from dabai.data.formats import read_dataset
-
     detector = model if isinstance(model, Detector) else Detector.load(model)
     # evaluation scores every detection: no score threshold
     detector = detector.with_options(conf=0.0, max_detections=100)
-    dataset = data if isinstance(data, Dataset) else read_dataset(data, data_format)
+    dataset = read_eval_data(data, data_format)
     check_classes(dataset, detector.classes, str(data))
     detections = predict_dataset(detector, dataset, batch_size, progress)
     result = coco_evaluate(dataset, detections, detector.classes)
