@@ -25,6 +25,7 @@ _LAZY = {
     "Detection": "dabai.runtime.types",
     "train": "dabai.train.api",
     "evaluate": "dabai.eval.api",
+    "compare_models": "dabai.eval.api",
     "GateChecker": "dabai.gate.check",
     "open_gate": "dabai.gate.context",
     "synthesize": "dabai.speech.tts",

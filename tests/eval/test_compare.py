@@ -105,3 +105,23 @@ def test_cli_compares_the_shipped_model_with_itself_on_pooled_folders(two_folder
     assert main(["eval", "--compare", "fp32", "--data", str(two_folders / "a"), "--bootstrap", "100", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["diff"] == 0 and doc["ci95"] == [0, 0] and doc["verdict"].startswith("not told apart")
+
+
+def test_python_api_pools_folders_and_compares(two_folders, tmp_path):
+    from dabai import Detector, compare_models
+    from dabai.data.formats import read_dataset, write_dataset
+    from dabai.data.synth import make_sample_dataset
+
+    # a second folder with other image names can be pooled with the first
+    make_sample_dataset(tmp_path / "c", n_images=4, seed=3)
+    renamed = tmp_path / "c2"
+    renamed.mkdir()
+    ds = read_dataset(tmp_path / "c")
+    for im in ds.images:
+        im.name = "other_" + im.name
+    write_dataset(ds, renamed / "voc", "voc")
+    detector = Detector.load()
+    result = compare_models(detector, detector.with_options(conf=0.5), [two_folders / "a", renamed / "voc"],
+                            resamples=100)
+    # the conf option is replaced by evaluation's conf 0: the same detector twice, no difference
+    assert result.diff == 0 and result.map50_a == result.map50_b

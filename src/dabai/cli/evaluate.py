@@ -52,14 +52,14 @@ def run(args) -> int:
 
 def run_compare(args) -> int:
     from dabai.errors import ConfigError
-    from dabai.eval.api import compare
+    from dabai.eval.api import compare_models
     from dabai.runtime.detector import Detector
 
     if args.bootstrap < 100:
         raise ConfigError(f"--bootstrap {args.bootstrap} is too few for a 95% interval; expected 100 or more")
     a = Detector.load(args.model, threads=args.threads or None)
     b = Detector.load(args.compare, threads=args.threads or None)
-    result = compare(a, b, args.data, args.data_format, args.bootstrap, args.seed, args.batch, progress=not args.json)
+    result = compare_models(a, b, args.data, args.data_format, args.bootstrap, args.seed, args.batch, progress=not args.json)
     if args.json:
         print_json(result.to_json())
         return 0

@@ -55,7 +55,14 @@ def read_eval_data(data, data_format: str | None = None) -> Dataset:
     return Dataset(images=[im for part in parts for im in part.images], classes=classes)
 
 
-def compare(model_a, model_b, data, data_format: str | None = None, resamples: int = 1000, seed: int = 0,
+def _where(data) -> str:
+    """The data's name for messages: its folder, or the pooled folders."""
+    if isinstance(data, (str, Path, Dataset)):
+        return "the dataset" if isinstance(data, Dataset) else str(data)
+    return " + ".join(map(str, data))
+
+
+def compare_models(model_a, model_b, data, data_format: str | None = None, resamples: int = 1000, seed: int = 0,
             batch_size: int = 8, progress: bool = True):
     """Paired bootstrap of mAP@0.5(B) - mAP@0.5(A) on the same images (see ``dabai.eval.compare``)."""
     from dabai.eval.compare import compare_detections
@@ -65,7 +72,7 @@ def compare(model_a, model_b, data, data_format: str | None = None, resamples: i
     for model in (model_a, model_b):
         detector = model if isinstance(model, Detector) else Detector.load(model)
         detector = detector.with_options(conf=0.0, max_detections=100)
-        check_classes(dataset, detector.classes, str(data))
+        check_classes(dataset, detector.classes, _where(data))
         detections.append((detector.classes, predict_dataset(detector, dataset, batch_size, progress)))
     (classes_a, dets_a), (classes_b, dets_b) = detections
     if classes_a != classes_b:
@@ -81,7 +88,7 @@ def evaluate(model: str | Path | Detector | None, data: str | Path | Dataset, da
     # evaluation scores every detection: no score threshold
     detector = detector.with_options(conf=0.0, max_detections=100)
     dataset = read_eval_data(data, data_format)
-    check_classes(dataset, detector.classes, str(data))
+    check_classes(dataset, detector.classes, _where(data))
     detections = predict_dataset(detector, dataset, batch_size, progress)
     result = coco_evaluate(dataset, detections, detector.classes)
     if plots_dir is not None:
