@@ -86,11 +86,12 @@ def test_onnx_export_matches_torch(name, tmp_path):
     assert meta["classes"] == '["a", "b", "c"]' and meta["input_size"] == str(SIZE)
 
 
-def test_input_size_must_be_multiple_of_32():
+@pytest.mark.parametrize("name", MODELS)
+def test_input_size_must_fit_every_level(name):
     from dabai.errors import ModelError
 
-    with pytest.raises(ModelError, match="multiple of 32"):
-        create_model("mnv2_pan", 3, input_size=100)
+    with pytest.raises(ModelError, match="input size must be a positive multiple of 32 for this model, got 100"):
+        create_model(name, 3, input_size=100)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -35,6 +35,14 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
+def check_input_size(size: int, strides: tuple[int, ...]) -> int:
+    """The square input side, if every level's grid fits it exactly (a multiple of the largest stride)."""
+    step = max(strides)
+    if size <= 0 or size % step:
+        raise ModelError(f"input size must be a positive multiple of {step} for this model, got {size}")
+    return size
+
+
 class DetectorBase(nn.Module):
     """Attributes every registered detector sets, used by training, export and the runtime."""
 
@@ -62,10 +70,7 @@ class DetectorBase(nn.Module):
         Why: a larger side enlarges small faces past the finest stride, at a
         quadratic cost in compute; the weights do not change, only the grid of points.
         """
-        step = max(self.strides)
-        if size <= 0 or size % step:
-            raise ModelError(f"input size must be a positive multiple of {step} for this model, got {size}")
-        self.input_size = size
+        self.input_size = check_input_size(size, self.strides)
         self._points = self.points(self._points.device)
 
     def backbone_layers(self) -> list[nn.Module]:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from dabai.errors import ModelError
-from dabai.models.base import DetectorBase, Normalize
+from dabai.models.base import DetectorBase, Normalize, check_input_size
 from dabai.models.head import DenseHead
 from dabai.models.neck import LightPAN
 from dabai.models.registry import register_model
@@ -46,11 +46,9 @@ class MobileNetV2Detector(DetectorBase):
     def __init__(self, num_classes: int, input_size: int = 320, width: int = 64, head_depth: int = 2,
                  pretrained: str | None = None, stride4: bool = False):
         super().__init__()
-        if input_size % 32:
-            raise ModelError(f"input_size must be a multiple of 32 for mnv2 detectors, got {input_size}")
         self.num_classes = num_classes
-        self.input_size = input_size
         self.strides = (4, 8, 16, 32) if stride4 else (8, 16, 32)
+        self.input_size = check_input_size(input_size, self.strides)
         stages, channels = (STAGES_P2, STAGE_CHANNELS_P2) if stride4 else (STAGES, STAGE_CHANNELS)
         self.preprocess_meta = {"color": "RGB", "scale": "0-255", "letterbox": "top-left", "pad_value": 114}
         features = load_mobilenet_v2(pretrained).features

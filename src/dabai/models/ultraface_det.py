@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from dabai.errors import ModelError
-from dabai.models.base import DetectorBase, Normalize
+from dabai.models.base import DetectorBase, Normalize, check_input_size
 from dabai.models.head import DenseHead
 from dabai.models.neck import LightPAN
 from dabai.models.registry import register_model
@@ -93,9 +93,8 @@ def load_base_net(net: nn.Sequential, pretrained: str) -> None:
 class UltraFaceDetector(DetectorBase):
     def __init__(self, num_classes: int, input_size: int = 320, width: int = 64, pretrained: str | None = None):
         super().__init__()
-        if input_size % 32:
-            raise ModelError(f"input_size must be a multiple of 32, got {input_size}")
-        self.num_classes, self.input_size, self.strides = num_classes, input_size, (8, 16, 32)
+        self.num_classes, self.strides = num_classes, (8, 16, 32)
+        self.input_size = check_input_size(input_size, self.strides)
         self.preprocess_meta = {"color": "RGB", "scale": "0-255", "letterbox": "top-left", "pad_value": 114}
         self.normalize = Normalize(mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0))  # UltraFace's own
         base = rfb_base_net()
