@@ -36,8 +36,7 @@ def run(args) -> int:
         return run_compare(args)
 
     detector = Detector.load(args.model, threads=args.threads or None)
-    data = args.data[0] if len(args.data) == 1 else args.data
-    result = evaluate(detector, data, args.data_format, args.batch, args.plots, progress=not args.json)
+    result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json)
     if args.json:
         print_json(result.to_json())
         return 0

@@ -58,15 +58,9 @@ def split_fractions(val: float, test: float) -> dict[str, float]:
 def split_dataset(ds: Dataset, val: float = 0.15, test: float = 0.15, seed: int = 0,
                   max_distance: int = NEAR_DUPLICATE_DISTANCE) -> Split:
     fractions = split_fractions(val, test)
-    active = [name for name in SPLIT_NAMES if fractions[name] > 0]
-    infos = inspect_images([im.path for im in ds.images])
-    units = _units(len(ds), duplicate_groups(infos, max_distance))
+    split = _dealt(ds, {n: f for n, f in fractions.items() if f > 0}, seed, max_distance)
     totals = ds.class_counts()
-    assigned = _deal(ds, units, active, fractions, random.Random(seed))
-    datasets = {name: ds.subset(sorted(i for u in assigned[name] for i in u)) for name in active}
-    split = Split(fractions={n: fractions[n] for n in active}, datasets=datasets,
-                  groups=[[ds.images[i].name for i in sorted(u)] for u in units if len(u) > 1])
-    for name, part in datasets.items():
+    for name, part in split.datasets.items():
         lacking = [c for c, n in part.class_counts().items() if n == 0 and totals.get(c, 0) > 0]
         if lacking:
             split.missing[name] = lacking
@@ -81,13 +75,16 @@ def fold_dataset(ds: Dataset, folds: int, seed: int = 0, max_distance: int = NEA
         raise DataError(f"--folds is {folds}; expected 2 or more")
     if folds > len(ds):
         raise DataError(f"--folds {folds} is more than the {len(ds)} images; expected at most one fold per image")
-    names = [f"fold{k}" for k in range(folds)]
-    fractions = {name: 1 / folds for name in names}
+    return _dealt(ds, {f"fold{k}": 1 / folds for k in range(folds)}, seed, max_distance)
+
+
+def _dealt(ds: Dataset, fractions: dict[str, float], seed: int, max_distance: int) -> Split:
+    """Group look-alikes, then deal the groups into the named parts (``_deal``)."""
     infos = inspect_images([im.path for im in ds.images])
     units = _units(len(ds), duplicate_groups(infos, max_distance))
-    assigned = _deal(ds, units, names, fractions, random.Random(seed))
-    datasets = {name: ds.subset(sorted(i for u in assigned[name] for i in u)) for name in names}
-    return Split(fractions=fractions, datasets=datasets,
+    assigned = _deal(ds, units, list(fractions), fractions, random.Random(seed))
+    datasets = {name: ds.subset(sorted(i for u in assigned[name] for i in u)) for name in fractions}
+    return Split(fractions=dict(fractions), datasets=datasets,
                  groups=[[ds.images[i].name for i in sorted(u)] for u in units if len(u) > 1])
 
 
@@ -100,10 +97,7 @@ def write_folds(split: Split, out: str | Path, fmt: str, link: bool | str = Fals
         rest = [im for other in names if other != name for im in split.datasets[other].images]
         write_dataset(Dataset(images=rest, classes=list(held_out.classes)), out / name / "train", fmt, link=link)
         write_dataset(held_out, out / name / "val", fmt, link=link)
-    report = split.summary()
-    report["images"] = {name: [im.name for im in part.images] for name, part in split.datasets.items()}
-    (out / REPORT_NAME).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    return out
+    return _write_report(split, out)
 
 
 def _units(count: int, groups: list[list[int]]) -> list[list[int]]:
@@ -155,6 +149,10 @@ def write_split(split: Split, out: str | Path, fmt: str, link: bool | str = Fals
     out = prepare_output_dir(Path(out))
     for name, part in split.datasets.items():
         write_dataset(part, out / name, fmt, link=link)
+    return _write_report(split, out)
+
+
+def _write_report(split: Split, out: Path) -> Path:
     report = split.summary()
     report["images"] = {name: [im.name for im in part.images] for name, part in split.datasets.items()}
     (out / REPORT_NAME).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -57,39 +57,47 @@ def read_eval_data(data, data_format: str | None = None) -> Dataset:
 
 def _where(data) -> str:
     """The data's name for messages: its folder, or the pooled folders."""
-    if isinstance(data, (str, Path, Dataset)):
-        return "the dataset" if isinstance(data, Dataset) else str(data)
+    if isinstance(data, Dataset):
+        return "the dataset"
+    if isinstance(data, (str, Path)):
+        return str(data)
     return " + ".join(map(str, data))
 
 
+def _scoring_detector(model) -> Detector:
+    """The detector as evaluation runs it: every detection (no score threshold), at most 100 per image."""
+    detector = model if isinstance(model, Detector) else Detector.load(model)
+    return detector.with_options(conf=0.0, max_detections=100)
+
+
+def _all_detections(detector: Detector, dataset: Dataset, where: str, batch_size: int, progress: bool):
+    check_classes(dataset, detector.classes, where)
+    return predict_dataset(detector, dataset, batch_size, progress)
+
+
 def compare_models(model_a, model_b, data, data_format: str | None = None, resamples: int = 1000, seed: int = 0,
-            batch_size: int = 8, progress: bool = True):
+                   batch_size: int = 8, progress: bool = True):
     """Paired bootstrap of mAP@0.5(B) - mAP@0.5(A) on the same images (see ``dabai.eval.compare``)."""
     from dabai.eval.compare import compare_detections
 
     dataset = read_eval_data(data, data_format)
-    detections = []
-    for model in (model_a, model_b):
-        detector = model if isinstance(model, Detector) else Detector.load(model)
-        detector = detector.with_options(conf=0.0, max_detections=100)
-        check_classes(dataset, detector.classes, _where(data))
-        detections.append((detector.classes, predict_dataset(detector, dataset, batch_size, progress)))
-    (classes_a, dets_a), (classes_b, dets_b) = detections
-    if classes_a != classes_b:
-        raise DataError(f"the two models have different classes: {classes_a} and {classes_b}")
-    return compare_detections(dataset, dets_a, dets_b, classes_a, resamples, seed)
+    a, b = _scoring_detector(model_a), _scoring_detector(model_b)
+    dets_a, dets_b = (_all_detections(m, dataset, _where(data), batch_size, progress) for m in (a, b))
+    if a.classes != b.classes:
+        raise DataError(f"the two models have different classes: {a.classes} and {b.classes}")
+    return compare_detections(dataset, dets_a, dets_b, a.classes, resamples, seed)
 
 
-def evaluate(model: str | Path | Detector | None, data: str | Path | Dataset, data_format: str | None = None,
+def evaluate(model: str | Path | Detector | None, data, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
              progress: bool = True) -> EvalResult:
-    """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image)."""
-    detector = model if isinstance(model, Detector) else Detector.load(model)
-    # evaluation scores every detection: no score threshold
-    detector = detector.with_options(conf=0.0, max_detections=100)
+    """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image).
+
+    ``data``: a Dataset, a folder, or a list of folders pooled into one.
+    """
+    detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
-    check_classes(dataset, detector.classes, _where(data))
-    detections = predict_dataset(detector, dataset, batch_size, progress)
+    detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
     result = coco_evaluate(dataset, detections, detector.classes)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dabai.data.dataset import Dataset
+from dabai.eval.confusion import box_iou
 from dabai.runtime.types import Detection
 
 IOU = 0.5
@@ -28,7 +29,7 @@ RECALL_POINTS = np.linspace(0.0, 1.0, 101)  # COCO's recall thresholds
 class ImageMatches:
     scores: list[np.ndarray]  # per class: scores of the image's detections of that class
     hits: list[np.ndarray]  # per class: 1 where that detection matched a ground-truth box
-    gt: np.ndarray  # per class: ground-truth boxes in the image
+    gt: np.ndarray  # per class: how many ground-truth boxes the image has
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _greedy_hits(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     hit = np.zeros(len(dets), dtype=np.int8)
     if len(dets) == 0 or len(gts) == 0:
         return hit
-    iou = _iou(dets, gts)
+    iou = box_iou(dets, gts)
     free = np.ones(len(gts), dtype=bool)
     for i in range(len(dets)):
         candidates = np.where(free & (iou[i] >= IOU), iou[i], -1.0)
@@ -85,16 +86,6 @@ def _greedy_hits(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
         if candidates[j] >= 0:
             hit[i], free[j] = 1, False
     return hit
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # COCO's IoU for boxes given as x, y, w, h counts no "+1" pixel: plain continuous areas.
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
 def average_precision(scores: np.ndarray, hits: np.ndarray, num_gt: int) -> float:

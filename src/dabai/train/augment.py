@@ -53,12 +53,7 @@ def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: 
         return image, boxes, labels
     crop = image[top:bottom, left:right]
     shifted = boxes - np.array([left, top, left, top], dtype=np.float32)
-    clipped = shifted.copy()
-    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, right - left)
-    clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0, bottom - top)
-    area = (shifted[:, 2] - shifted[:, 0]) * (shifted[:, 3] - shifted[:, 1])
-    kept_area = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
-    keep = kept_area >= 0.5 * np.maximum(area, 1e-6)
+    keep, clipped = _visible(shifted, np.array([0, 0, right - left, bottom - top], dtype=np.float32), 0.5)
     return np.ascontiguousarray(crop), clipped[keep], labels[keep]
 
 
