@@ -26,6 +26,7 @@ _LAZY = {
     "train": "dabai.train.api",
     "evaluate": "dabai.eval.api",
     "compare_models": "dabai.eval.api",
+    "diagnose": "dabai.eval.api",
     "GateChecker": "dabai.gate.check",
     "open_gate": "dabai.gate.context",
     "synthesize": "dabai.speech.tts",

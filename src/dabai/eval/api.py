@@ -88,6 +88,18 @@ def compare_models(model_a, model_b, data, data_format: str | None = None, resam
     return compare_detections(dataset, dets_a, dets_b, a.classes, resamples, seed)
 
 
+def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, progress: bool = True):
+    """Where the mAP goes: per-class, oracle-label and class-agnostic mAP@0.5, recall by face size
+    (see ``dabai.eval.diagnose``)."""
+    from dabai.eval.diagnose import diagnose_detections
+
+    detector = _scoring_detector(model)
+    dataset = read_eval_data(data, data_format)
+    detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
+    agnostic = predict_dataset(detector.with_options(class_agnostic=True), dataset, batch_size, progress)
+    return diagnose_detections(dataset, detections, agnostic, detector.classes)
+
+
 def evaluate(model: str | Path | Detector | None, data, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
              progress: bool = True) -> EvalResult:

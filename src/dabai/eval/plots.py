@@ -50,6 +50,23 @@ def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_recall_by_size(bins, path: Path) -> None:
+    """Bars: share of boxes found (IoU >= 0.5, any score) per face-size bin, box counts on top."""
+    plt = _pyplot()
+    shown = [b for b in bins if b.boxes]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    bars = ax.bar([b.name for b in shown], [b.recall for b in shown], color="tab:blue")
+    for bar, b in zip(bars, shown):
+        ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.01, f"{b.found}/{b.boxes}",
+                ha="center", va="bottom", fontsize=8)
+    ax.set(xlabel="face side sqrt(w*h), source px", ylabel="recall", ylim=(0, 1.1),
+           title="Faces found at IoU 0.5 (any score, top 100 per image)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_training_curves(rows: list[dict], path: Path) -> None:
     plt = _pyplot()
     epochs = [r["epoch"] for r in rows]
