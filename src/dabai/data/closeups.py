@@ -10,11 +10,13 @@ such a set shows whether it was tuned to small faces alone; it never changes the
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from dabai.data.boxes import clip_to_window
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import prepare_output_dir
@@ -78,16 +80,19 @@ def _write_closeup(image: np.ndarray, record: ImageRecord, window, size, target:
     if not ok:
         raise DataError("cannot encode the close-up as JPEG", path=target)
     data.tofile(str(target))
-    boxes = [_moved(b, window, sx, sy, size) for b in record.boxes]
-    return ImageRecord(path=target.resolve(), width=size[0], height=size[1], boxes=[b for b in boxes if b], name=name)
+    return ImageRecord(path=target.resolve(), width=size[0], height=size[1],
+                       boxes=_moved(record.boxes, window, sx, sy, size), name=name)
 
 
-def _moved(box: Box, window, sx: float, sy: float, size) -> Box | None:
-    left, top, right, bottom = window
-    x1, y1 = max(box.x1, left), max(box.y1, top)
-    x2, y2 = min(box.x2, right), min(box.y2, bottom)
-    if x2 <= x1 or y2 <= y1 or (x2 - x1) * (y2 - y1) < KEEP_FRACTION * box.area:
-        return None
-    return Box(min((x1 - left) * sx, size[0]), min((y1 - top) * sy, size[1]), min((x2 - left) * sx, size[0]),
-               min((y2 - top) * sy, size[1]), label=box.label, truncated=box.truncated, occluded=box.occluded,
-               difficult=box.difficult)
+def _moved(boxes: list[Box], window, sx: float, sy: float, size) -> list[Box]:
+    """The boxes at least half inside ``window``, clipped to it and scaled to the close-up's pixels."""
+    if not boxes:
+        return []
+    keep, clipped = clip_to_window(np.array([b.as_list() for b in boxes], dtype=np.float64), window,
+                                   KEEP_FRACTION, min_side=0.0)
+    left, top = window[0], window[1]
+    scaled = (clipped - [left, top, left, top]) * [sx, sy, sx, sy]
+    scaled = np.minimum(scaled, [size[0], size[1]] * 2)  # float rounding must not step outside the image
+    # line=None: the box now lives in the close-up, not on a line of the source label file
+    return [dataclasses.replace(b, x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), line=None)
+            for b, ok, (x1, y1, x2, y2) in zip(boxes, keep, scaled) if ok]

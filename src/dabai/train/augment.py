@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from dabai.data.boxes import clip_to_window
 from dabai.runtime.preprocess import PAD_VALUE
 from dabai.train.spec import AugmentSpec
 
@@ -53,7 +54,7 @@ def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: 
         return image, boxes, labels
     crop = image[top:bottom, left:right]
     shifted = boxes - np.array([left, top, left, top], dtype=np.float32)
-    keep, clipped = _visible(shifted, np.array([0, 0, right - left, bottom - top], dtype=np.float32), 0.5)
+    keep, clipped = clip_to_window(shifted, np.array([0, 0, right - left, bottom - top], dtype=np.float32), 0.5)
     return np.ascontiguousarray(crop), clipped[keep], labels[keep]
 
 
@@ -82,25 +83,13 @@ def mosaic(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int, rn
         moved = boxes * r + np.array([x1a - x1b, y1a - y1b] * 2, dtype=np.float32)
         # parts of a box that fall outside its own tile are covered by other tiles
         tile = np.array([x1a, y1a, x2a, y2a], dtype=np.float32)
-        keep, clipped = _visible(moved, tile, min_visible)
+        keep, clipped = clip_to_window(moved, tile, min_visible)
         all_boxes.append(clipped[keep])
         all_labels.append(labels[keep])
     boxes = np.concatenate(all_boxes).reshape(-1, 4) if all_boxes else np.zeros((0, 4), np.float32)
     labels = np.concatenate(all_labels) if all_labels else np.zeros(0, np.int64)
     cut = np.array([s // 2, s // 2, s // 2 + s, s // 2 + s], dtype=np.float32)
-    keep, clipped = _visible(boxes, cut, min_visible)
+    keep, clipped = clip_to_window(boxes, cut, min_visible)
     out_boxes = clipped[keep] - np.array([cut[0], cut[1]] * 2, dtype=np.float32)
     image = np.ascontiguousarray(canvas[s // 2:s // 2 + s, s // 2:s // 2 + s])
     return image, out_boxes.astype(np.float32), labels[keep].astype(np.int64)
-
-
-def _visible(boxes: np.ndarray, window: np.ndarray, min_visible: float) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of boxes at least ``min_visible`` inside ``window``, boxes clipped to it)."""
-    clipped = boxes.copy()
-    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(window[0], window[2])
-    clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(window[1], window[3])
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    kept = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
-    ok = (kept >= min_visible * np.maximum(area, 1e-6)) & (clipped[:, 2] - clipped[:, 0] >= 1) \
-        & (clipped[:, 3] - clipped[:, 1] >= 1)
-    return ok, clipped
