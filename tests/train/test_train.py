@@ -160,3 +160,16 @@ def test_best_onnx_is_exported_at_export_input_size(tiny_data, tmp_path, write_s
     assert props["input_size"] == "128"
     payload = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
     assert payload["input_size"] == 96  # the checkpoint keeps its trained side
+
+
+def test_select_last_exports_the_last_checkpoint(tiny_data, tmp_path, write_spec):
+    import json
+
+    spec = load_spec(str(write_spec(tmp_path / "s.yaml", tiny_data, tmp_path / "runs", epochs=1, export_onnx=True,
+                                    select="last")))
+    run = train(spec)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["selected"] == "last" and summary["checkpoint"].endswith("checkpoints/last.pt")
+    assert (run / "last.onnx").is_file() and not (run / "best.onnx").exists()
+    with pytest.raises(ConfigError, match="select"):
+        load_spec(str(write_spec(tmp_path / "bad.yaml", tiny_data, tmp_path / "runs", select="worst")))

@@ -52,7 +52,7 @@ def new_run_dir(spec: TrainSpec) -> Path:
 
 
 def train(spec: TrainSpec | None = None, resume: str | Path | None = None, overrides: dict | None = None) -> Path:
-    """Train a detector; returns the run directory (with best.pt, last.pt, best.onnx, metrics)."""
+    """Train a detector; returns the run directory (with best.pt, last.pt, the selected checkpoint as ONNX, metrics)."""
     from dabai.train.runner import Runner
 
     payload = None

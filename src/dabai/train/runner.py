@@ -246,12 +246,14 @@ class Runner:
             self.engine.events.clear()
 
     def _finish(self) -> None:
-        best = self.run_dir / "checkpoints" / "best.pt"
-        summary = {"run_dir": str(self.run_dir), "best_val_map50": self.best_map, "epochs": self.spec.epochs}
-        if self.spec.export_onnx and best.exists():
+        chosen = self.run_dir / "checkpoints" / f"{self.spec.select}.pt"
+        summary = {"run_dir": str(self.run_dir), "best_val_map50": self.best_map, "epochs": self.spec.epochs,
+                   "selected": self.spec.select, "checkpoint": str(chosen)}
+        if self.spec.export_onnx and chosen.exists():
             from dabai.export.onnx import export_checkpoint
 
-            export_checkpoint(best, self.run_dir / "best.onnx", input_size=self.spec.export_input_size)
-            summary["onnx"] = str(self.run_dir / "best.onnx")
+            onnx = self.run_dir / f"{self.spec.select}.onnx"
+            export_checkpoint(chosen, onnx, input_size=self.spec.export_input_size)
+            summary["onnx"] = str(onnx)
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         log.info("done: %s", summary)

@@ -114,8 +114,12 @@ class TrainSpec:
     nan_retry: bool = False  # on a non-finite loss: restore last good checkpoint and halve the lr
     output_dir: str = "runs/train"  # parent of run directories
     name: Optional[str] = None  # run directory name; default: <model>-<timestamp>
-    export_onnx: bool = True  # write best.onnx (with metadata) at the end
-    # Input side of best.onnx when it should differ from model.input_size (a multiple of 32): the
+    export_onnx: bool = True  # write <select>.onnx (with metadata) at the end
+    # Which checkpoint is the run's result (exported, named in summary.json): "best" by val mAP@0.5,
+    # or "last". On a small val split a mid-schedule peak can pick a worse model; for retrains after
+    # pruning "last" measured better on test (docs/deploy.md).
+    select: Literal["best", "last"] = "best"
+    # Input side of the exported ONNX when it should differ from model.input_size (a multiple of 32): the
     # detector is fully convolutional, and a larger side finds smaller faces (docs/detector.md).
     export_input_size: Optional[int] = None
 
