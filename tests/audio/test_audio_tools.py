@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from dabai.audio.check import CheckLimits, check
-from dabai.audio.io import read_raw
+from dabai.audio.io import Audio, read_raw
 from dabai.audio.manifest import collect, read_manifest, write_manifest
 from dabai.audio.phrases import cut_points, split_recording, template_phrases
 from dabai.audio.prep import PrepOptions, prep
-from dabai.audio.io import Audio
 from dabai.errors import DataError
 
 from .helpers import silence, tone, utterance, write

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from .helpers import assert_same_boxes, tiny_dataset, write_image
 
 from dabai.data.formats import detect_format, read_dataset, write_dataset
 from dabai.data.problems import Problems
 from dabai.errors import DataError
+
+from .helpers import assert_same_boxes, tiny_dataset, write_image
 
 
 def coco_doc(**changes) -> dict:

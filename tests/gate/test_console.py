@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from dabai.gate.console.app import create_app  # noqa: E402
-from dabai.gate.console.auth import Sessions, hash_password, set_password, verify_password  # noqa: E402
-from dabai.gate.residents import list_residents  # noqa: E402
+from dabai.gate.console.app import create_app
+from dabai.gate.console.auth import Sessions, hash_password, set_password, verify_password
+from dabai.gate.residents import list_residents
 
 CONSOLE = Path(__file__).resolve().parents[2] / "src" / "dabai" / "gate" / "console"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from dabai.errors import ConfigError
 from dabai.config import from_dict
+from dabai.errors import ConfigError
 from dabai.gate.config import DEFAULT_REPLIES, GateConfig
 from dabai.gate.decision import Observations, decide, persons_at_gate
 from dabai.gate.passes import NO_PASS, PassCheck
@@ -16,7 +16,7 @@ from dabai.gate.residents import ResidentInfo
 from .helpers import face
 
 CFG = GateConfig()
-ZHANG = ResidentInfo(1, "张三", "3-1-402", None, True, datetime(2026, 1, 1, tzinfo=timezone.utc))
+ZHANG = ResidentInfo(1, "张三", "3-1-402", None, True, datetime(2026, 1, 1, tzinfo=UTC))
 VALID = PassCheck(True, None, "valid", None, ZHANG)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_demo_with_the_real_detector(tmp_path):
 def test_real_detector_visitors(home, registry, config, signer, resident):
     """12 visitors (masked / bare x valid / expired / forged x enter / none) through the real model:
     pass refusals always hold, and each decision is exactly decide() of what the model saw."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from dabai.gate import payload as codec
     from dabai.gate.check import GateChecker
@@ -86,7 +87,7 @@ def test_real_detector_visitors(home, registry, config, signer, resident):
     det = _real_detector_or_skip()
     checker = GateChecker(home, registry, config, detector=det)
     photo, box = astronaut()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     valid = issue_pass(registry, signer, resident.id).text
     expired = issue_pass(registry, signer, resident.id, valid_days=1, now=now - timedelta(days=5)).text
     forged = forge(codec.decode(valid).payload)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dabai.errors import DataError
-from dabai.gate.residents import (ResidentError, add_resident, find_resident, import_csv, list_residents,
-                                  remove_resident)
+from dabai.gate.residents import ResidentError, add_resident, find_resident, import_csv, list_residents, remove_resident
 
 
 def test_add_list_find_remove(registry):

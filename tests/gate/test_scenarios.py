@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -50,7 +50,7 @@ BYSTANDER = face("without_mask", 0.9, x=560, y=20, w=30, h=36)  # far behind the
 
 @pytest.fixture
 def pass_texts(registry, signer, resident):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     good = issue_pass(registry, signer, resident.id, valid_days=30)
     genuine = codec.decode(good.text).payload
     expired = issue_pass(registry, signer, resident.id, valid_days=5, now=now - timedelta(days=10))

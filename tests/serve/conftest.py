@@ -10,11 +10,11 @@ import pytest
 @pytest.fixture(scope="session")
 def serve_model(tmp_path_factory) -> Path:
     pytest.importorskip("torch")
+    import torch
+
     from dabai.data.synth import SAMPLE_CLASSES
     from dabai.export.onnx import export_onnx
     from dabai.models.registry import create_model
-
-    import torch
 
     torch.manual_seed(0)
     model = create_model("mnv2_pan", len(SAMPLE_CLASSES), 96)

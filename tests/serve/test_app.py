@@ -6,13 +6,13 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from dabai.bench.images import bench_jpeg  # noqa: E402
-from dabai.serve.app import create_app  # noqa: E402
-from dabai.serve.options import ServeOptions  # noqa: E402
+from dabai.bench.images import bench_jpeg
+from dabai.serve.app import create_app
+from dabai.serve.options import ServeOptions
 
-from .conftest import png_header  # noqa: E402
+from .conftest import png_header
 
 JPEG = bench_jpeg()
 

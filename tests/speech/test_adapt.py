@@ -26,7 +26,7 @@ CLIPS = [  # file, label, what the ASR heard
 
 @pytest.fixture
 def clips_dir(tmp_path):
-    for name, label, _ in CLIPS:
+    for name, _, _ in CLIPS:
         write(tmp_path / name, tone(0.3))
     (tmp_path / "labels.tsv").write_text("".join(f"{n}\t{lab}\n" for n, lab, _ in CLIPS), encoding="utf-8")
     return tmp_path

@@ -34,7 +34,7 @@ def read_labels(path: str | Path) -> dict[str, str]:
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames or not {"file", "text"} <= set(reader.fieldnames):
             raise DataError(f"expected CSV columns 'file' and 'text', found {reader.fieldnames}", path)
-        for i, row in enumerate(reader, start=2):
+        for row in reader:
             rows[row["file"].strip()] = (row["text"] or "").strip()
         return rows
     for i, line in enumerate(text.splitlines(), start=1):

@@ -68,7 +68,7 @@ def _bench_detector(detector, name: str, threads: int, jpeg: bytes, options: Mod
         images = [jpeg] * batch
         for _ in range(options.warmup):
             detector.detect_batch(images)
-        times = _timed_loop(lambda: detector.detect_batch(images), options.seconds)
+        times = _timed_loop(lambda images=images: detector.detect_batch(images), options.seconds)
         stats = latency_stats(times)
         rows.append({"model": name, "input_size": detector.input_size, "batch": batch, "threads": threads,
                      **stats.as_dict(), "per_image_ms": round(stats.p50_ms / batch, 2),

@@ -81,7 +81,7 @@ class Dataset:
                 counts[b.label] = counts.get(b.label, 0) + 1
         return counts
 
-    def subset(self, indices) -> "Dataset":
+    def subset(self, indices) -> Dataset:
         return Dataset(images=[self.images[i] for i in indices], classes=list(self.classes))
 
 

@@ -7,8 +7,8 @@ end to end in a few seconds. Returns the summary lines it printed.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from dabai.data.check import check_dataset
 from dabai.data.formats import read_dataset, write_dataset

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +90,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, precision: str, max_bat
     out.write_bytes(bytes(serialized))
     info = {**machine_info(), "precision": precision, "max_batch": max_batch, "input_size": size,
             "classes": json.loads(meta["classes"]), "model_name": meta.get("model_name", ""),
-            "preprocess": meta.get("preprocess", ""), "built": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "preprocess": meta.get("preprocess", ""), "built": datetime.now(UTC).isoformat(timespec="seconds")}
     sidecar_path(out).write_text(json.dumps(info, indent=2))
     return out
 
@@ -102,7 +102,7 @@ def read_sidecar(path: Path) -> dict:
                          "version built the engine. Rebuild it with `dabai export --format engine`.")
     try:
         info = json.loads(side.read_text())
-        info["classes"], info["input_size"]  # noqa: B018 - required keys
+        info["classes"], info["input_size"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ModelError(f"{side}: not a dabai engine sidecar ({exc})") from None
     return info

@@ -9,10 +9,10 @@ with the event, so the log never disagrees with what the gate did.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -51,15 +51,14 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
     import cv2
 
     from dabai.gate import payload as codec
-    from dabai.gate.check import GateChecker
+    from dabai.gate.check import GateChecker, load_detector
     from dabai.gate.config import GateConfig
-    from dabai.gate.demo_faces import astronaut, draw_mask, paste_qr
     from dabai.gate.db import open_registry
+    from dabai.gate.demo_faces import astronaut, draw_mask, paste_qr
     from dabai.gate.home import GateHome
     from dabai.gate.keys import generate_private_key, init_keys, load_private_key
     from dabai.gate.passes import issue_pass, qr_matrix
     from dabai.gate.residents import add_resident
-    from dabai.gate.check import load_detector
 
     if out is not None and Path(out).exists() and any(Path(out).iterdir()):
         raise DabaiError(f"{out}: folder is not empty; give a new or empty folder with --out")
@@ -72,7 +71,7 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
     config = GateConfig(gate_id="demo-gate")
     signer = load_private_key(home)
     zhang = add_resident(registry, "张三", "3-1-402", "13800000000")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     valid = issue_pass(registry, signer, zhang.id, valid_days=30)
     expired = issue_pass(registry, signer, zhang.id, valid_days=30, now=now - timedelta(days=45))
     genuine = codec.decode(valid.text).payload
@@ -128,7 +127,7 @@ def _speech(enabled: bool):
     if not enabled:
         return None, None, "speech turned off (--no-speech): requests given as intents, replies as text"
     try:
-        from dabai.speech import synthesize, transcribe, write_wav  # noqa: F401
+        from dabai.speech import synthesize, transcribe, write_wav
     except ImportError as exc:
         return None, None, f"speech is not available ({exc}): requests given as intents, replies as text"
 

@@ -78,7 +78,7 @@ class GateHome:
         """The registry URL: the explicit one, else SQLite at ``gate.db``."""
         return self.db_url or f"sqlite:///{self.sqlite_path}"
 
-    def ensure(self) -> "GateHome":
+    def ensure(self) -> GateHome:
         """Create the home folder (mode 0700) and its sub-folders if missing."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         for sub in (self.keys_dir, self.reply_cache_dir, self.snapshots_dir, self.live_dir, self.console_dir):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -74,7 +74,7 @@ def issue_pass(reg: Registry, private_key, resident_ref: str | int, *, expires_a
                valid_days: float | None = None, single_use: bool = False, now: datetime | None = None,
                max_name_bytes: int = 60) -> IssuedPass:
     """Sign a pass for an active resident and record it. Exactly one of expires_at / valid_days (default 30 days)."""
-    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     if expires_at is not None and valid_days is not None:
         raise PassError("give either an expiry time or a number of valid days, not both")
     if expires_at is None:
@@ -84,7 +84,7 @@ def issue_pass(reg: Registry, private_key, resident_ref: str | int, *, expires_a
         expires_at = now + timedelta(days=days)
     if expires_at.tzinfo is None:
         raise PassError("the expiry time needs a time zone, e.g. 2026-12-31T00:00:00+08:00")
-    expires_at = expires_at.astimezone(timezone.utc).replace(microsecond=0)
+    expires_at = expires_at.astimezone(UTC).replace(microsecond=0)
     resident = find_resident(reg, resident_ref)
     name = _fit(resident.name, max_name_bytes)
     pid = secrets.token_bytes(8).hex()
@@ -117,6 +117,7 @@ def write_qr_png(text: str, path: str | Path, scale: int = 8) -> Path:
 def qr_matrix(text: str):
     """The pass as a uint8 array (0 dark, 255 light) with a 4-module quiet zone, one pixel per module."""
     import numpy as np
+
     from dabai.errors import require
 
     segno = require("segno", "gate")
@@ -171,7 +172,7 @@ def verify_text(reg: Registry, keys: dict[str, PublicKey], text: str | None, *, 
         key.key.verify(decoded.signature, codec.signed_message(decoded.body))
     except InvalidSignature:
         return PassCheck(False, "bad_signature", "the signature does not match: forged or altered", p)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     skew = timedelta(seconds=clock_skew_s)
     if p.issued_at > now + skew:
         return PassCheck(False, "not_yet_valid", f"issued in the future ({p.issued_at.isoformat()})", p)

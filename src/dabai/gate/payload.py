@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 VERSION = 1
 PREFIX = f"DB{VERSION}:"
@@ -112,7 +112,7 @@ def _ts(value: datetime) -> int:
 
 
 def _dt(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def b45encode(data: bytes) -> str:

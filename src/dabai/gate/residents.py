@@ -40,7 +40,7 @@ class ResidentInfo:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Resident) -> "ResidentInfo":
+    def of(cls, row: Resident) -> ResidentInfo:
         return cls(row.id, row.name, row.unit, row.phone, bool(row.active), row.created_at)
 
     def to_json(self) -> dict:

@@ -15,9 +15,9 @@ import shutil
 import subprocess
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -223,12 +223,11 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
     import cv2
 
     from dabai.gate.listen import make_listener
-
     from dabai.gate.replies import ReplyVoice
 
     voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
     checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice)
-    checker.detector  # load the model now: a missing model is an error before the camera opens
+    _ = checker.detector  # load the model now: a missing model is an error before the camera opens
     listener = make_listener(opts.audio, opts.mic, opts.intent)
     replies = ReplyOutput(checker, opts.replies_dir, opts.play)
     events: list[dict] = []

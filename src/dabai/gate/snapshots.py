@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_
     """Write a JPEG of a denied visitor under ``folder/YYYYMMDD/`` and prune old ones; None if it fails."""
     import cv2
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     day = folder / now.strftime("%Y%m%d")
     day.mkdir(parents=True, exist_ok=True)
     safe_gate = "".join(c if c.isalnum() or c in "-_" else "_" for c in gate_id)
@@ -52,7 +52,7 @@ def write_live(folder: Path, frame: np.ndarray, faces, state: str, gate_id: str)
     if not ok:
         return
     h, w = frame.shape[:2]
-    meta = {"time": datetime.now(timezone.utc).isoformat(), "gate_id": gate_id, "state": state,
+    meta = {"time": datetime.now(UTC).isoformat(), "gate_id": gate_id, "state": state,
             "width": w, "height": h, "faces": [f.to_json() for f in faces]}
     _atomic_write(folder / "latest.jpg", data.tobytes())
     _atomic_write(folder / "latest.json", json.dumps(meta).encode())

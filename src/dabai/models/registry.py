@@ -6,7 +6,7 @@ whose module follows the detector contract in ``models/base.py``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from dabai.errors import ConfigError
 

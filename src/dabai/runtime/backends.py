@@ -37,7 +37,7 @@ class OnnxBackend:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers or ["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"{self.path}: ONNX Runtime cannot load it ({exc})") from None
         self.input_name = self.session.get_inputs()[0].name
         self.info = read_onnx_info(self.session, self.path)
@@ -67,7 +67,7 @@ class TorchBackend:
         self.info = info
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu", input_size: int | None = None) -> "TorchBackend":
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu", input_size: int | None = None) -> TorchBackend:
         """A dabai checkpoint; ``input_size`` runs it at another square side than it was trained at."""
         from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
 

@@ -10,9 +10,9 @@ Used by ``dabai predict``, ``eval``, ``serve``, ``bench`` and the gate::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from dabai.runtime.backends import open_backend, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
 from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
 from dabai.runtime.types import Detection
+
 
 def default_model_path() -> Path:
     return shipped_model_path("fp32")
@@ -34,12 +35,12 @@ class Detector:
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None, conf: float = 0.3,
-             iou: float = 0.5, max_detections: int = 100) -> "Detector":
+             iou: float = 0.5, max_detections: int = 100) -> Detector:
         """Load a model file (.onnx or a dabai .pt checkpoint); the shipped default when ``path`` is None."""
         backend = open_backend(path or default_model_path(), threads)
         return cls(backend, PostprocessOptions(conf=conf, iou=iou, max_detections=max_detections))
 
-    def with_options(self, **changes) -> "Detector":
+    def with_options(self, **changes) -> Detector:
         return Detector(self.backend, replace(self.options, **changes))
 
     def __call__(self, image) -> list[Detection]:

@@ -18,7 +18,7 @@ class Detection:
         x1, y1, x2, y2 = self.bbox
         return max(0.0, x2 - x1) * max(0.0, y2 - y1)
 
-    def iou(self, other: "Detection") -> float:
+    def iou(self, other: Detection) -> float:
         return box_iou(self.bbox, other.bbox)
 
     def to_json(self, image: str | None = None) -> dict:

@@ -23,7 +23,7 @@ from dabai.serve.options import ServeOptions
 log = logging.getLogger("dabai.serve")
 
 
-def create_app(options: ServeOptions, detector=None):  # noqa: C901 - the routes are closures over the options
+def create_app(options: ServeOptions, detector=None):
     """The ASGI app; ``detector`` defaults to ``Detector.load(options.model)``."""
     require("fastapi", "serve")
     from fastapi import FastAPI, File, Request, UploadFile

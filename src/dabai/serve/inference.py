@@ -83,11 +83,11 @@ class Inference:
                     break
                 try:
                     items.append(await asyncio.wait_for(queue.get(), timeout))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             try:
                 results = await anyio.to_thread.run_sync(self._timed, [im for im, _ in items], limiter=self.limiter)
-            except Exception as exc:  # handed to every waiting request, which answers 500 with it
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500 with it
                 for _, future in items:
                     future.set_exception(exc)
                 continue

@@ -29,7 +29,7 @@ class ServeOptions:
     batch: int = 4
     batch_wait_ms: float = 3.0  # how long a batch waits for more requests
 
-    def check(self) -> "ServeOptions":
+    def check(self) -> ServeOptions:
         if not 0 < self.port < 65536:
             raise ConfigError(f"--port must be 1..65535, got {self.port}")
         for name in ("workers", "threads", "max_bytes", "max_pixels", "batch"):
@@ -43,7 +43,7 @@ class ServeOptions:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_env(cls) -> "ServeOptions":
+    def from_env(cls) -> ServeOptions:
         raw = os.environ.get(ENV_OPTIONS)
         if not raw:
             raise ConfigError(f"${ENV_OPTIONS} is not set; start the service with `dabai serve`")

@@ -27,7 +27,15 @@ from pathlib import Path
 
 from dabai.config import save_yaml
 from dabai.errors import DataError
-from dabai.speech.intent import NONE, GrammarSpec, IntentGrammar, IntentSpec, compile_grammar, load_grammar, score_intents
+from dabai.speech.intent import (
+    NONE,
+    GrammarSpec,
+    IntentGrammar,
+    IntentSpec,
+    compile_grammar,
+    load_grammar,
+    score_intents,
+)
 from dabai.speech.pinyin import syllables
 
 THRESHOLDS = [round(0.50 + 0.01 * i, 2) for i in range(48)]  # 0.50 … 0.97
@@ -167,11 +175,10 @@ def adapt(folder: str | Path, grammar: IntentGrammar | None = None, options=None
 
 def key_words(grammar: IntentGrammar, limit: int = 8) -> str:
     """Hotwords for the prompt: the wake word plus the words that occur most in the phrases."""
+    import logging
     from collections import Counter
 
     from dabai.errors import require
-
-    import logging
 
     jieba = require("jieba", "speech")
     jieba.setLogLevel(logging.WARNING)

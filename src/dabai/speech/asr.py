@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.audio.io import Audio, read_audio
 from dabai.audio.dsp import resample
+from dabai.audio.io import Audio, read_audio
 from dabai.errors import ConfigError, DataError, ModelError, require
 from dabai.speech.intent import IntentGrammar, load_grammar, recognize_intent
 
@@ -101,7 +101,7 @@ class Recognizer:
         _install_window_padding()
         self._lock = threading.Lock()
 
-    def with_options(self, **changes) -> "Recognizer":
+    def with_options(self, **changes) -> Recognizer:
         """A recognizer that shares this loaded model but decodes with other settings (prompt, beam, VAD…)."""
         fixed = {"model", "allow_download", "compute_type", "threads"} & set(changes)
         if fixed:

@@ -194,7 +194,7 @@ def format_report(result: dict) -> str:
         ("Intent accuracy, entry request, clean", f"{result['intent_accuracy_enter']['clean']:.1%}", f"≥ {t['intent_accuracy']:.0%}"),
         (f"Intent accuracy, entry request, {SNR_DB:g} dB SNR", f"{result['intent_accuracy_enter']['noisy']:.1%}", f"≥ {t['intent_accuracy']:.0%}"),
         ("Intent accuracy, all commands (clean + noisy)", f"{result['intent_accuracy_all']:.1%}", "—"),
-        (f"False accepts / non-command sentences", f"{result['false_accepts']} / {result['non_commands']}", "0"),
+        ("False accepts / non-command sentences", f"{result['false_accepts']} / {result['non_commands']}", "0"),
         ("Greeting TTS→ASR CER (ten names)", f"{result['greeting_cer']:.1%}", f"≤ {t['greeting_cer']:.0%}"),
         ("ASR real-time factor (wall)", f"{result['asr_rtf']:.3f}", f"≤ {t['asr_rtf']}"),
         ("ASR CPU seconds per audio second", f"{result['asr_cpu_rtf']:.3f}", "—"),

@@ -40,7 +40,7 @@ class KokoroEngine:
         opts.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(files.model), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ModelError(f"{files.model}: ONNX Runtime could not load it ({exc})") from None
         self._voices: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()

@@ -77,7 +77,7 @@ def engine_version(name: Engine = "auto") -> str:
 
     if name in ("auto", "kokoro") and pack_dir(KOKORO) is not None and available_voices():
         return "kokoro-v1.0-int8-" + KOKORO.files[0].sha256[:12]  # type: ignore[index]
-    return getattr(get_engine(name), "version")
+    return get_engine(name).version
 
 
 def synthesize(text: str, voice: str | None = None, rate: int = 44100, options: TTSOptions | None = None) -> Audio:

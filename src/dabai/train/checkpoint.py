@@ -46,7 +46,7 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ModelError(f"checkpoint not found: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises several unrelated types for a corrupt file
+    except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a corrupt file
         raise ModelError(f"{path}: not a readable dabai checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or "model" not in payload or "model_name" not in payload:
         raise ModelError(f"{path}: not a dabai checkpoint (expected keys 'model' and 'model_name')")

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset as TorchDataset, Sampler
+from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import Sampler
 
 from dabai.data.dataset import Dataset
 from dabai.runtime.preprocess import letterbox, load_image_rgb

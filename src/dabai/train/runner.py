@@ -96,7 +96,7 @@ class Runner:
     def _build_engine(self) -> Engine:
         spec, core = self.spec, self.model
         decay, no_decay = [], []
-        for name, p in core.named_parameters():
+        for p in core.parameters():
             if not p.requires_grad:
                 continue  # frozen backbone layers
             (no_decay if p.ndim <= 1 else decay).append(p)  # no weight decay on BN and biases

@@ -7,7 +7,7 @@ and wrong types naming the key, and saves the resolved spec in the run dir.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 from dabai.config import apply_overrides, from_dict, load_yaml
 from dabai.errors import ConfigError
@@ -19,8 +19,8 @@ class DataSpec:
     # More directories whose images join `train`, e.g. the val split when the final model is
     # trained on every labelled image the test split leaves (then omit `val`: the last epoch is `best`).
     extra_train: tuple[str, ...] = ()
-    val: Optional[str] = None  # dataset directory scored every epoch to pick `best`
-    format: Optional[str] = None  # voc|coco|yolo|kitti; autodetected when omitted
+    val: str | None = None  # dataset directory scored every epoch to pick `best`
+    format: str | None = None  # voc|coco|yolo|kitti; autodetected when omitted
     workers: int = 2  # dataloader worker processes (augmentation runs there)
 
 
@@ -28,8 +28,8 @@ class DataSpec:
 class ModelSpec:
     name: str = "mnv2_pan"  # registry name, see `dabai train --list-models`
     input_size: int = 320  # square letterbox side in pixels (multiple of 32)
-    pretrained: Optional[str] = None  # backbone weights: a path, or a known name such as mobilenet_v2_imagenet
-    init: Optional[str] = None  # a dabai checkpoint to start from (e.g. a pruned model), model weights only
+    pretrained: str | None = None  # backbone weights: a path, or a known name such as mobilenet_v2_imagenet
+    init: str | None = None  # a dabai checkpoint to start from (e.g. a pruned model), model weights only
     freeze: int = 0  # leading backbone layers kept fixed (weights and BatchNorm stats); 4 = mnv2 up to stride 4
 
 
@@ -75,13 +75,13 @@ class BalanceSpec:
     # Rare-class handling: repeat-factor sampling (LVIS) over-samples images that hold rare classes.
     method: Literal["repeat", "none"] = "repeat"
     repeat_threshold: float = 0.5  # images whose rarest class is in < this fraction of images get repeated
-    class_weights: Optional[dict[str, float]] = None  # optional per-class loss weights
+    class_weights: dict[str, float] | None = None  # optional per-class loss weights
 
 
 @dataclass(frozen=True)
 class DistillSpec:
     # Knowledge distillation (see train/distill.py), chiefly for retraining a pruned model.
-    teacher: Optional[str] = None  # a dabai checkpoint with the same classes, strides and input size
+    teacher: str | None = None  # a dabai checkpoint with the same classes, strides and input size
     weight: float = 1.0  # scale of the distillation loss added to the label loss
 
 
@@ -113,7 +113,7 @@ class TrainSpec:
     eval_every: int = 1  # epochs between validation runs
     nan_retry: bool = False  # on a non-finite loss: restore last good checkpoint and halve the lr
     output_dir: str = "runs/train"  # parent of run directories
-    name: Optional[str] = None  # run directory name; default: <model>-<timestamp>
+    name: str | None = None  # run directory name; default: <model>-<timestamp>
     export_onnx: bool = True  # write <select>.onnx (with metadata) at the end
     # Which checkpoint is the run's result (exported, named in summary.json): "best" by val mAP@0.5,
     # or "last". On a small val split a mid-schedule peak can pick a worse model; for retrains after
@@ -121,7 +121,7 @@ class TrainSpec:
     select: Literal["best", "last"] = "best"
     # Input side of the exported ONNX when it should differ from model.input_size (a multiple of 32): the
     # detector is fully convolutional, and a larger side finds smaller faces (docs/detector.md).
-    export_input_size: Optional[int] = None
+    export_input_size: int | None = None
 
     def __post_init__(self) -> None:
         # Keys that name classes must name classes of this spec: a typo would silently do nothing.

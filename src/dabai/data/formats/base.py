@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from dabai.data.classnames import unknown_class_message
 from dabai.data.dataset import Box, Dataset, ImageRecord, ordered_classes

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, finish, parse_number, place_images, read_text, record_size, unlabeled_images,
+    check_class,
+    finish,
+    parse_number,
+    place_images,
+    read_text,
+    record_size,
+    unlabeled_images,
 )
 from dabai.data.imageio import find_image_dir, list_images
 from dabai.data.problems import Problems

@@ -21,8 +21,16 @@ from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, read_txt_labels,
-    write_classes_file, write_txt_labels,
+    check_class,
+    check_label_stems,
+    finish,
+    parse_number,
+    place_images,
+    read_classes_file,
+    read_text,
+    read_txt_labels,
+    write_classes_file,
+    write_txt_labels,
 )
 from dabai.data.formats.yolo import first_label_field_count
 from dabai.data.imageio import find_image_dir

@@ -13,8 +13,15 @@ from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, format_number, parse_number, place_images, record_size,
-    unlabeled_images, write_classes_file,
+    check_class,
+    check_label_stems,
+    finish,
+    format_number,
+    parse_number,
+    place_images,
+    record_size,
+    unlabeled_images,
+    write_classes_file,
 )
 from dabai.data.formats.xmlnode import XmlNode, parse_xml
 from dabai.data.imageio import find_image_by_stem, find_image_dir, list_images

@@ -19,12 +19,12 @@ class XmlNode:
     tag: str
     line: int
     text: str = ""
-    children: list["XmlNode"] = field(default_factory=list)
+    children: list[XmlNode] = field(default_factory=list)
 
-    def find(self, tag: str) -> "XmlNode | None":
+    def find(self, tag: str) -> XmlNode | None:
         return next((c for c in self.children if c.tag == tag), None)
 
-    def find_all(self, tag: str) -> list["XmlNode"]:
+    def find_all(self, tag: str) -> list[XmlNode]:
         return [c for c in self.children if c.tag == tag]
 
     def text_of(self, tag: str, default: str | None = None) -> str | None:

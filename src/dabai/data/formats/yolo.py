@@ -15,7 +15,14 @@ import yaml
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
-    check_class, check_label_stems, finish, parse_number, place_images, read_classes_file, read_text, read_txt_labels,
+    check_class,
+    check_label_stems,
+    finish,
+    parse_number,
+    place_images,
+    read_classes_file,
+    read_text,
+    read_txt_labels,
     write_txt_labels,
 )
 from dabai.data.imageio import find_image_dir

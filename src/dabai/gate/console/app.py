@@ -16,8 +16,15 @@ from urllib.parse import urlencode
 
 from dabai.errors import DabaiError, require
 from dabai.gate.config import GateConfig
-from dabai.gate.console.auth import (PRELOGIN_COOKIE, SESSION_COOKIE, LoginThrottle, Sessions, check_login,
-                                     has_users, load_secret)
+from dabai.gate.console.auth import (
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    LoginThrottle,
+    Sessions,
+    check_login,
+    has_users,
+    load_secret,
+)
 from dabai.gate.db import Registry
 from dabai.gate.home import GateHome
 
