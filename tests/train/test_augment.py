@@ -43,3 +43,37 @@ def test_mosaic_of_images_without_faces():
     empty = [(np.zeros((50, 80, 3), np.uint8), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))] * 4
     image, boxes, labels = mosaic(empty, 64, np.random.default_rng(0))
     assert image.shape == (64, 64, 3) and boxes.shape == (0, 4) and labels.shape == (0,)
+
+
+def _through(spec, image, seed):
+    import random
+
+    from dabai.train.augment import build_pipeline
+
+    random.seed(seed)
+    np.random.seed(seed)
+    pipeline = build_pipeline(spec)
+    pipeline.set_random_seed(seed)
+    return pipeline(image=image, bboxes=np.array([[40, 30, 80, 70]], np.float32), labels=np.array([0]))
+
+
+def test_low_light_darkens_adds_noise_keeps_boxes_and_grey_stays_grey():
+    from dabai.train.spec import AugmentSpec
+
+    still = dict(hflip=0, affine_p=0, zoom_face=0, color=0, blur=0, jpeg=0, gray=0)
+    image = np.full((100, 120, 3), 150, np.uint8)
+    image[30:70, 40:80] = 200
+    out = _through(AugmentSpec(**still, low_light=1.0), image, seed=1)
+    assert out["image"].mean() < 0.7 * image.mean()  # darker
+    assert out["image"][:20, :20].std() > 0.5  # sensor noise on a flat patch
+    assert np.allclose(out["bboxes"], [[40, 30, 80, 70]])  # photometric only
+    grey = _through(AugmentSpec(**{**still, "gray": 1.0}, low_light=1.0), image, seed=2)["image"]
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+
+
+def test_low_light_off_leaves_the_pipeline_as_before():
+    """Off (the default), it adds no transform, so existing specs draw the same random numbers."""
+    from dabai.train.augment import build_pipeline
+    from dabai.train.spec import AugmentSpec
+
+    assert len(build_pipeline(AugmentSpec()).transforms) == len(build_pipeline(AugmentSpec(low_light=0.3)).transforms) - 1

@@ -30,6 +30,12 @@ def build_pipeline(spec: AugmentSpec):
         A.ImageCompression(quality_range=(40, 90), p=spec.jpeg),
         A.ToGray(p=spec.gray),
     ]
+    if spec.low_light > 0:  # appended only when on, so specs without it draw the same random numbers as before
+        transforms.append(A.Sequential([
+            A.RandomGamma((150, 260), p=1.0),
+            A.RandomBrightnessContrast(brightness_limit=(-0.35, -0.1), contrast_limit=(-0.3, 0.0), p=1.0),
+            A.GaussNoise(std_range=(0.01, 0.05), per_channel=False, p=1.0),  # grey images stay grey
+        ], p=spec.low_light))
     return A.Compose(
         transforms,
         bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.35, min_area=4.0,
