@@ -1,4 +1,4 @@
-"""``dabai data …``: convert, check, stats, split, resize, closeups and demo.
+"""``dabai data …``: convert, check, stats, split, resize, closeups, corrupt and demo.
 
 Each command parses its flags, calls the Python API in ``dabai.data`` and
 prints the result; the work (and the imports of PIL, imagehash, matplotlib)
@@ -23,6 +23,7 @@ GROUP_EXAMPLES = """\
   dabai data split data/voc --out data/splits --val 0.15 --test 0.15 --seed 0
   dabai data resize data/voc --size 960x544 --keep-aspect --out data/voc-960
   dabai data closeups data/splits/test --out data/test-closeups   # gate-camera views of each face
+  dabai data corrupt data/test-closeups --out data/test-night --kinds grey,dark   # night, dim light, blur ...
 """
 
 
@@ -35,6 +36,7 @@ def register(subparsers) -> None:
     _register_split(sub)
     _register_resize(sub)
     _register_closeups(sub)
+    _register_corrupt(sub)
     _register_demo(sub)
 
 
@@ -280,6 +282,44 @@ def _closeups(args) -> int:
     made = closeup_dataset(ds, out, args.dst_format or fmt, size, args.context, args.min_face)
     print(f"{len(made)} close-ups ({size[0]}x{size[1]}, context {args.context}) from {len(ds)} images, "
           f"{made.num_boxes} boxes ({made.class_counts()}) -> {out}")
+    return 0
+
+
+# --- corrupt -----------------------------------------------------------------------------------
+
+def _register_corrupt(sub) -> None:
+    from dabai.data.corrupt import CORRUPTIONS
+
+    p = add_command(sub, "corrupt", _corrupt, "Copies of a dataset at night, in dim light, blurred, as heavy JPEG.", """\
+  dabai data corrupt data/test-closeups --out data/test-corrupt --kinds all
+  dabai eval --data data/test-corrupt/grey      # the detector under an infrared night camera
+""", description=_describe("For each kind, write OUT/KIND/ with every image changed that way and the labels as they "
+                 "were (the changes are photometric or blur: boxes do not move). Kinds: " + ", ".join(
+                     f"{k} ({_first_words(f.__doc__)})" for k, f in CORRUPTIONS.items())
+                 + ". Seeded; the input is not changed."))
+    _add_source(p)
+    p.add_argument("--out", required=True, help="new or empty output folder (one subfolder per kind)")
+    p.add_argument("--kinds", default="all", help="comma-separated kinds, or all (default)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
+
+
+def _first_words(doc: str | None) -> str:
+    """'Dim light: gamma 2.2, …' -> 'dim light'."""
+    head = (doc or "").split(":")[0].strip()
+    return head[:1].lower() + head[1:]
+
+
+def _corrupt(args) -> int:
+    from dabai.data.corrupt import corrupt_dataset, parse_kinds
+    from dabai.data.formats import detect_format, read_dataset
+
+    kinds = parse_kinds(args.kinds)
+    out = _check_out(args.out, args.src)
+    fmt = args.src_format or detect_format(args.src)
+    ds = read_dataset(args.src, fmt)
+    corrupt_dataset(ds, out, args.dst_format or fmt, kinds, args.seed)
+    print(f"{len(kinds)} corrupted copies of {len(ds)} images ({', '.join(kinds)}), {ds.num_boxes} boxes each -> {out}")
     return 0
 
 
