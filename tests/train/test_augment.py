@@ -64,8 +64,9 @@ def test_low_light_darkens_adds_noise_keeps_boxes_and_grey_stays_grey():
     image = np.full((100, 120, 3), 150, np.uint8)
     image[30:70, 40:80] = 200
     out = _through(AugmentSpec(**still, low_light=1.0), image, seed=1)
-    assert out["image"].mean() < 0.7 * image.mean()  # darker
+    assert out["image"].mean() < 0.75 * image.mean()  # darker
     assert out["image"][:20, :20].std() > 0.5  # sensor noise on a flat patch
+    assert out["image"][30:70, 40:80].mean() > out["image"][:20, :20].mean() + 10  # the face still stands out
     assert np.allclose(out["bboxes"], [[40, 30, 80, 70]])  # photometric only
     grey = _through(AugmentSpec(**{**still, "gray": 1.0}, low_light=1.0), image, seed=2)["image"]
     assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])

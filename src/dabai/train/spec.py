@@ -62,8 +62,8 @@ class AugmentSpec:
     blur: float = 0.15  # probability of motion or gaussian blur
     jpeg: float = 0.2  # probability of JPEG re-compression
     gray: float = 0.05  # probability of converting to greyscale (night cameras switch to infrared mono)
-    # Probability of a night-time scene: darker (gamma 1.5-2.6, less brightness and contrast) with
-    # sensor noise. The shipped model loses 16 points on darkened close-ups (docs/detector.md).
+    # Probability of a night-time scene: darker (gamma 1.3-2.2, exposure x0.5-0.8) with sensor noise.
+    # The shipped model loses 15 points on darkened close-ups (`dabai data corrupt`, docs/detector.md).
     low_light: float = 0.0
     # Copy-paste (train/copy_paste.py): with this probability, faces of `copy_paste_classes` cut from
     # other training images are pasted in at a new place and scale; 0 turns it off.
