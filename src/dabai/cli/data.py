@@ -54,6 +54,15 @@ def _add_link(parser) -> None:
                        help="symlink images instead of copying them")
 
 
+def _read_source(args, **read_options):
+    """(checked output folder, input format, dataset) for the commands that write a new dataset."""
+    from dabai.data.formats import detect_format, read_dataset
+
+    out = _check_out(args.out, args.src)
+    fmt = args.src_format or detect_format(args.src)
+    return out, fmt, read_dataset(args.src, fmt, **read_options)
+
+
 def _describe(text: str) -> str:
     # The CLI's formatter keeps text as written (for the examples), so wrap prose here.
     return textwrap.fill(text, width=88)
@@ -84,11 +93,9 @@ def _register_convert(sub) -> None:
 
 
 def _convert(args) -> int:
-    from dabai.data.formats import detect_format, read_dataset, write_dataset
+    from dabai.data.formats import write_dataset
 
-    out = _check_out(args.out, args.src)
-    fmt = args.src_format or detect_format(args.src)
-    ds = read_dataset(args.src, fmt, classes=args.classes)
+    out, fmt, ds = _read_source(args, classes=args.classes)
     write_dataset(ds, out, args.dst_format, link=args.link)
     print(f"converted {args.src} ({fmt}) -> {out} ({args.dst_format}): {len(ds)} images, {ds.num_boxes} boxes, "
           f"classes {', '.join(ds.classes)}")
@@ -198,7 +205,6 @@ def _register_split(sub) -> None:
 
 
 def _split(args) -> int:
-    from dabai.data.formats import detect_format, read_dataset
     from dabai.data.split import fold_dataset, split_dataset, split_fractions, write_folds, write_split
 
     if args.folds is not None and (args.val is not None or args.test is not None):
@@ -206,9 +212,7 @@ def _split(args) -> int:
     val = 0.15 if args.val is None else args.val
     test = 0.15 if args.test is None else args.test
     split_fractions(val, test)  # fail on bad fractions before reading anything
-    out = _check_out(args.out, args.src)
-    fmt = args.src_format or detect_format(args.src)
-    ds = read_dataset(args.src, fmt)
+    out, fmt, ds = _read_source(args)
     if args.folds is not None:
         split = fold_dataset(ds, args.folds, seed=args.seed)
         write_folds(split, out, args.dst_format or fmt, link=args.link)
@@ -239,13 +243,10 @@ def _register_resize(sub) -> None:
 
 def _sized_source(args):
     """(size, output folder, input format, dataset) for the commands that write resized images."""
-    from dabai.data.formats import detect_format, read_dataset
     from dabai.data.resize import parse_size
 
-    size = parse_size(args.size)
-    out = _check_out(args.out, args.src)
-    fmt = args.src_format or detect_format(args.src)
-    return size, out, fmt, read_dataset(args.src, fmt)
+    size = parse_size(args.size)  # a bad size fails before anything is read
+    return (size, *_read_source(args))
 
 
 def _resize(args) -> int:
@@ -312,12 +313,9 @@ def _first_words(doc: str | None) -> str:
 
 def _corrupt(args) -> int:
     from dabai.data.corrupt import corrupt_dataset, parse_kinds
-    from dabai.data.formats import detect_format, read_dataset
 
-    kinds = parse_kinds(args.kinds)
-    out = _check_out(args.out, args.src)
-    fmt = args.src_format or detect_format(args.src)
-    ds = read_dataset(args.src, fmt)
+    kinds = parse_kinds(args.kinds)  # an unknown kind fails before anything is read
+    out, fmt, ds = _read_source(args)
     corrupt_dataset(ds, out, args.dst_format or fmt, kinds, args.seed)
     print(f"{len(kinds)} corrupted copies of {len(ds)} images ({', '.join(kinds)}), {ds.num_boxes} boxes each -> {out}")
     return 0
