@@ -37,3 +37,12 @@ def test_input_is_not_changed():
     boxes = np.array([[0, 0, 50, 50]], dtype=np.float32)
     clip_to_window(boxes, WINDOW)
     assert boxes.tolist() == [[0, 0, 50, 50]]
+
+
+def test_image_record_box_array():
+    from dabai.data.dataset import Box, ImageRecord
+
+    record = ImageRecord("/n/a.jpg", 100, 100, [Box(1, 2, 3, 4, "a"), Box(5, 6, 7, 8, "b")])
+    assert record.box_array().tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    assert record.box_array(np.float32).dtype == np.float32
+    assert ImageRecord("/n/b.jpg", 10, 10).box_array().shape == (0, 4)

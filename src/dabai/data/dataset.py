@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 
 @dataclass
 class Box:
@@ -60,6 +62,10 @@ class ImageRecord:
     @property
     def stem(self) -> str:
         return Path(self.name).with_suffix("").as_posix()
+
+    def box_array(self, dtype=np.float64) -> np.ndarray:
+        """The boxes as an [N, 4] array of x1, y1, x2, y2 ([0, 4] for an image without any)."""
+        return np.array([b.as_list() for b in self.boxes], dtype=dtype).reshape(-1, 4)
 
 
 @dataclass

@@ -122,7 +122,7 @@ def compare_detections(dataset: Dataset, dets_a: dict[str, list[Detection]], det
     per_model = []
     for dets in (dets_a, dets_b):
         per_model.append([
-            match_image(np.array([b.as_list() for b in im.boxes], dtype=np.float64).reshape(-1, 4),
+            match_image(im.box_array(),
                         np.array([index[b.label] for b in im.boxes], dtype=np.int64), dets.get(im.name, []), classes)
             for im in dataset.images
         ])

@@ -27,7 +27,7 @@ def confusion_matrix(dataset: Dataset, detections: dict[str, list[Detection]], c
     index = {c: i for i, c in enumerate(classes)}
     matrix = np.zeros((k + 1, k + 1), dtype=np.int64)
     for record in dataset.images:
-        gt = np.array([b.as_list() for b in record.boxes], dtype=np.float64).reshape(-1, 4)
+        gt = record.box_array()
         gt_cls = [index[b.label] for b in record.boxes]
         dets = sorted((d for d in detections.get(record.name, []) if d.score >= conf), key=lambda d: -d.score)
         matched = set()

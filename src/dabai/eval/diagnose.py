@@ -25,11 +25,10 @@ import numpy as np
 
 from dabai.data.dataset import Dataset
 from dabai.eval.coco import coco_evaluate
-from dabai.eval.compare import greedy_match
+from dabai.eval.compare import IOU, greedy_match
 from dabai.eval.confusion import box_iou
 from dabai.runtime.types import Detection
 
-IOU = 0.5
 SIZE_EDGES = (0.0, 8.0, 16.0, 32.0, 64.0, 128.0, float("inf"))  # face side bins, source pixels
 FACE = "face"
 
@@ -102,7 +101,7 @@ def oracle_labels(dataset: Dataset, detections: dict[str, list[Detection]]) -> d
     out = {}
     for im in dataset.images:
         dets = detections.get(im.name, [])
-        gt = _boxes(im)
+        gt = im.box_array()
         if not len(gt) or not dets:
             out[im.name] = list(dets)
             continue
@@ -118,7 +117,7 @@ def recall_by_size(dataset: Dataset, detections: dict[str, list[Detection]],
     """Share of boxes per size bin matched (COCO's greedy matching, IoU >= 0.5) by a top-100 detection."""
     sides, hit = [], []
     for im in dataset.images:
-        gt = _boxes(im)
+        gt = im.box_array()
         top = sorted(detections.get(im.name, []), key=lambda d: -d.score)[:100]
         dets = np.array([d.bbox for d in top], dtype=np.float64).reshape(-1, 4)
         _, matched = greedy_match(dets, gt)
@@ -130,7 +129,3 @@ def recall_by_size(dataset: Dataset, detections: dict[str, list[Detection]],
         inside = (sides_a >= low) & (sides_a < high)
         bins.append(SizeBin(low, high, int(inside.sum()), int((inside & hit_a).sum())))
     return bins
-
-
-def _boxes(im) -> np.ndarray:
-    return np.array([b.as_list() for b in im.boxes], dtype=np.float64).reshape(-1, 4)

@@ -36,7 +36,7 @@ class DetectionData(TorchDataset):
     def _raw(self, index: int):
         """(image RGB, boxes [n, 4], class ids [n]) of one record, before any augmentation."""
         record = self.records[index]
-        boxes = np.array([b.as_list() for b in record.boxes], dtype=np.float32).reshape(-1, 4)
+        boxes = record.box_array(np.float32)
         labels = np.array([self.class_ids[b.label] for b in record.boxes], dtype=np.int64)
         return load_image_rgb(record.path), boxes, labels
 
