@@ -76,6 +76,16 @@ def test_path_bytes_and_array_inputs_agree(tiny_model, images):
     assert from_path == from_bytes == from_array
 
 
+def test_one_pass_with_several_option_sets_equals_separate_calls(tiny_model, images):
+    det = Detector.load(tiny_model[1], conf=0.05)
+    agnostic = det.with_options(class_agnostic=True)
+    paths = sorted(images.iterdir())
+    per_class, across = det.detect_batch_with(paths, [det.options, agnostic.options])
+    assert per_class == det.detect_batch(paths) and across == agnostic.detect_batch(paths)
+    assert across != per_class  # each option set was applied, not the first one twice
+    assert det.detect_batch_with([], [det.options, agnostic.options]) == [[], []]
+
+
 def test_onnx_without_metadata_is_refused(tmp_path, tiny_model):
     import onnx
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,13 +15,20 @@ from dabai.runtime.types import Detection
 
 
 def predict_dataset(detector: Detector, dataset: Dataset, batch_size: int = 8, progress: bool = True) -> dict[str, list[Detection]]:
-    out: dict[str, list[Detection]] = {}
+    return predict_dataset_with(detector, dataset, [detector.options], batch_size, progress)[0]
+
+
+def predict_dataset_with(detector: Detector, dataset: Dataset, options, batch_size: int = 8,
+                         progress: bool = True) -> list[dict[str, list[Detection]]]:
+    """Detections by image name, one dict per post-processing option set, from one forward pass per batch."""
+    out: list[dict[str, list[Detection]]] = [{} for _ in options]
     records = dataset.images
     bar = tqdm(total=len(records), desc="predict", unit="img", disable=not progress, leave=False)
     for start in range(0, len(records), batch_size):
         chunk = records[start:start + batch_size]
-        for record, dets in zip(chunk, detector.detect_batch([r.path for r in chunk])):
-            out[record.name] = dets
+        for per_option, results in zip(out, detector.detect_batch_with([r.path for r in chunk], options)):
+            for record, dets in zip(chunk, results):
+                per_option[record.name] = dets
         bar.update(len(chunk))
     bar.close()
     return out
@@ -95,8 +103,11 @@ def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, p
 
     detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
-    detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
-    agnostic = predict_dataset(detector.with_options(class_agnostic=True), dataset, batch_size, progress)
+    check_classes(dataset, detector.classes, _where(data))
+    # one forward pass, post-processed twice: per-class NMS as eval runs it, and NMS across classes
+    agnostic_options = replace(detector.options, class_agnostic=True)
+    detections, agnostic = predict_dataset_with(detector, dataset, [detector.options, agnostic_options],
+                                                batch_size, progress)
     return diagnose_detections(dataset, detections, agnostic, detector.classes)
 
 

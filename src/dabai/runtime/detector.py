@@ -10,7 +10,7 @@ Used by ``dabai predict``, ``eval``, ``serve``, ``bench`` and the gate::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,17 +48,22 @@ class Detector:
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: Iterable) -> list[list[Detection]]:
+        return self.detect_batch_with(images, [self.options])[0]
+
+    def detect_batch_with(self, images: Iterable, options: Sequence[PostprocessOptions]) -> list[list[list[Detection]]]:
+        """One forward pass, post-processed once per option set (e.g. per-class and class-agnostic NMS):
+        result[k][i] holds image i's detections under ``options[k]``."""
         canvases, boxes_info = [], []
         for image in images:
             canvas, lb = letterbox(load_image_rgb(image), self.input_size)
             canvases.append(canvas)
             boxes_info.append(lb)
         if not canvases:
-            return []
+            return [[] for _ in options]
         boxes, scores = self.backend(to_tensor_layout(canvases))
         return [
-            postprocess(boxes[i], scores[i], lb, self.classes, self.options)
-            for i, lb in enumerate(boxes_info)
+            [postprocess(boxes[i], scores[i], lb, self.classes, opts) for i, lb in enumerate(boxes_info)]
+            for opts in options
         ]
 
 
