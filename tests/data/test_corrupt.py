@@ -90,3 +90,11 @@ def test_cli_writes_one_folder_per_kind_and_refuses_a_full_folder(tmp_path, caps
     assert main(["data", "corrupt", str(tmp_path / "voc"), "--out", str(tmp_path / "c")]) == 2
     assert "not empty" in capsys.readouterr().err
     assert main(["data", "corrupt", str(tmp_path / "voc"), "--out", str(tmp_path / "d"), "--kinds", "fog"]) == 2
+
+
+def test_unreadable_image_is_a_clear_error(tmp_path):
+    ds = photo(tmp_path)
+    ds.images[0].path.write_bytes(b"not an image")
+    with pytest.raises(DataError, match="not a readable image") as info:
+        corrupt_dataset(ds, tmp_path / "out", "voc", ["grey"])
+    assert "a.jpg" in str(info.value)

@@ -19,7 +19,7 @@ import numpy as np
 from dabai.data.boxes import clip_to_window
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
-from dabai.data.imageio import prepare_output_dir
+from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg
 from dabai.data.progress import progress
 from dabai.errors import DataError
 
@@ -38,7 +38,7 @@ def closeup_dataset(ds: Dataset, out: str | Path, fmt: str, size: tuple[int, int
         faces = [b for b in record.boxes if min(b.width, b.height) >= min_face]
         if not faces:
             continue
-        image = _read(record)
+        image = read_image_bgr(record.path)
         for k, face in enumerate(faces):
             window = _window(face, image.shape[1], image.shape[0], size, context)
             name = f"{Path(record.name).with_suffix('')}_face{k}.jpg"
@@ -46,13 +46,6 @@ def closeup_dataset(ds: Dataset, out: str | Path, fmt: str, size: tuple[int, int
     closeups = Dataset(images=records, classes=list(ds.classes))
     write_labels(closeups, out, fmt)
     return closeups
-
-
-def _read(record: ImageRecord) -> np.ndarray:
-    image = cv2.imdecode(np.fromfile(str(record.path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("not a readable image; run 'dabai data check --fix' first", path=record.path)
-    return image
 
 
 def _window(face: Box, width: int, height: int, size: tuple[int, int], context: float) -> tuple[float, float, float, float]:
@@ -75,11 +68,7 @@ def _write_closeup(image: np.ndarray, record: ImageRecord, window, size, target:
     interp = cv2.INTER_AREA if sx < 1 else cv2.INTER_CUBIC
     # outside the photo (small photos, faces at the edge): repeat the border rather than draw black bars
     crop = cv2.warpAffine(image, affine, size, flags=interp, borderMode=cv2.BORDER_REPLICATE)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise DataError("cannot encode the close-up as JPEG", path=target)
-    data.tofile(str(target))
+    write_jpeg(target, crop, JPEG_QUALITY)
     return ImageRecord(path=target.resolve(), width=size[0], height=size[1],
                        boxes=_moved(record.boxes, window, sx, sy, size), name=name)
 

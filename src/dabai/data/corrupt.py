@@ -19,7 +19,7 @@ import numpy as np
 
 from dabai.data.dataset import Dataset, ImageRecord
 from dabai.data.formats import write_labels
-from dabai.data.imageio import prepare_output_dir
+from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg
 from dabai.data.progress import progress
 from dabai.errors import DataError
 
@@ -88,18 +88,12 @@ def corrupt_dataset(ds: Dataset, out: str | Path, fmt: str, kinds: list[str], se
 
 
 def _write(record: ImageRecord, kind: str, target: Path, seed: int) -> ImageRecord:
-    image = cv2.imdecode(np.fromfile(str(record.path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("not a readable image; run 'dabai data check --fix' first", path=record.path)
+    image = read_image_bgr(record.path)
     # the same pixels on every run: noise seeded by (seed, kind, image name)
     rng = np.random.default_rng([seed, zlib.crc32(f"{kind}/{record.name}".encode())])
     changed = CORRUPTIONS[kind](image, rng)
     name = str(Path(record.name).with_suffix(".jpg"))
     path = target / "images" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok, data = cv2.imencode(".jpg", changed, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise DataError("cannot encode the image as JPEG", path=path)
-    data.tofile(str(path))
+    write_jpeg(path, changed, JPEG_QUALITY)
     return ImageRecord(path=path.resolve(), width=record.width, height=record.height, boxes=list(record.boxes),
                        name=name)

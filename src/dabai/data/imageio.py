@@ -108,3 +108,25 @@ def prepare_output_dir(out: Path) -> Path:
             raise DataError("output folder is not empty; choose a new or empty folder", path=out)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def read_image_bgr(path: Path):
+    """Decode an image for the tools that write new pixels (OpenCV's BGR order; non-ASCII paths work)."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError("not a readable image; run 'dabai data check --fix' first", path=path)
+    return image
+
+
+def write_jpeg(path: Path, image_bgr, quality: int) -> None:
+    """Encode ``image_bgr`` as a JPEG file at ``path``, creating its folder."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise DataError("cannot encode the image as JPEG", path=path)
+    data.tofile(str(path))
