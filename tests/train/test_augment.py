@@ -78,3 +78,26 @@ def test_low_light_off_leaves_the_pipeline_as_before():
     from dabai.train.spec import AugmentSpec
 
     assert len(build_pipeline(AugmentSpec()).transforms) == len(build_pipeline(AugmentSpec(low_light=0.3)).transforms) - 1
+
+
+@pytest.mark.parametrize("context", [(1.2, 1.2), (2.0, 2.0), (4.0, 4.0)])
+def test_zoom_to_face_window_is_the_context_times_the_face(context):
+    from dabai.train.augment import zoom_to_face
+
+    image = np.zeros((1000, 1000, 3), np.uint8)
+    boxes = np.array([[450, 450, 550, 550]], np.float32)
+    crop, out, labels = zoom_to_face(image, boxes, np.array([0]), np.random.default_rng(0), context)
+    assert crop.shape[0] == crop.shape[1] == int(100 * context[0])
+    assert len(out) == 1  # the face stays (at least half of it is inside the window)
+    if context[0] >= 2:  # shifted by at most a quarter of the side: a face of half the side fits whole
+        assert np.allclose(out[0, 2:] - out[0, :2], 100, atol=1)
+    else:  # a face filling the frame may be cut at an edge, never to less than half
+        assert ((out[0, 2:] - out[0, :2]) >= 50).all()
+
+
+def test_zoom_face_context_is_checked_by_the_spec():
+    from dabai.errors import ConfigError
+    from dabai.train.spec import AugmentSpec, DataSpec, TrainSpec
+
+    with pytest.raises(ConfigError, match="zoom_face_context"):
+        TrainSpec(data=DataSpec(train="x"), classes=["a"], augment=AugmentSpec(zoom_face_context=(0.5, 2.0)))

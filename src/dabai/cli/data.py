@@ -18,6 +18,8 @@ FORMAT_NAMES = ("voc", "coco", "yolo", "kitti")
 GROUP_EXAMPLES = """\
   dabai data demo                                         # all tools on a generated sample
   dabai data convert data/voc --to kitti --out data/kitti
+  dabai data merge data/face-mask ilc=data/ilc2021 --map with_incorrect_mask:mask_weared_incorrect --out data/all
+  dabai data check data/train --against data/test      # the same photo in both? (leaks between folders)
   dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
   dabai data stats data/voc --out reports/
   dabai data split data/voc --out data/splits --val 0.15 --test 0.15 --seed 0
@@ -31,6 +33,7 @@ def register(subparsers) -> None:
     sub = add_group(subparsers, "data", "Dataset tools: convert VOC/COCO/YOLO/KITTI, check, stats, split, resize.",
                     GROUP_EXAMPLES)
     _register_convert(sub)
+    _register_merge(sub)
     _register_check(sub)
     _register_stats(sub)
     _register_split(sub)
@@ -57,10 +60,17 @@ def _add_link(parser) -> None:
 def _read_source(args, **read_options):
     """(checked output folder, input format, dataset) for the commands that write a new dataset."""
     from dabai.data.formats import detect_format, read_dataset
+    from dabai.data.sources import apply_class_map, parse_class_map
 
     out = _check_out(args.out, args.src)
     fmt = args.src_format or detect_format(args.src)
-    return out, fmt, read_dataset(args.src, fmt, **read_options)
+    ds = read_dataset(args.src, fmt, **read_options)
+    return out, fmt, apply_class_map(ds, parse_class_map(getattr(args, "class_map", None)))
+
+
+def _add_class_map(parser) -> None:
+    parser.add_argument("--map", dest="class_map", metavar="OLD:NEW[,OLD:NEW]",
+                        help="rename classes as they are read, e.g. with_incorrect_mask:mask_weared_incorrect")
 
 
 def _describe(text: str) -> str:
@@ -89,16 +99,57 @@ def _register_convert(sub) -> None:
     p.add_argument("--to", dest="dst_format", required=True, choices=FORMAT_NAMES, help="format to write")
     p.add_argument("--out", required=True, help="new or empty output folder")
     p.add_argument("--classes", help="comma-separated class list: fixes the class order (ids); other names are errors")
+    _add_class_map(p)
     _add_link(p)
 
 
 def _convert(args) -> int:
-    from dabai.data.formats import write_dataset
+    from dabai.data.formats import parse_class_list, write_dataset
+    from dabai.data.sources import restrict_classes
 
-    out, fmt, ds = _read_source(args, classes=args.classes)
+    if args.class_map:
+        out, fmt, ds = _read_source(args)
+        ds = restrict_classes(ds, parse_class_list(args.classes), args.src) if args.classes else ds
+    else:
+        out, fmt, ds = _read_source(args, classes=args.classes)
     write_dataset(ds, out, args.dst_format, link=args.link)
     print(f"converted {args.src} ({fmt}) -> {out} ({args.dst_format}): {len(ds)} images, {ds.num_boxes} boxes, "
           f"classes {', '.join(ds.classes)}")
+    return 0
+
+
+# --- merge -------------------------------------------------------------------------------------
+
+def _register_merge(sub) -> None:
+    p = add_command(sub, "merge", _merge, "Pool datasets from several sources; every image keeps its source.", """\
+  dabai data merge ../shared/data/face-mask ../shared/data/face-mask-ilc2021 --out data/all
+  dabai data merge andrewmvd=data/a ilc=data/b --map with_incorrect_mask:mask_weared_incorrect --out data/all --link
+""", description=_describe("Merge dataset folders (any formats) into one new folder. Each image goes under "
+                 "images/<source>/ and its source is recorded in sources.csv (shown by `data stats`, used by "
+                 "`data split --by-source` and `dabai eval`); a source is named by its folder or NAME=DIR. "
+                 "--map renames classes as they are read. The inputs are never changed."))
+    p.add_argument("sources", nargs="+", metavar="[NAME=]DIR", help="dataset folders to merge")
+    p.add_argument("--out", required=True, help="new or empty output folder")
+    p.add_argument("--from", dest="src_format", choices=FORMAT_NAMES, help="format of every input (default: detected)")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, default="voc", help="format to write (default voc)")
+    p.add_argument("--classes", help="comma-separated class order; a class outside it is an error")
+    _add_class_map(p)
+    _add_link(p)
+
+
+def _merge(args) -> int:
+    from dabai.data.formats import parse_class_list, write_dataset
+    from dabai.data.sources import by_source, merge_datasets, parse_class_map, parse_source_arg
+
+    for arg in args.sources:
+        _check_out(args.out, parse_source_arg(arg)[1])
+    classes = parse_class_list(args.classes) if args.classes else None
+    ds = merge_datasets(args.sources, parse_class_map(args.class_map), args.src_format, classes)
+    write_dataset(ds, args.out, args.dst_format, link=args.link)
+    for name, part in by_source(ds).items():
+        counts = ", ".join(f"{c} {n}" for c, n in part.class_counts().items())
+        print(f"{name:24} {len(part):6} images  ({counts})")
+    print(f"merged {len(ds)} images, {ds.num_boxes} boxes, classes {', '.join(ds.classes)} -> {args.out}")
     return 0
 
 
@@ -116,6 +167,9 @@ def _register_check(sub) -> None:
                  "are errors. --fix --out writes a cleaned copy plus fix_report.txt/.json."))
     _add_source(p)
     p.add_argument("--classes", help="comma-separated expected class names; any other name is an error")
+    _add_class_map(p)
+    p.add_argument("--against", nargs="+", metavar="DIR", default=[],
+                   help="other dataset folders (e.g. test sets): images of DIR that are copies of theirs are errors")
     p.add_argument("--json", action="store_true", help="print the findings as JSON instead of a table")
     p.add_argument("--fix", action="store_true", help="write a cleaned copy to --out (the input is never changed)")
     p.add_argument("--out", help="output folder for --fix (new or empty)")
@@ -126,6 +180,7 @@ def _register_check(sub) -> None:
 def _check(args) -> int:
     from dabai.data.check import check_dataset, render_report
     from dabai.data.formats import parse_class_list
+    from dabai.data.sources import parse_class_map
 
     if args.fix and not args.out:
         raise DataError("--fix needs --out DIR for the cleaned copy (the input is never changed)")
@@ -133,7 +188,8 @@ def _check(args) -> int:
         raise DataError("--out is only used with --fix")
     out = _check_out(args.out, args.src) if args.fix else None
     classes = parse_class_list(args.classes) if args.classes else None
-    result = check_dataset(args.src, args.src_format, classes=classes)
+    result = check_dataset(args.src, args.src_format, classes=classes,
+                           class_map=parse_class_map(args.class_map), against=args.against)
     changes = None
     if out is not None:
         from dabai.data.fix import fix_dataset
@@ -199,22 +255,27 @@ def _register_split(sub) -> None:
     p.add_argument("--val", type=float, help="fraction for validation (default 0.15)")
     p.add_argument("--test", type=float, help="fraction for test (default 0.15)")
     p.add_argument("--folds", type=int, help="K folds for cross-validation instead of train/val/test")
+    p.add_argument("--by-source", action="store_true",
+                   help="leave-one-source-out folds of a merged dataset: OUT/<source>/val = that source, train = the rest")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
     _add_link(p)
 
 
 def _split(args) -> int:
-    from dabai.data.split import fold_dataset, split_dataset, split_fractions, write_folds, write_split
+    from dabai.data.split import fold_dataset, source_folds, split_dataset, split_fractions, write_folds, write_split
 
-    if args.folds is not None and (args.val is not None or args.test is not None):
-        raise DataError("--folds makes its own validation folds; leave out --val and --test")
+    if (args.folds is not None or args.by_source) and (args.val is not None or args.test is not None):
+        flag = "--by-source" if args.by_source else "--folds"
+        raise DataError(f"{flag} makes its own validation folds; leave out --val and --test")
+    if args.folds is not None and args.by_source:
+        raise DataError("--folds and --by-source are two ways to fold; choose one")
     val = 0.15 if args.val is None else args.val
     test = 0.15 if args.test is None else args.test
     split_fractions(val, test)  # fail on bad fractions before reading anything
     out, fmt, ds = _read_source(args)
-    if args.folds is not None:
-        split = fold_dataset(ds, args.folds, seed=args.seed)
+    if args.folds is not None or args.by_source:
+        split = source_folds(ds) if args.by_source else fold_dataset(ds, args.folds, seed=args.seed)
         write_folds(split, out, args.dst_format or fmt, link=args.link)
     else:
         split = split_dataset(ds, val=val, test=test, seed=args.seed)

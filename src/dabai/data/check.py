@@ -16,6 +16,7 @@ from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.fingerprint import NEAR_DUPLICATE_DISTANCE, ImageInfo, duplicate_groups, hamming, inspect_images
 from dabai.data.formats import detect_format, read_dataset
 from dabai.data.problems import ERROR, WARNING, Problem, Problems
+from dabai.data.sources import apply_class_map, find_leaks
 
 # The rarest class should have at least this share of the most common one.
 IMBALANCE_RATIO = 0.10
@@ -62,12 +63,15 @@ class CheckResult:
 
 
 def check_dataset(path: str | Path, fmt: str | None = None, classes: list[str] | None = None,
-                  max_distance: int = NEAR_DUPLICATE_DISTANCE) -> CheckResult:
+                  max_distance: int = NEAR_DUPLICATE_DISTANCE, class_map: dict[str, str] | None = None,
+                  against=()) -> CheckResult:
+    """Check one dataset; ``class_map`` renames labels before they are judged; ``against`` names other
+    dataset folders (e.g. test sets) whose images must not reappear in this one (``leak`` errors)."""
     root = Path(path)
     fmt = fmt or detect_format(root)
     problems = Problems(strict=False)
     # Read without the class list so every label comes through and can be judged here, with its line.
-    ds = read_dataset(root, fmt, problems=problems)
+    ds = apply_class_map(read_dataset(root, fmt, problems=problems), class_map or {})
     reader_problems = list(problems.items)
     infos = inspect_images([im.path for im in ds.images])
     by_path = {info.path: info for info in infos}
@@ -75,6 +79,8 @@ def check_dataset(path: str | Path, fmt: str | None = None, classes: list[str] |
         _check_image(im, by_path[im.path], problems)
     _check_classes(ds, classes, problems)
     _check_duplicates(ds, infos, max_distance, problems)
+    if against:
+        _check_leaks(ds, against, max_distance, problems)
     counts = _class_counts(ds, classes)
     # Balance is judged over the expected classes; stray names are already errors above.
     _check_balance({c: n for c, n in counts.items() if classes is None or c in classes}, problems)
@@ -82,6 +88,13 @@ def check_dataset(path: str | Path, fmt: str | None = None, classes: list[str] |
         problems.error("empty-dataset", "no images found", path=root)
     report = CheckReport(root, fmt, len(ds), ds.num_boxes, counts, [_relative(p, root) for p in problems.items])
     return CheckResult(report, ds, by_path, classes, reader_problems)
+
+
+def _check_leaks(ds: Dataset, folders, max_distance: int, problems: Problems) -> None:
+    others = [read_dataset(folder) for folder in folders]
+    for leak in find_leaks(ds, others, max_distance):
+        what = "same bytes as" if leak.exact else f"looks like (perceptual hash distance {leak.distance})"
+        problems.error("leak", f"{what} {leak.other} in another dataset", path=leak.image)
 
 
 def _relative(problem: Problem, root: Path) -> Problem:

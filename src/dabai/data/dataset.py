@@ -53,6 +53,8 @@ class ImageRecord:
     name: str = ""
     # The annotation file it was read from, if any (for messages); not part of its identity.
     label_path: Path | None = field(default=None, compare=False, repr=False)
+    # Where the image came from ("" = not recorded): kept by `data merge` in sources.csv (data/sources.py).
+    source: str = ""
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)

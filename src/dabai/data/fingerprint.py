@@ -76,6 +76,14 @@ def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()
 
 
+def hamming_to_all(hashes, value):
+    """Bit differences between one 64-bit hash and each of an array of them (uint64), vectorised."""
+    import numpy as np
+
+    diff = np.bitwise_xor(hashes, np.uint64(value))
+    return np.unpackbits(diff.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+
+
 def duplicate_groups(infos: list[ImageInfo], max_distance: int = NEAR_DUPLICATE_DISTANCE) -> list[list[int]]:
     """Groups (of indices into ``infos``, each group of 2+) of images that are the same or look the same.
 
@@ -105,8 +113,7 @@ def duplicate_groups(infos: list[ImageInfo], max_distance: int = NEAR_DUPLICATE_
     hashes = np.array([infos[i].phash for i in hashed], dtype=np.uint64)
     for row, i in enumerate(hashed):
         # XOR this hash with all later ones and count differing bits, vectorised.
-        diff = np.bitwise_xor(hashes[row + 1:], hashes[row])
-        counts = np.unpackbits(diff.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+        counts = hamming_to_all(hashes[row + 1:], hashes[row])
         for offset in np.nonzero(counts <= max_distance)[0]:
             union(i, hashed[row + 1 + int(offset)])
     groups: dict[int, list[int]] = {}

@@ -78,6 +78,20 @@ def fold_dataset(ds: Dataset, folds: int, seed: int = 0, max_distance: int = NEA
     return _dealt(ds, {f"fold{k}": 1 / folds for k in range(folds)}, seed, max_distance)
 
 
+def source_folds(ds: Dataset) -> Split:
+    """Leave-one-source-out folds: fold ``<source>`` holds every image of that source (``write_folds`` puts
+    the others in its train), the estimate of a camera the model never saw. Needs 2+ recorded sources."""
+    from dabai.data.sources import by_source
+
+    parts = by_source(ds)
+    if "" in parts:
+        raise DataError(f"{len(parts['']) } images record no source; --by-source needs a dataset written by "
+                        "`dabai data merge` (sources.csv)")
+    if len(parts) < 2:
+        raise DataError(f"--by-source needs 2 or more sources; the dataset has {len(parts)}: {list(parts)}")
+    return Split(fractions={name: len(p) / len(ds) for name, p in parts.items()}, datasets=parts)
+
+
 def _dealt(ds: Dataset, fractions: dict[str, float], seed: int, max_distance: int) -> Split:
     """Group look-alikes, then deal the groups into the named parts (``_deal``)."""
     infos = inspect_images([im.path for im in ds.images])

@@ -38,7 +38,18 @@ def dataset_stats(ds: Dataset) -> dict:
         "box_size_buckets": {label: sum(1 for s in sides if lo <= s < hi) for lo, hi, label in SIZE_BUCKETS},
         "image_sizes": dict(sizes.most_common(10)),
         "distinct_image_sizes": len(sizes),
+        "sources": _per_source(ds),
     }
+
+
+def _per_source(ds: Dataset) -> dict:
+    """Images and boxes per class of each recorded source ({} when no image records one)."""
+    from dabai.data.sources import by_source
+
+    if not any(im.source for im in ds.images):
+        return {}
+    return {name or "(none)": {"images": len(part), "boxes_per_class": part.class_counts()}
+            for name, part in by_source(ds).items()}
 
 
 def _summary(values: list[float]) -> dict:
@@ -89,5 +100,10 @@ def render_stats(stats: dict) -> str:
     size = stats["box_size_px"]
     lines += ["", f"box size px: min {size['min']}, median {size['median']}, mean {size['mean']}, max {size['max']}"]
     lines += [f"  {label:20} {n}" for label, n in stats["box_size_buckets"].items()]
+    if stats.get("sources"):
+        lines += ["", f"{'SOURCE':24} {'IMAGES':>7}  BOXES PER CLASS"]
+        for name, part in stats["sources"].items():
+            counts = ", ".join(f"{c} {n}" for c, n in part["boxes_per_class"].items())
+            lines.append(f"{name:24} {part['images']:7}  {counts}")
     lines += ["", "most common image sizes: " + ", ".join(f"{s} ({n})" for s, n in stats["image_sizes"].items())]
     return "\n".join(lines)

@@ -45,13 +45,14 @@ def build_pipeline(spec: AugmentSpec):
     )
 
 
-def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
-    """Crop a window 2-5x the size of one random face around it; keep boxes mostly inside."""
+def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                 context: tuple[float, float] = (2.0, 5.0)):
+    """Crop a window ``context`` times the size of one random face around it; keep boxes mostly inside."""
     if len(boxes) == 0:
         return image, boxes, labels
     h, w = image.shape[:2]
     x1, y1, x2, y2 = boxes[rng.integers(len(boxes))]
-    side = max(x2 - x1, y2 - y1) * rng.uniform(2.0, 5.0)
+    side = max(x2 - x1, y2 - y1) * rng.uniform(*context)
     side = min(side, max(w, h))
     cx = (x1 + x2) / 2 + rng.uniform(-0.25, 0.25) * side
     cy = (y1 + y2) / 2 + rng.uniform(-0.25, 0.25) * side

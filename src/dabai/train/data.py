@@ -59,7 +59,7 @@ class DetectionData(TorchDataset):
             others = [self._raw(int(k)) for k in rng.integers(len(self.records), size=3)]
             image, boxes, labels = mosaic([(image, boxes, labels), *others], self.input_size, rng)
         elif rng.random() < self.augment.zoom_face:
-            image, boxes, labels = zoom_to_face(image, boxes, labels, rng)
+            image, boxes, labels = zoom_to_face(image, boxes, labels, rng, self.augment.zoom_face_context)
         h, w = image.shape[:2]
         boxes = boxes.copy()
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)

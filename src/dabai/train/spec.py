@@ -56,6 +56,9 @@ class AugmentSpec:
     scale: tuple[float, float] = (0.6, 1.4)  # random zoom range (affine)
     affine_p: float = 0.6  # probability of the random affine (scale, shift, small rotation)
     zoom_face: float = 0.25  # probability of cropping around one face (gate-camera close-ups)
+    # Side of that crop as a multiple of the face's side, drawn uniformly: 2 = the face fills half the
+    # frame (a webcam at the gate), 1.2 = a face filling the frame (a phone held close).
+    zoom_face_context: tuple[float, float] = (2.0, 5.0)
     # Probability of a 4-image mosaic (train/augment.py; faces keep their scale); instead of zoom_face.
     mosaic: float = 0.0
     color: float = 0.7  # probability of brightness/contrast/hue jitter
@@ -138,6 +141,9 @@ class TrainSpec:
             raise ConfigError("augment.copy_paste is on but augment.copy_paste_classes is empty; name the classes to paste")
         if self.augment.copy_paste_max < 1:
             raise ConfigError(f"augment.copy_paste_max: expected at least 1, got {self.augment.copy_paste_max}")
+        low, high = self.augment.zoom_face_context
+        if not 1.0 <= low <= high:
+            raise ConfigError(f"augment.zoom_face_context: expected 1 <= low <= high, got [{low}, {high}]")
         low, high = self.augment.copy_paste_scale
         if not 0 < low <= high:
             raise ConfigError(f"augment.copy_paste_scale: expected 0 < low <= high, got [{low}, {high}]")

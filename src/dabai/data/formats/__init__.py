@@ -18,6 +18,7 @@ from pathlib import Path
 from dabai.data.dataset import Dataset
 from dabai.data.imageio import normalize_link_mode, prepare_output_dir
 from dabai.data.problems import Problems
+from dabai.data.sources import read_sources, write_sources
 from dabai.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def read_dataset(path: str | Path, fmt: str | None = None, classes: list[str] | 
     own = problems is None
     problems = problems or Problems(strict=True)
     ds = _module(fmt).read(root, classes=classes, problems=problems)
+    read_sources(root, ds)
     if own:
         problems.log_summary(f"{root} ({fmt})")
     log.debug("read %s dataset %s: %d images, %d boxes, classes %s", fmt, root, len(ds), ds.num_boxes, ds.classes)
@@ -87,6 +89,7 @@ def write_dataset(ds: Dataset, out: str | Path, fmt: str, link: bool | str = Fal
     mode = normalize_link_mode(link)
     out = prepare_output_dir(Path(out))
     module.write(ds, out, mode)
+    write_sources(ds, out)
     return out
 
 
