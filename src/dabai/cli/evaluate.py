@@ -6,6 +6,7 @@ from dabai.cli.common import add_command, print_json
 
 EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
+  dabai eval --data data/a/test data/b/test data/c/test # a table per source and pooled: 3-class, mask_ok, faces
   dabai eval --model runs/train/mask-detector/checkpoints/best.pt --data data/face-mask/test --json
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
   dabai eval --data data/face-mask/val --diagnose      # lost to classification or to finding faces?
@@ -53,6 +54,8 @@ def run(args) -> int:
     print(f"mAP@0.5:0.95 {result.map50_95:.4f}")
     for name, ap in result.ap50.items():
         print(f"  AP@0.5 {name:24s} {ap:.4f}")
+    print()
+    print(result.sources.render())
     print(f"figures: {args.plots}/pr_curves.png, {args.plots}/confusion_matrix.png")
     return 0
 

@@ -10,6 +10,7 @@ from tqdm import tqdm
 from dabai.data.dataset import Dataset
 from dabai.errors import DataError
 from dabai.eval.coco import EvalResult, coco_evaluate
+from dabai.eval.views import score_by_source
 from dabai.runtime.detector import Detector
 from dabai.runtime.types import Detection
 
@@ -52,6 +53,9 @@ def read_eval_data(data, data_format: str | None = None) -> Dataset:
     parts = [read_dataset(folder, data_format) for folder in folders]
     if len(parts) == 1:
         return parts[0]
+    for folder, part in zip(folders, parts):  # pooled folders are sources (unless they record their own)
+        for im in part.images:
+            im.source = im.source or _folder_name(folder)
     seen: dict[str, str] = {}
     for folder, part in zip(folders, parts):
         for im in part.images:
@@ -61,6 +65,12 @@ def read_eval_data(data, data_format: str | None = None) -> Dataset:
             seen[im.name] = str(folder)
     classes = list(dict.fromkeys(c for part in parts for c in part.classes))
     return Dataset(images=[im for part in parts for im in part.images], classes=classes)
+
+
+def _folder_name(folder) -> str:
+    """A folder's name for tables: 'test' says little, so a split's parent joins it (face-mask/test)."""
+    path = Path(folder).resolve()
+    return f"{path.parent.name}/{path.name}" if path.name in ("train", "val", "test") else path.name
 
 
 def _where(data) -> str:
@@ -114,14 +124,18 @@ def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, p
 def evaluate(model: str | Path | Detector | None, data, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
              progress: bool = True) -> EvalResult:
-    """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image).
+    """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image), and
+    ``result.sources``: per source and pooled, in three views (3-class, mask_ok vs not_ok, faces found;
+    ``dabai.eval.views``).
 
-    ``data``: a Dataset, a folder, or a list of folders pooled into one.
+    ``data``: a Dataset, a folder, or a list of folders pooled into one (each folder is then a source,
+    unless it records its own sources, as `dabai data merge` writes them).
     """
     detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
     detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
     result = coco_evaluate(dataset, detections, detector.classes)
+    result.sources = score_by_source(dataset, detections, detector.classes)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
     return result

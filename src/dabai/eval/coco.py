@@ -28,9 +28,12 @@ class EvalResult:
     num_detections: int
     # COCOeval precision array [T, R, K, A, M] (for PR curves); not serialised
     precision: np.ndarray | None = field(default=None, repr=False)
+    # Per source and pooled, in three views (eval/views.SourceTable); set by `dabai.evaluate`.
+    sources: object | None = field(default=None, repr=False)
 
     def to_json(self) -> dict:
         r = lambda v: round(float(v), 4)  # noqa: E731
+        extra = {"sources": self.sources.to_json()} if self.sources is not None else {}
         return {
             "map50": r(self.map50),
             "map50_95": r(self.map50_95),
@@ -39,6 +42,7 @@ class EvalResult:
             "images": self.num_images,
             "ground_truth": self.num_ground_truth,
             "detections": self.num_detections,
+            **extra,
         }
 
 

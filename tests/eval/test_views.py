@@ -1,0 +1,93 @@
+"""Per-source tables in three views (eval/views.py): 3-class, mask_ok vs not_ok, faces found."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dabai.eval.api import evaluate, read_eval_data
+from dabai.eval.views import POOLED, score_by_source, score_view, view_mapping
+
+from .test_coco import CLASSES, _dataset, _perfect
+
+
+def _relabelled(detections, mapping):
+    return {n: [replace(d, label=mapping.get(d.label, d.label)) for d in ds] for n, ds in detections.items()}
+
+
+@pytest.mark.parametrize("view,expected", [
+    ("3class", {"with_mask": "with_mask", "without_mask": "without_mask", "mask_weared_incorrect": "mask_weared_incorrect"}),
+    ("mask_ok", {"with_mask": "mask_ok", "without_mask": "not_ok", "mask_weared_incorrect": "not_ok"}),
+    ("faces", {"with_mask": "face", "without_mask": "face", "mask_weared_incorrect": "face"}),
+])
+def test_view_mappings(view, expected):
+    assert view_mapping(view, CLASSES) == expected
+
+
+def test_confusing_the_two_bad_classes_costs_3class_but_not_the_gate_view():
+    ds = _dataset(n_images=12, seed=3)
+    swapped = _relabelled(_perfect(ds), {"without_mask": "mask_weared_incorrect", "mask_weared_incorrect": "without_mask"})
+    assert score_view(ds, swapped, CLASSES, "mask_ok").map50 == pytest.approx(1.0)
+    assert score_view(ds, swapped, CLASSES, "faces").map50 == pytest.approx(1.0)
+    assert score_view(ds, swapped, CLASSES, "3class").map50 < 0.7
+
+
+def test_calling_a_bare_face_masked_costs_the_gate_view_not_faces_found():
+    ds = _dataset(n_images=12, seed=4)
+    wrong = _relabelled(_perfect(ds), {"without_mask": "with_mask", "mask_weared_incorrect": "with_mask"})
+    assert score_view(ds, wrong, CLASSES, "faces").map50 == pytest.approx(1.0)
+    assert score_view(ds, wrong, CLASSES, "mask_ok").map50 < 0.9
+
+
+def test_each_source_gets_its_row_and_the_pool_its_own():
+    ds = _dataset(n_images=10, seed=5)
+    for i, im in enumerate(ds.images):
+        im.source = "a" if i < 6 else "b"
+    dets = _perfect(ds)
+    for im in ds.images[6:]:  # source b: every face missed
+        dets[im.name] = []
+    table = score_by_source(ds, dets, CLASSES)
+    assert list(table.results) == ["a", "b", POOLED]
+    assert table.images == {"a": 6, "b": 4, POOLED: 10}
+    assert table.results["a"]["faces"].map50 == pytest.approx(1.0)
+    assert table.results["b"]["faces"].map50 == 0.0
+    assert 0 < table.results[POOLED]["faces"].map50 < 1
+    text = table.render()
+    assert text.splitlines()[1].startswith("a ") and "pooled" in text
+    assert set(table.to_json()["b"]) == {"images", "boxes", "3class", "mask_ok", "faces"}
+
+
+def test_pooled_folders_are_named_sources(tmp_path):
+    from dabai.data.formats import write_dataset
+    from dabai.data.synth import make_sample_dataset
+
+    for name in ("one", "two"):
+        make_sample_dataset(tmp_path / "src" / name, n_images=3, seed=len(name))
+        ds = read_eval_data(tmp_path / "src" / name)
+        for im in ds.images:
+            im.name = f"{name}-{im.name}"
+        write_dataset(ds, tmp_path / name / "test", "voc")
+    pooled = read_eval_data([tmp_path / "one" / "test", tmp_path / "two" / "test"])
+    assert {im.source for im in pooled.images} == {"one/test", "two/test"}
+
+
+def test_evaluate_reports_sources_for_the_shipped_model(sample_dir_for_eval):
+    result = evaluate(None, sample_dir_for_eval, progress=False)
+    doc = result.to_json()
+    assert set(doc["sources"]) == {POOLED}
+    assert doc["sources"][POOLED]["3class"]["map50"] == pytest.approx(doc["map50"], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def sample_dir_for_eval(tmp_path_factory):
+    from dabai.data.synth import make_sample_dataset
+
+    root = tmp_path_factory.mktemp("views") / "voc"
+    make_sample_dataset(root, n_images=6, seed=2)
+    return root
+
+
+def test_an_unknown_view_is_refused():
+    with pytest.raises(ValueError, match="unknown view"):
+        view_mapping("two-class", CLASSES)
