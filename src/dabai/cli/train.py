@@ -14,6 +14,7 @@ EXAMPLES = """\
   dabai train configs/mask_detector.yaml --init pruned.pt --teacher runs/train/mask-detector/checkpoints/best.pt
   torchrun --nproc_per_node 2 -m dabai train configs/mask_detector.yaml   # distributed (DDP)
   dabai train --list-models
+  dabai train configs/mask_classifier.yaml               # the mask checker's face-crop classifier (task: classify)
 """
 
 
@@ -51,13 +52,21 @@ def run(args) -> int:
 
     require("torch", "train")
     from dabai.train.api import train
+    from dabai.train.classifier import is_classifier_spec, load_classifier_spec, train_classifier
     from dabai.train.spec import load_spec
 
     if args.resume:
-        run_dir = train(resume=args.resume)
+        if is_classifier_spec(Path(args.resume) / "spec.yaml"):
+            run_dir = train_classifier(None, resume=args.resume)
+        else:
+            run_dir = train(resume=args.resume)
     else:
         if not args.spec:
             raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
+        if is_classifier_spec(args.spec):  # the mask checker's face-crop classifier (task: classify)
+            run_dir = train_classifier(load_classifier_spec(args.spec, list(args.set)))
+            print(f"run directory: {Path(run_dir)}")
+            return 0
         overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
         if args.nan_retry:
             overrides.append("nan_retry=true")

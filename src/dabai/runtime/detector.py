@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.runtime.backends import open_backend, shipped_model_path
+from dabai.runtime.backends import open_backend, resolve_model, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
+from dabai.runtime.preprocess import Letterbox, letterbox, load_image_rgb, to_tensor_layout
 from dabai.runtime.types import Detection
 
 
@@ -27,21 +27,32 @@ def default_model_path() -> Path:
 
 
 class Detector:
-    def __init__(self, backend, options: PostprocessOptions = PostprocessOptions()):
+    """Detector (stage 1) and, for a mask checker, the face-crop classifier that re-judges each face
+    (stage 2, ``runtime/checker.py``); both stages run inside ``detect_batch_with``."""
+
+    def __init__(self, backend, options: PostprocessOptions = PostprocessOptions(), checker=None):
         self.backend = backend
         self.classes = list(backend.info.classes)
         self.input_size = backend.info.input_size
         self.options = options
+        self.checker = checker  # a runtime.checker.Checker, or None for a detector alone
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None, conf: float = 0.3,
              iou: float = 0.5, max_detections: int = 100) -> Detector:
-        """Load a model file (.onnx or a dabai .pt checkpoint); the shipped default when ``path`` is None."""
-        backend = open_backend(path or default_model_path(), threads)
-        return cls(backend, PostprocessOptions(conf=conf, iou=iou, max_detections=max_detections))
+        """Load a model: a checker manifest (.json, detector + crop classifier), an .onnx detector or a
+        dabai .pt checkpoint, or a shipped name (fp32, int8); the shipped default when ``path`` is None."""
+        from dabai.runtime.checker import is_manifest, load_checker
+
+        options = PostprocessOptions(conf=conf, iou=iou, max_detections=max_detections)
+        path = resolve_model(path or default_model_path())
+        if is_manifest(path):
+            backend, checker = load_checker(path, threads)
+            return cls(backend, options, checker)
+        return cls(open_backend(path, threads), options)
 
     def with_options(self, **changes) -> Detector:
-        return Detector(self.backend, replace(self.options, **changes))
+        return Detector(self.backend, replace(self.options, **changes), self.checker)
 
     def __call__(self, image) -> list[Detection]:
         """Detect faces in one image: a path, encoded bytes, or a BGR array (OpenCV's order)."""
@@ -53,14 +64,24 @@ class Detector:
     def detect_batch_with(self, images: Iterable, options: Sequence[PostprocessOptions]) -> list[list[list[Detection]]]:
         """One forward pass, post-processed once per option set (e.g. per-class and class-agnostic NMS):
         result[k][i] holds image i's detections under ``options[k]``."""
-        canvases, boxes_info = [], []
+        canvases, boxes_info, sources = [], [], []
         for image in images:
-            canvas, lb = letterbox(load_image_rgb(image), self.input_size)
+            rgb = load_image_rgb(image)
+            canvas, lb = letterbox(rgb, self.input_size)
             canvases.append(canvas)
             boxes_info.append(lb)
+            sources.append(rgb if self.checker is not None else None)
         if not canvases:
             return [[] for _ in options]
         boxes, scores = self.backend(to_tensor_layout(canvases))
+        if self.checker is not None:  # re-judged faces, in source pixels
+            floor = min(o.conf for o in options)
+            judged = [self.checker.judge(rgb, boxes[i], scores[i], boxes_info[i], floor) for i, rgb in enumerate(sources)]
+            unit = [Letterbox(1.0, lb.src_width, lb.src_height) for lb in boxes_info]
+            return [
+                [postprocess(b, s, lb, self.classes, opts) for (b, s), lb in zip(judged, unit)]
+                for opts in options
+            ]
         return [
             [postprocess(boxes[i], scores[i], lb, self.classes, opts) for i, lb in enumerate(boxes_info)]
             for opts in options

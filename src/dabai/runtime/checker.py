@@ -1,0 +1,123 @@
+"""The mask checker: a face detector (stage 1) whose faces a face-crop classifier re-judges (stage 2).
+
+A checker is a small JSON manifest beside its two ONNX files::
+
+    {"format": "dabai-checker/1",
+     "detector": "mask_detector.onnx",        # finds faces (and gives its own class scores)
+     "classifier": "mask_classifier.onnx",    # judges how the mask is worn on each face crop
+     "classifier_weight": 0.8,                # class scores = face score x (w * classifier + (1-w) * detector)
+     "max_faces": 50, "min_face_score": 0.01, "face_iou": 0.5,
+     "provenance": {...}}
+
+``Detector.load("mask_checker.json")`` runs both through the one predictor path (predict, eval, serve,
+bench and the gate): every face the detector finds is cut from the *source* image at its own scale,
+classified, and reported with a score per class, so ``--conf 0`` output is scored per class like any
+detector's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dabai.errors import ModelError
+from dabai.models.weights import sha256_of
+from dabai.runtime.postprocess import _nms
+from dabai.runtime.preprocess import Letterbox
+from dabai.runtime.refine import CropClassifier
+
+MANIFEST_FORMAT = "dabai-checker/1"
+
+
+def is_manifest(path: str | Path) -> bool:
+    return Path(path).suffix.lower() == ".json"
+
+
+@dataclass(frozen=True)
+class CheckerOptions:
+    classifier_weight: float = 1.0  # share of the classifier in a face's class scores (the rest: the detector's)
+    max_faces: int = 50  # faces re-judged per image, best first
+    min_face_score: float = 0.01  # a detection below this is not a face worth judging
+    face_iou: float = 0.5  # one face, one box: NMS across classes before judging
+
+
+class Checker:
+    def __init__(self, classifier: CropClassifier, options: CheckerOptions | None = None):
+        self.classifier = classifier
+        self.options = options or CheckerOptions()
+
+    def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
+              floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Faces (boxes [K, 4] in source pixels) and their class scores [K, C]: the detector's face score
+        times the mix of classifier and detector class shares. Faces scoring below ``floor`` are skipped
+        (no class score can reach it)."""
+        o = self.options
+        face = scores.max(axis=1)
+        idx = np.nonzero(face >= max(o.min_face_score, floor))[0]
+        if idx.size > 1000:
+            idx = idx[np.argpartition(-face[idx], 1000)[:1000]]
+        if idx.size == 0:
+            return np.zeros((0, 4), np.float32), np.zeros((0, scores.shape[1]), np.float32)
+        src = boxes[idx] / lb.scale
+        src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
+        src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
+        keep = _nms(src, face[idx], None, o.face_iou)[: o.max_faces]
+        src, face_kept, det = src[keep], face[idx][keep], scores[idx][keep]
+        probs = self.classifier(self.classifier.crops(image_rgb, src))
+        share = det / np.maximum(det.sum(axis=1, keepdims=True), 1e-9)
+        mixed = o.classifier_weight * probs + (1 - o.classifier_weight) * share
+        return src.astype(np.float32), (face_kept[:, None] * mixed).astype(np.float32)
+
+
+def read_manifest(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checker manifest not found: {path}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not a JSON checker manifest ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
+        raise ModelError(f"{path}: expected a checker manifest with \"format\": \"{MANIFEST_FORMAT}\"")
+    for key in ("detector", "classifier"):
+        if not isinstance(doc.get(key), str):
+            raise ModelError(f"{path}: key {key!r} must name the {key}'s ONNX file (relative to the manifest)")
+    return doc
+
+
+def checker_options(doc: dict, where) -> CheckerOptions:
+    fields = CheckerOptions.__dataclass_fields__
+    values = {}
+    for key in fields:
+        if key in doc:
+            if not isinstance(doc[key], (int, float)) or isinstance(doc[key], bool):
+                raise ModelError(f"{where}: {key!r} must be a number, got {doc[key]!r}")
+            values[key] = type(getattr(CheckerOptions(), key))(doc[key])
+    if not 0 <= values.get("classifier_weight", 1.0) <= 1:
+        raise ModelError(f"{where}: 'classifier_weight' must be from 0 to 1")
+    return CheckerOptions(**values)
+
+
+def load_checker(path: str | Path, threads: int | None = None, verify: bool = True):
+    """(detector backend, Checker) of a manifest; the files it names are checked against their sha256
+    when the manifest records them."""
+    from dabai.runtime.backends import OnnxBackend
+
+    path = Path(path)
+    doc = read_manifest(path)
+    files = {key: path.parent / doc[key] for key in ("detector", "classifier")}
+    for key, file in files.items():
+        if not file.is_file():
+            raise ModelError(f"{path}: its {key} {file} is missing")
+        expected = (doc.get("sha256") or {}).get(key)
+        if verify and expected and sha256_of(file) != expected:
+            raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
+    backend = OnnxBackend(files["detector"], threads)
+    classifier = CropClassifier(files["classifier"], threads)
+    if classifier.classes != backend.info.classes:
+        raise ModelError(f"{path}: the classifier's classes {classifier.classes} differ from the detector's "
+                         f"{backend.info.classes}")
+    return backend, Checker(classifier, checker_options(doc, path))

@@ -1,0 +1,106 @@
+"""The mask checker (runtime/checker.py): detector + face-crop classifier behind Detector.load()."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset  # noqa: E402
+from dabai.errors import ModelError  # noqa: E402
+from dabai.export.checker import build_checker, quantize_classifier  # noqa: E402
+from dabai.export.onnx import export_onnx  # noqa: E402
+from dabai.models.registry import create_model  # noqa: E402
+from dabai.runtime.checker import CheckerOptions  # noqa: E402
+from dabai.runtime.detector import Detector  # noqa: E402
+from dabai.runtime.refine import CropClassifier  # noqa: E402
+from dabai.train.classifier import ClassifierSpec, Crops, SourceSpec, build_model, export_classifier  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("checker")
+    det = create_model("mnv2_pan", 3, 96).eval()
+    for level in det.head.levels:  # distinct, untied scores from an untrained model
+        torch.nn.init.normal_(level.cls.weight, std=30.0)
+    det_path = export_onnx(det, root / "det.onnx", SAMPLE_CLASSES, "mnv2_pan")
+    clf = build_model(3, None).eval()
+    torch.nn.init.normal_(clf.net.classifier[1].weight, std=0.5)
+    spec = ClassifierSpec(task="classify", classes=list(SAMPLE_CLASSES), sources=[SourceSpec(path="x")], input_size=32)
+    empty = Crops(np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 3), bool), np.zeros(0, int), np.zeros(0, int), ["x"])
+    clf_path = export_classifier(clf, root / "clf.onnx", spec, empty)
+    images = root / "images"
+    make_sample_dataset(images, n_images=3, seed=4)
+    return root, det_path, clf_path, sorted((images / "images").iterdir())
+
+
+def test_each_face_gets_a_score_per_class_from_the_classifier(parts):
+    root, det_path, clf_path, images = parts
+    manifest = build_checker(det_path, clf_path, root / "out" / "checker.json", CheckerOptions(max_faces=20),
+                             provenance={"sources": ["tiny"]})
+    checker = Detector.load(manifest, threads=1).with_options(conf=0.0)
+    plain = Detector.load(det_path, threads=1).with_options(conf=0.0, class_agnostic=True)
+    clf = CropClassifier(clf_path, threads=1)
+    for path in images:
+        found = checker(path)
+        faces = {}
+        for d in found:
+            faces.setdefault(tuple(round(v, 3) for v in d.bbox), {})[d.label] = d.score
+        assert 0 < len(faces) <= 20
+        # every face is one of the detector's (class-agnostic) boxes, with all three labels
+        plain_boxes = [np.array(d.bbox) for d in plain(path)]
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        for box, by_label in list(faces.items())[:5]:
+            assert any(np.allclose(box, b, atol=1e-2) for b in plain_boxes)
+            assert set(by_label) == set(SAMPLE_CLASSES)
+            probs = clf(clf.crops(rgb, np.array([box])))[0]
+            ratios = [by_label[c] / probs[i] for i, c in enumerate(SAMPLE_CLASSES)]
+            assert max(ratios) - min(ratios) < 1e-3  # scores are the face score times the classifier's shares
+
+
+def test_manifest_records_sha256_and_refuses_changed_files(parts, tmp_path):
+    _, det_path, clf_path, _ = parts
+    manifest = build_checker(det_path, clf_path, tmp_path / "c.json")
+    doc = json.loads(manifest.read_text())
+    assert doc["format"] == "dabai-checker/1" and set(doc["sha256"]) == {"detector", "classifier"}
+    with open(tmp_path / "clf.onnx", "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        Detector.load(manifest)
+
+
+@pytest.mark.parametrize("doc,message", [
+    ({"format": "other"}, "expected a checker manifest"),
+    ({"format": "dabai-checker/1", "detector": "d.onnx"}, "key 'classifier' must name"),
+    ({"format": "dabai-checker/1", "detector": "d.onnx", "classifier": "c.onnx"}, "its detector .* is missing"),
+])
+def test_bad_manifests_are_refused(tmp_path, doc, message):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=message):
+        Detector.load(path)
+
+
+def test_option_types_are_checked(parts, tmp_path):
+    _, det_path, clf_path, _ = parts
+    manifest = build_checker(det_path, clf_path, tmp_path / "c.json")
+    doc = json.loads(manifest.read_text())
+    doc["classifier_weight"] = "high"
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="'classifier_weight' must be a number"):
+        Detector.load(manifest)
+
+
+def test_int8_classifier_agrees_with_fp32(parts, tmp_path):
+    _, _, clf_path, _ = parts
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
+    q = quantize_classifier(clf_path, tmp_path / "clf.int8.onnx", crops)
+    a, b = CropClassifier(clf_path, 1), CropClassifier(q, 1)
+    assert b.classes == a.classes and b.context == a.context
+    assert np.abs(a(crops[:16]) - b(crops[:16])).max() < 0.15

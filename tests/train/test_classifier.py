@@ -1,0 +1,123 @@
+"""The mask checker's face-crop classifier: spec, label sets, sampling, training, export, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+torch = pytest.importorskip("torch")
+
+from dabai.cli.main import main  # noqa: E402
+from dabai.data.synth import SAMPLE_CLASSES  # noqa: E402
+from dabai.errors import ConfigError  # noqa: E402
+from dabai.runtime.refine import CropClassifier, face_crop  # noqa: E402
+from dabai.train.classifier import (  # noqa: E402
+    STORE_CONTEXT,
+    STORE_SIZE,
+    ClassifierAugment,
+    ClassifierSpec,
+    SourceSpec,
+    _sampling_probs,
+    collect_crops,
+    jittered,
+    set_loss,
+)
+
+
+def _spec_dict(tiny_data, run_dir, **extra):
+    spec = {
+        "task": "classify", "classes": list(SAMPLE_CLASSES),
+        "sources": [{"path": str(tiny_data / "train"), "name": "a"},
+                    {"path": str(tiny_data / "val"), "name": "b", "weight": 0.5,
+                     "label_sets": {"with_mask": ["with_mask", "mask_weared_incorrect"]}}],
+        "val": [{"path": str(tiny_data / "val")}],
+        "input_size": 32, "epochs": 2, "batch_size": 8, "samples_per_epoch": 24, "threads": 1,
+        "output_dir": str(run_dir), "name": "cls",
+    }
+    spec.update(extra)
+    return spec
+
+
+def test_label_sets_must_name_known_classes(tmp_path):
+    with pytest.raises(ConfigError, match="label_sets: unknown class 'masked'"):
+        ClassifierSpec(task="classify", classes=["with_mask"], sources=[SourceSpec(path="x", label_sets={"with_mask": ["masked"]})])
+    with pytest.raises(ConfigError, match="task: expected 'classify'"):
+        ClassifierSpec(task="detect", classes=["a"], sources=[SourceSpec(path="x")])
+    with pytest.raises(ConfigError, match="weight: expected > 0"):
+        ClassifierSpec(task="classify", classes=["a"], sources=[SourceSpec(path="x", weight=0)])
+
+
+def test_a_label_set_never_penalises_its_members():
+    logits = torch.tensor([[5.0, -5.0, -5.0], [-5.0, -5.0, 5.0]])
+    both = torch.tensor([[True, False, True], [True, False, True]])
+    weights = torch.ones(2)
+    # the set {with_mask, incorrect} is satisfied whichever of the two the model picks
+    assert float(set_loss(logits, both, weights)) < 1e-3
+    only_first = torch.tensor([[True, False, False], [True, False, False]])
+    assert float(set_loss(logits, only_first, weights)) > 4  # the second face is wrongly called incorrect
+
+
+def test_crops_keep_sources_label_sets_and_faces(tiny_data):
+    specs = [SourceSpec(path=str(tiny_data / "train"), name="a"),
+             SourceSpec(path=str(tiny_data / "val"), name="b", label_sets={"with_mask": ["with_mask", "mask_weared_incorrect"]})]
+    crops = collect_crops(specs, list(SAMPLE_CLASSES))
+    assert crops.images.shape[1:] == (STORE_SIZE, STORE_SIZE, 3) and crops.names == ["a", "b"]
+    b_with = (crops.source == 1) & (crops.label == 0)
+    assert b_with.any() and crops.allowed[b_with][:, [0, 2]].all() and not crops.allowed[b_with][:, 1].any()
+    a_rows = crops.allowed[crops.source == 0]
+    assert (a_rows.sum(1) == 1).all()  # single labels in source a
+
+
+def test_sampling_gives_each_source_its_weight(tiny_data):
+    spec = ClassifierSpec(task="classify", classes=list(SAMPLE_CLASSES),
+                          sources=[SourceSpec(path=str(tiny_data / "train")), SourceSpec(path=str(tiny_data / "val"), weight=3)])
+    crops = collect_crops(spec.sources, spec.classes)
+    probs = _sampling_probs(crops, spec)
+    assert probs[crops.source == 1].sum() == pytest.approx(0.75)
+
+
+def test_crop_folders_are_a_source(tmp_path):
+    import cv2
+
+    for label in ("with_mask", "without_mask"):
+        (tmp_path / "crops" / label).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(tmp_path / "crops" / label / f"{i}.png"), np.full((64, 64), 40 * i + 50, np.uint8))
+    crops = collect_crops([SourceSpec(path=str(tmp_path / "crops"))], list(SAMPLE_CLASSES))
+    assert sorted(crops.label.tolist()) == [0, 0, 1, 1]
+
+
+def test_jitter_keeps_the_face_in_the_crop():
+    store = np.zeros((STORE_SIZE, STORE_SIZE, 3), np.uint8)
+    face = STORE_SIZE / STORE_CONTEXT
+    lo, hi = int((STORE_SIZE - face) / 2), int((STORE_SIZE + face) / 2)
+    store[lo:hi, lo:hi] = 255
+    rng = np.random.default_rng(0)
+    aug = ClassifierAugment(hflip=0, color=0, gray=0, blur=0)
+    for _ in range(20):
+        crop = jittered(store, rng, 1.3, 32, aug)
+        assert crop.shape == (32, 32, 3) and (crop[8:24, 8:24] > 128).mean() > 0.8
+
+
+def test_face_crop_pads_outside_the_image_with_grey():
+    image = np.full((20, 20, 3), 255, np.uint8)
+    crop = face_crop(image, (0, 0, 10, 10), 2.0, 20)
+    assert crop[0, 0].tolist() == [114, 114, 114] and crop[15, 15].tolist() == [255, 255, 255]
+
+
+def test_train_export_and_resume_on_the_cli(tiny_data, tmp_path, capsys):
+    spec = tmp_path / "cls.yaml"
+    spec.write_text(yaml.safe_dump(_spec_dict(tiny_data, tmp_path / "runs")))
+    assert main(["train", str(spec)]) == 0
+    run = tmp_path / "runs" / "cls"
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and "val_acc" in rows[0]
+    assert (run / "confusion_val.png").stat().st_size > 1000
+    clf = CropClassifier(run / "classifier.onnx", threads=1)
+    assert clf.classes == list(SAMPLE_CLASSES) and clf.input_size == 32 and clf.context == pytest.approx(1.3)
+    probs = clf(np.zeros((3, 32, 32, 3), np.uint8))
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    # a finished run resumed trains nothing more and exports again
+    assert main(["train", "--resume", str(run)]) == 0
+    assert len((run / "metrics.csv").read_text().splitlines()) == 3
