@@ -12,9 +12,13 @@ from dabai.runtime.types import Detection
 
 
 def _fake_detector(image):
-    """'with_mask' when the drawn light-blue mask covers the astronaut's mouth."""
-    b, g, r = (int(v) for v in image[140, 224])
-    label = "with_mask" if b > 200 and g > 180 and r < 200 else "without_mask"
+    """'with_mask' when the drawn light-blue mask covers the astronaut's mouth and nose, 'mask_weared_incorrect'
+    when it covers the mouth only (pulled below the nose)."""
+    def masked(y):
+        b, g, r = (int(v) for v in image[y, 224])
+        return b > 200 and g > 180 and r < 200
+
+    label = ("with_mask" if masked(118) else "mask_weared_incorrect") if masked(140) else "without_mask"
     return [Detection((177.0, 66.0, 272.0, 180.0), 0.9, label)]
 
 
@@ -32,15 +36,15 @@ def test_demo_flow(tmp_path, capsys):
     out = tmp_path / "demo"
     summary = run_demo(out, detector=_fake_detector, speech=False)
     rows = summary["visitors"]
-    assert [r["allow"] for r in rows] == [True, False, False, False, False]
-    assert [tuple(r["reasons"]) for r in rows] == [(), ("no_mask",), ("pass_expired",), ("pass_invalid",),
-                                                  ("no_request",)]
-    assert rows[3]["pass"]["reason"] == "bad_signature"
+    assert [r["allow"] for r in rows] == [True, False, False, False, False, False]
+    assert [tuple(r["reasons"]) for r in rows] == [(), ("no_mask",), ("mask_incorrect",), ("pass_expired",),
+                                                  ("pass_invalid",), ("no_request",)]
+    assert rows[4]["pass"]["reason"] == "bad_signature"
     for i, v in enumerate(VISITORS, 1):
         assert (out / f"{i}-{v.name}-decision.jpg").is_file() and (out / f"{i}-{v.name}-visitor.jpg").is_file()
     assert json.loads((out / "summary.json").read_text())["visitors"][0]["reply_text"].startswith("您好，张三")
     table = capsys.readouterr().out
-    assert "ALLOW" in table and table.count("DENY") == 4 and str(out) in table
+    assert "ALLOW" in table and table.count("DENY") == 5 and str(out) in table
     with pytest.raises(Exception, match="not empty"):
         run_demo(out, detector=_fake_detector, speech=False)
 
@@ -62,9 +66,9 @@ def test_demo_with_the_real_detector(tmp_path):
     det = _real_detector_or_skip()
     summary = run_demo(tmp_path / "real", detector=det, speech=False, echo=lambda *a: None)
     rows = summary["visitors"]
-    for r in rows[2:]:
+    for r in rows[3:]:
         assert not r["allow"]  # expired, forged, no request: never let in, whatever the model sees
-    assert rows[2]["pass"]["reason"] == "expired" and rows[3]["pass"]["reason"] == "bad_signature"
+    assert rows[3]["pass"]["reason"] == "expired" and rows[4]["pass"]["reason"] == "bad_signature"
     # mask outcomes depend on the model; they are shown, and must at least be what decide() made of them
     print("real detector in the demo:", [(r["visitor"], r["mask"], r["allow"]) for r in rows])
     if rows[1]["mask"] and rows[1]["mask"]["label"] != "with_mask":

@@ -1,6 +1,6 @@
 """`dabai demo`: the whole gate on built-in samples, with nothing from outside the installed packages.
 
-Creates a home (keys, a resident, passes) inside the output folder, builds five visitors from
+Creates a home (keys, a resident, passes) inside the output folder, builds six visitors from
 scikit-image's astronaut photo, speaks their requests with the TTS, runs the gate check for each,
 prints the decisions as a table and writes annotated images, request and reply WAVs and a
 summary.json to the folder it names.
@@ -30,18 +30,19 @@ SMALL_TALK = "今天天气真不错"
 class Visitor:
     name: str  # file-name friendly
     story: str  # what the visitor does (shown in the table)
-    masked: bool
+    mask: str  # "on", "below_nose" (worn wrong) or "none"
     pass_kind: str  # valid | expired | forged
     speaks: str  # the sentence the visitor says
     qr_in_frame: bool  # QR held up in the photo (else a separate pass image, like --qr)
 
 
 VISITORS = (
-    Visitor("resident", "resident, mask, valid pass", True, "valid", REQUEST, True),
-    Visitor("no-mask", "resident without a mask", False, "valid", REQUEST, False),
-    Visitor("expired", "mask, expired pass", True, "expired", REQUEST, False),
-    Visitor("forged", "mask, forged pass", True, "forged", REQUEST, True),
-    Visitor("no-request", "mask, valid pass, no request", True, "valid", SMALL_TALK, False),
+    Visitor("resident", "resident, mask, valid pass", "on", "valid", REQUEST, True),
+    Visitor("no-mask", "resident without a mask", "none", "valid", REQUEST, False),
+    Visitor("mask-below-nose", "resident, mask below the nose", "below_nose", "valid", REQUEST, False),
+    Visitor("expired", "mask, expired pass", "on", "expired", REQUEST, False),
+    Visitor("forged", "mask, forged pass", "on", "forged", REQUEST, True),
+    Visitor("no-request", "mask, valid pass, no request", "on", "valid", SMALL_TALK, False),
 )
 
 
@@ -86,7 +87,7 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
     photo, face_box = astronaut()
     rows = []
     for i, v in enumerate(VISITORS, 1):
-        frame = draw_mask(photo, face_box) if v.masked else photo.copy()
+        frame = photo.copy() if v.mask == "none" else draw_mask(photo, face_box, below_nose=v.mask == "below_nose")
         qr = qr_matrix(texts[v.pass_kind])
         if v.qr_in_frame:
             frame = paste_qr(frame, qr)
