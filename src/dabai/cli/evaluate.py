@@ -7,6 +7,7 @@ from dabai.cli.common import add_command, print_json
 EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
   dabai eval --data data/a/test data/b/test data/c/test # a table per source and pooled: 3-class, mask_ok, faces
+  dabai eval --data data/a/test data/b/test --gallery out/gallery   # contact sheets: close-ups, crowds, worst
   dabai eval --model runs/train/mask-detector/checkpoints/best.pt --data data/face-mask/test --json
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
   dabai eval --data data/face-mask/val --diagnose      # lost to classification or to finding faces?
@@ -21,6 +22,8 @@ def register(sub) -> None:
                    help="labelled dataset directory (voc, coco, yolo or kitti); several are pooled")
     p.add_argument("--format", dest="data_format", help="dataset format; autodetected when omitted")
     p.add_argument("--plots", metavar="DIR", default="runs/eval", help="where PR curves and the confusion matrix go (PNG)")
+    p.add_argument("--gallery", metavar="DIR", help="also write contact sheets per source (close-ups, crowds, "
+                   "worst images) and index.html to DIR")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
@@ -45,7 +48,8 @@ def run(args) -> int:
         return run_diagnose(args)
 
     detector = Detector.load(args.model, threads=args.threads or None)
-    result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json)
+    result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json,
+                      gallery_dir=args.gallery)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -57,6 +61,8 @@ def run(args) -> int:
     print()
     print(result.sources.render())
     print(f"figures: {args.plots}/pr_curves.png, {args.plots}/confusion_matrix.png")
+    if args.gallery:
+        print(f"contact sheets: {args.gallery}/index.html")
     return 0
 
 

@@ -123,7 +123,7 @@ def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, p
 
 def evaluate(model: str | Path | Detector | None, data, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
-             progress: bool = True) -> EvalResult:
+             progress: bool = True, gallery_dir: str | Path | None = None) -> EvalResult:
     """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image), and
     ``result.sources``: per source and pooled, in three views (3-class, mask_ok vs not_ok, faces found;
     ``dabai.eval.views``).
@@ -138,6 +138,11 @@ def evaluate(model: str | Path | Detector | None, data, data_format: str | None 
     result.sources = score_by_source(dataset, detections, detector.classes)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
+    if gallery_dir is not None:  # contact sheets per source: close-ups, crowds, worst images (eval/gallery.py)
+        from dabai.eval.gallery import write_gallery
+
+        name = Path(model).name if isinstance(model, (str, Path)) else "the model"
+        write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name)
     return result
 
 
