@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,20 @@ def test_machine_info_names_the_cpu_and_its_int8_features(tmp_path, cpuinfo, cpu
     if cpu:
         assert info["cpu"] == cpu
     assert machine_info(tmp_path / "missing")["int8_flags"] == []  # no /proc: still an answer
+
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "weights" / "ultraface-rfb-640-masked-face.onnx"
+
+
+@pytest.mark.skipif(not REFERENCE.is_file(), reason="../shared/weights/ultraface-rfb-640-masked-face.onnx is absent")
+def test_reference_is_timed_beside_the_model_on_a_640_frame(serve_model, capsys):
+    from dabai.bench.images import bench_jpeg
+    from dabai.bench.reference import UltraFaceMasked
+
+    found = UltraFaceMasked(REFERENCE, threads=1)(bench_jpeg(None, 640))
+    assert all(d.label in ("with_mask", "without_mask") for d in found)
+    assert main(["bench", "--model", str(serve_model), "--reference", str(REFERENCE), "--side", "640",
+                 "--batch", "1", "--threads", "1", "--seconds", "0.3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["model"].startswith("reference") for r in rows] == [False, True]
+    assert rows[0]["frame_px"] == 640 and rows[0]["x_reference"] == pytest.approx(rows[0]["p50_ms"] / rows[1]["p50_ms"], rel=0.02)

@@ -28,7 +28,11 @@ class ModelBenchOptions:
     threads: tuple[int, ...] = (1, 2)  # ONNX Runtime / torch intra-op threads
     seconds: float = 5.0  # timed duration per configuration, after warm-up
     warmup: int = 3  # untimed calls per configuration
-    image: str | None = None  # photo to use (resized to 400 px); default: a drawn scene
+    image: str | None = None  # photo to use (resized to `side` px); default: a drawn scene
+    side: int = 400  # long side of the benchmark frame in pixels (640: a 640x480 gate camera frame)
+    # A reference detector timed in the same run at every thread count, batch 1 (bench/reference.py):
+    # the off-the-shelf UltraFace RFB-640 masked-face ONNX, to quote the checker as a ratio of it.
+    reference: str | None = None
 
 
 @dataclass
@@ -43,8 +47,8 @@ class ModelBenchResult:
     def to_markdown(self) -> str:
         cols = [("model", "model"), ("input_size", "input"), ("batch", "batch"), ("threads", "threads"),
                 ("p50_ms", "p50 ms"), ("p90_ms", "p90 ms"), ("p99_ms", "p99 ms"), ("per_image_ms", "ms/image (p50)"),
-                ("images_per_s", "images/s"), ("count", "calls")]
-        return ("in-process, 400-px JPEG bytes in, detections out (decode, letterbox, model, NMS included)\n\n"
+                ("images_per_s", "images/s"), ("x_reference", "p50 / reference"), ("count", "calls")]
+        return ("in-process, JPEG bytes in, detections out (decode, letterbox, model(s), NMS included)\n\n"
                 + markdown_table(self.rows, cols) + f"\n\nmachine: {self.machine}")
 
 
@@ -52,13 +56,26 @@ def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
     from dabai.runtime.detector import Detector
 
     _check(options)
-    jpeg = bench_jpeg(options.image)
+    jpeg = bench_jpeg(options.image, options.side)
     names = [str(m or "default") for m in options.models]
     result = ModelBenchResult(names, machine=machine_info())
-    for name, model in zip(names, options.models):
-        for threads in options.threads:
+    for threads in options.threads:  # models side by side at each thread count: ratios within one run
+        for name, model in zip(names, options.models):
             detector = Detector.load(model, threads=threads)
             result.rows.extend(_bench_detector(detector, name, threads, jpeg, options))
+        if options.reference:
+            from dabai.bench.reference import UltraFaceMasked
+
+            ref = UltraFaceMasked(options.reference, threads=threads)
+            rows = _bench_detector(ref, f"reference {Path(options.reference).name}", threads, jpeg,
+                                   ModelBenchOptions(models=(), batches=(1,), seconds=options.seconds,
+                                                     warmup=options.warmup))
+            for row in result.rows[-len(options.batches) * len(names):]:
+                if row["batch"] == 1:
+                    row["x_reference"] = round(row["p50_ms"] / rows[0]["p50_ms"], 2)
+            result.rows.extend(rows)
+    for row in result.rows:
+        row["frame_px"] = options.side
     return result
 
 

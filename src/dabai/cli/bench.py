@@ -51,7 +51,10 @@ def _detector_http_arguments(p) -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="intra-op threads (--model; default 1 2)")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16], help="clients (--url; default 1 2 4 8 16)")
     p.add_argument("--seconds", type=float, default=10.0, help="timed seconds per configuration (default 10)")
-    p.add_argument("--image", help="photo to use, resized to 400 px (default: a drawn 400-px scene)")
+    p.add_argument("--image", help="photo to use, resized to --side px (default: a drawn scene)")
+    p.add_argument("--side", type=int, default=400, help="long side of the frame in px (640: a 640x480 camera frame)")
+    p.add_argument("--reference", metavar="ONNX", help="time the UltraFace RFB-640 masked-face ONNX in the same run "
+                   "(batch 1) and report each model's p50 as a multiple of it")
     p.add_argument("--api-key", help="--url: API key (default $DABAI_API_KEY)")
     p.add_argument("--out", metavar="FILE", help="also write the JSON figures here")
     p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
@@ -73,7 +76,8 @@ def run(args) -> int:
         from dabai.bench.inproc import ModelBenchOptions, bench_model
 
         result = bench_model(ModelBenchOptions(models=tuple(args.model or [None]), batches=tuple(args.batch), threads=tuple(args.threads),
-                                               seconds=args.seconds, image=args.image))
+                                               seconds=args.seconds, image=args.image, side=args.side,
+                                               reference=args.reference))
     else:
         args._parser.print_help()
         return 1
