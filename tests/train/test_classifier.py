@@ -121,3 +121,15 @@ def test_train_export_and_resume_on_the_cli(tiny_data, tmp_path, capsys):
     # a finished run resumed trains nothing more and exports again
     assert main(["train", "--resume", str(run)]) == 0
     assert len((run / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_shipped_classifier_spec_is_valid():
+    from pathlib import Path
+
+    from dabai.train.classifier import is_classifier_spec, load_classifier_spec
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "mask_classifier.yaml"
+    assert is_classifier_spec(path)
+    spec = load_classifier_spec(path)
+    assert [s.name for s in spec.sources] == ["face-mask", "ilc2021", "macwin", "crops-grey"]
+    assert spec.sources[2].label_sets == {"with_mask": ["with_mask", "mask_weared_incorrect"]}
