@@ -80,15 +80,28 @@ class CameraStats:
         return asdict(self)
 
 
+_FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_written: set[str] = set()  # values of _FFMPEG_OPTIONS this module wrote (a user's own value is left alone)
+
+
+def ffmpeg_options(rules: CameraRules) -> str:
+    """FFmpeg demuxer options in OpenCV's ``key;value|key;value`` form: the RTSP transport, and a short stream
+    analysis (``probe_s``) so that opening, and so every reconnection, takes a fraction of a second."""
+    return f"rtsp_transport;{rules.rtsp_transport}|analyzeduration;{int(rules.probe_s * 1e6)}"
+
+
 def open_capture(source: int | str, rules: CameraRules):
     """An OpenCV capture on ``source`` with the FFmpeg backend's open/read time-outs (camera indexes: the default
-    backend). The RTSP transport is passed through OPENCV_FFMPEG_CAPTURE_OPTIONS unless the user set it."""
+    backend). :func:`ffmpeg_options` go through OPENCV_FFMPEG_CAPTURE_OPTIONS unless the user set that variable."""
     import cv2
 
     if isinstance(source, int):
         return cv2.VideoCapture(source)
-    if urlsplit(source).scheme.lower().startswith("rtsp") and "OPENCV_FFMPEG_CAPTURE_OPTIONS" not in os.environ:
-        os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = f"rtsp_transport;{rules.rtsp_transport}"
+    current = os.environ.get(_FFMPEG_OPTIONS)
+    if current is None or current in _written:
+        value = ffmpeg_options(rules)
+        os.environ[_FFMPEG_OPTIONS] = value
+        _written.add(value)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(rules.open_timeout_s * 1000),
               cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(rules.read_timeout_s * 1000)]
     return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)

@@ -79,6 +79,7 @@ class CameraRules:
     reconnect_min_s: float = 0.5  # first wait before reconnecting; doubles after every failed attempt ...
     reconnect_max_s: float = 2.0  # ... up to this cap
     rtsp_transport: Literal["tcp", "udp"] = "tcp"  # RTP over the RTSP connection (tcp) or over UDP
+    probe_s: float = 0.5  # stream analysis when connecting (FFmpeg analyzeduration); longer is slower to (re)connect
 
 
 @dataclass(frozen=True)
