@@ -153,8 +153,8 @@ def test_http_camera_dropped_and_back(tmp_path):
             while got is None or got[1] <= ready:
                 got = cam.read(timeout=10)
                 assert got is not None, "no frames after the HTTP stream came back"
-            assert got[1] - ready < 5.0
+            assert got[1] - ready < 8.0  # (from ffmpeg's start, which is slower than the RTSP server's "ready")
             s = cam.stats()
-        assert s.reconnects == 1 and s.frames_read > FPS
+        assert s.reconnects == 1 and s.losses == 1
     finally:
         stream.stop()

@@ -55,6 +55,7 @@ def register(sub, common) -> None:
     ear.add_argument("--intent", choices=INTENTS, help="assume this request (no listening)")
     p.add_argument("--replies", help="write each reply WAV into this folder")
     p.add_argument("--play", action="store_true", help="play replies on the default audio output")
+    p.add_argument("--no-reply-audio", action="store_true", help="do not render replies to audio (texts only)")
     p.add_argument("--model", help="mask detector model (default: the shipped one)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--fps", type=float, help="video frame rate to assume (default: from the file, else 15)")
@@ -137,7 +138,8 @@ def cmd_run(args) -> int:
     opts = SessionOptions(camera=None if args.camera is None else parse_source(args.camera), video=args.video,
                           realtime=args.realtime, audio=args.audio, mic=args.mic,
                           intent=args.intent, replies_dir=args.replies, play=args.play, model=args.model,
-                          max_frames=args.max_frames, fps=args.fps, health_port=args.health_port)
+                          max_frames=args.max_frames, fps=args.fps, health_port=args.health_port,
+                          speak=not args.no_reply_audio)
     summary = run_session(home, cfg, reg, opts, on_decision=None if args.json else _print_decision)
     if args.json:
         print_json(summary)
@@ -173,6 +175,9 @@ def cmd_install_service(args) -> int:
     run_args = run_args_from(args.run_args)
     run = _check_run_args(run_args)
     devices = args.devices or run.mic or (run.camera is not None and run.camera.strip().isdigit())
+    if run.camera is not None and "@" in run.camera:
+        print("warning: the camera URL's credentials will be in the unit file, which every user can read; put it "
+              f"in {args.home}/gate.yaml as camera.source instead (the home is 0700)", file=sys.stderr)
     spec = ServiceSpec(name=args.name, user=args.user, home=args.home, run_args=run_args, devices=devices)
     if args.dry_run:
         print(render_unit(spec), end="")

@@ -132,12 +132,14 @@ def write_unit(spec: ServiceSpec, out_dir: Path = DEFAULT_UNIT_DIR, *, force: bo
 
 
 def verify_unit(path: Path) -> tuple[bool, str] | None:
-    """``systemd-analyze verify`` on the unit: (ok, messages), or None when systemd-analyze is not installed."""
+    """``systemd-analyze verify`` on the unit: (ok, messages), or None when systemd-analyze is not installed. A
+    message is a problem even with exit status 0 (systemd ignores a line it cannot parse, with a warning)."""
     tool = shutil.which("systemd-analyze")
     if tool is None:
         return None
     proc = subprocess.run([tool, "verify", str(path)], capture_output=True, text=True, timeout=60, check=False)
-    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+    messages = (proc.stdout + proc.stderr).strip()
+    return proc.returncode == 0 and not messages, messages
 
 
 def run_args_from(text: str | None) -> list[str]:
