@@ -158,3 +158,19 @@ def test_http_camera_dropped_and_back(tmp_path):
         assert s.reconnects == 1 and s.losses == 1
     finally:
         stream.stop()
+
+
+def test_predict_reads_a_network_camera(tmp_path, capsys):
+    from dabai.cli.main import main
+
+    frames = (qr_frame(None) for _ in range(2 * FPS))
+    stream = HttpStream(write_clip(tmp_path / "cam.mp4", frames, FPS))
+    stream.start()
+    try:
+        code = main(["predict", stream.url, "--max-frames", "5", "--json", str(tmp_path / "preds.json"),
+                     "--out", str(tmp_path / "preds")])
+    finally:
+        stream.stop()
+    assert code == 0 and "5 image(s)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "preds.json").read_text()) == []  # an empty entrance: no faces
+    assert (tmp_path / "preds" / "stream_pred.mp4").stat().st_size > 0

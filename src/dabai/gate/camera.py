@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -231,6 +231,18 @@ class LiveCamera:
                 s.frames_read += 1
                 s.last_frame_time = now
                 self._cond.notify()
+
+
+def stream_frames(source: int | str, rules: CameraRules | None = None, max_frames: int | None = None,
+                  name: str = "stream") -> Iterator[tuple[str, np.ndarray]]:
+    """(``name#000000``, frame) from a live camera or stream, reconnecting as needed, until ``max_frames``."""
+    with LiveCamera(source, rules) as cam:
+        i = 0
+        while max_frames is None or i < max_frames:
+            got = cam.read(timeout=1.0)
+            if got is not None:
+                yield f"{name}#{i:06d}", got[0]
+                i += 1
 
 
 class PacedFile:
