@@ -135,3 +135,19 @@ def test_parse_source_and_redact():
             parse_source(bad)
     assert redact("rtsp://admin:hunter2@10.0.0.5:554/s") == "rtsp://admin:***@10.0.0.5:554/s"
     assert redact("rtsp://10.0.0.5/s") == "rtsp://10.0.0.5/s" and redact(1) == "camera 1"
+
+
+def test_gate_run_needs_a_source(tmp_path, monkeypatch, capsys):
+    from dabai.cli.main import main
+
+    monkeypatch.setenv("DABAI_HOME", str(tmp_path / "home"))
+    assert main(["keys", "init"]) == 0
+    assert main(["gate", "run", "--intent", "enter", "--no-reply-audio"]) == 2
+    assert "no camera" in capsys.readouterr().err
+    assert main(["gate", "run", "--camera", "entrance.mp4", "--intent", "enter"]) == 2
+    assert "use --video for a file" in capsys.readouterr().err
+    assert main(["gate", "run", "--camera", "0", "--realtime", "--intent", "enter"]) == 2
+    assert "--realtime plays a --video file" in capsys.readouterr().err
+    (tmp_path / "home" / "gate.yaml").write_text("camera: {source: rtsp://cam/s, queue_frames: 0}\n")
+    assert main(["gate", "run", "--intent", "enter"]) == 2
+    assert "camera.queue_frames" in capsys.readouterr().err
