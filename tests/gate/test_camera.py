@@ -151,3 +151,14 @@ def test_gate_run_needs_a_source(tmp_path, monkeypatch, capsys):
     (tmp_path / "home" / "gate.yaml").write_text("camera: {source: rtsp://cam/s, queue_frames: 0}\n")
     assert main(["gate", "run", "--intent", "enter"]) == 2
     assert "camera.queue_frames" in capsys.readouterr().err
+
+
+def test_a_failing_reader_thread_is_reported_not_hidden():
+    class Broken(ScriptedCapture):
+        def release(self):
+            raise MemoryError("the backend broke")
+
+    with LiveCamera("rtsp://cam/x", capture_factory=Script(Broken(2))) as cam:
+        with pytest.raises(DabaiError, match="camera reader stopped .*MemoryError"):
+            for _ in range(10):
+                cam.read(timeout=1.0)

@@ -124,6 +124,7 @@ class LiveCamera:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None  # what killed the reader thread, if anything did
         self._stats = CameraStats(source=redact(source))
 
     # -- consumer side ------------------------------------------------------------------------
@@ -134,9 +135,15 @@ class LiveCamera:
         return self
 
     def read(self, timeout: float = 1.0) -> tuple[np.ndarray, float] | None:
-        """The oldest kept frame and its capture time (epoch seconds), or None when none came within ``timeout``."""
+        """The oldest kept frame and its capture time (epoch seconds), or None when none came within ``timeout``.
+        Raises DabaiError when the reader thread itself failed (a bug, not a camera problem): the caller should
+        stop, and a service manager restart it."""
+        if self._failure is not None:
+            raise DabaiError(f"{self._stats.source}: the camera reader stopped "
+                             f"({type(self._failure).__name__}: {self._failure})")
         with self._cond:
-            if not self._frames and not self._cond.wait_for(lambda: self._frames or self._stop.is_set(), timeout):
+            if not self._frames and not self._cond.wait_for(
+                    lambda: self._frames or self._stop.is_set() or self._failure is not None, timeout):
                 return None
             if not self._frames:
                 return None
@@ -165,6 +172,15 @@ class LiveCamera:
 
     # -- reader thread ------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._reconnect_loop()
+        except BaseException as exc:  # handed to the consumer: read() raises it
+            log.exception("%s: the camera reader failed", self._stats.source)
+            self._failure = exc
+            with self._cond:
+                self._cond.notify_all()
+
+    def _reconnect_loop(self) -> None:
         name = self._stats.source
         delay = 0.0  # the first attempt (and the first after a loss) is immediate
         while not self._stop.is_set():
