@@ -39,7 +39,7 @@ def test_out_writes_the_unit_and_prints_the_steps(capsys, tmp_path):
                          "--run-args", "--camera 0 --mic")
     unit = tmp_path / "east-gate.service"
     assert code == 0 and unit.is_file() and stat.S_IMODE(unit.stat().st_mode) == 0o644
-    assert "useradd --system --home-dir /var/lib/dabai" in out and "systemctl enable --now east-gate.service" in out
+    assert "useradd --system --home-dir /var/lib/dabai" in out and "install -d -m 0700 -o dabai" in out and "systemctl enable --now east-gate.service" in out
     text = unit.read_text()
     assert "SupplementaryGroups=video audio" in text and "PrivateDevices=yes" not in text  # a local camera + mic
     code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate")

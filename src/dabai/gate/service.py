@@ -110,6 +110,7 @@ def enable_steps(spec: ServiceSpec, unit_path: Path) -> list[str]:
     return [
         f"useradd --system --home-dir {spec.home} --no-create-home --shell /usr/sbin/nologin "
         f"--user-group {spec.user}" + (" --groups video,audio" if spec.devices else ""),
+        f"install -d -m 0700 -o {spec.user} -g {spec.user} {spec.home}   # the home (systemd keeps it so)",
         *([] if unit_path.parent == DEFAULT_UNIT_DIR else [f"install -m 0644 {unit_path} {DEFAULT_UNIT_DIR}/"]),
         "systemctl daemon-reload",
         f"systemctl enable --now {spec.name}.service",
