@@ -45,9 +45,12 @@ def visitor_frames(text: str, seconds: float):
 
 
 @pytest.fixture
-def clip(tmp_path, registry, signer, resident):
-    text = issue_pass(registry, signer, resident.id).text
-    return write_clip(tmp_path / "visitors.mp4", visitor_frames(text, 45), FPS)
+def make_clip(tmp_path, registry, signer, resident):
+    def make(seconds: float):
+        text = issue_pass(registry, signer, resident.id).text
+        return write_clip(tmp_path / "visitors.mp4", visitor_frames(text, seconds), FPS)
+
+    return make
 
 
 def _health(port: int) -> dict:
@@ -116,8 +119,8 @@ def run_with_restarts(home, registry, clip, restarts: int, every_s: float, down_
                       "allows": [e["allow"] for _, e in decisions]}
 
 
-def test_rtsp_server_restarted_mid_run_recovers_and_keeps_deciding(home, registry, clip):
-    out = run_with_restarts(home, registry, clip, restarts=1, every_s=6.0)
+def test_rtsp_server_restarted_mid_run_recovers_and_keeps_deciding(home, registry, make_clip):
+    out = run_with_restarts(home, registry, make_clip(24), restarts=1, every_s=6.0)
     assert out["stopped"] == "sigterm"
     assert len(out["recoveries"]) == 1 and out["recoveries"][0] < 5.0, out["recoveries"]
     assert all(n >= 1 for n in out["per_segment"]), out["per_segment"]  # decisions before and after the restart
@@ -128,8 +131,8 @@ def test_rtsp_server_restarted_mid_run_recovers_and_keeps_deciding(home, registr
 
 
 @pytest.mark.slow
-def test_rtsp_three_restarts_in_two_minutes(home, registry, clip):
-    out = run_with_restarts(home, registry, clip, restarts=3, every_s=28.0)
+def test_rtsp_three_restarts_in_two_minutes(home, registry, make_clip):
+    out = run_with_restarts(home, registry, make_clip(45), restarts=3, every_s=28.0)
     assert out["uptime_s"] >= 90 and out["stopped"] == "sigterm"  # no crash: the run ended on our SIGTERM
     assert len(out["recoveries"]) == 3 and max(out["recoveries"]) < 5.0, out["recoveries"]
     assert all(n >= 1 for n in out["per_segment"]), out["per_segment"]

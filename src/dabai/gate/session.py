@@ -301,12 +301,19 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
     from dabai.gate.listen import make_listener
     from dabai.gate.replies import ReplyVoice
 
-    voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
-    door = Door(config.door, registry, config.gate_id, home.root)  # a bad secret or action fails before the camera
-    checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice, door=door)
-    _ = checker.detector  # load the model now: a missing model is an error before the camera opens
-    listener = make_listener(opts.audio, opts.mic, opts.intent)
-    replies = ReplyOutput(checker, opts.replies_dir, opts.play)
+    camera, cap, fps, what = _open_source(opts, config)  # a bad source is an error before anything loads
+    try:
+        voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
+        door = Door(config.door, registry, config.gate_id, home.root)  # a bad secret or action: an error now
+        checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice,
+                              door=door)
+        _ = checker.detector  # load the model now: a missing model is an error before the camera connects
+        listener = make_listener(opts.audio, opts.mic, opts.intent)
+        replies = ReplyOutput(checker, opts.replies_dir, opts.play)
+    except BaseException:
+        if cap is not None:
+            cap.release()
+        raise
     events: list[dict] = []
 
     def on_reply(event):
@@ -315,7 +322,6 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
         if on_decision is not None:
             on_decision(event)
 
-    camera, cap, fps, what = _open_source(opts, config)
     session = GateSession(checker, listener, on_reply=on_reply, live_dir=home.live_dir, live_every=opts.live_every,
                           door=door)
     meter, started = _RateMeter(), time.monotonic()
