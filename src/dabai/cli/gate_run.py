@@ -40,19 +40,47 @@ def register(sub, common) -> None:
                     "denied visitors are snapshotted under HOME/snapshots with a retention limit.",
         examples="  dabai gate run --camera 0 --mic --play\n"
                  "  dabai gate run --video visitors.mp4 --audio request.wav --replies out/\n"
-                 "  dabai gate run --video visitors.mp4 --intent enter --max-frames 300 --json\n"), json_flag=True)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--camera", type=int, help="camera index (e.g. 0)")
+                 "  dabai gate run --video visitors.mp4 --intent enter --max-frames 300 --json\n"
+                 "  dabai gate run --camera rtsp://user:pw@192.168.1.64:554/Streaming/Channels/102 --intent enter "
+                 "--health-port 8701\n"), json_flag=True)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", help="camera index (e.g. 0) or stream URL (rtsp://..., http://...); "
+                                      "default: camera.source in gate.yaml")
     src.add_argument("--video", help="video file to play as the camera")
+    p.add_argument("--realtime", action="store_true",
+                   help="with --video: play it at its frame rate, looping, like a live camera")
     ear = p.add_mutually_exclusive_group()
     ear.add_argument("--audio", help="a request recording, heard when each visitor arrives")
     ear.add_argument("--mic", action="store_true", help="listen on the default microphone")
     ear.add_argument("--intent", choices=INTENTS, help="assume this request (no listening)")
     p.add_argument("--replies", help="write each reply WAV into this folder")
     p.add_argument("--play", action="store_true", help="play replies on the default audio output")
+    p.add_argument("--no-reply-audio", action="store_true", help="do not render replies to audio (texts only)")
     p.add_argument("--model", help="mask detector model (default: the shipped one)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--fps", type=float, help="video frame rate to assume (default: from the file, else 15)")
+    p.add_argument("--health-port", type=int, help="serve /healthz and /metrics on 127.0.0.1:PORT "
+                                                   "(default: health.port in gate.yaml; 0: any free port)")
+
+    p = add_command(
+        g, "install-service", cmd_install_service, "write a systemd unit that runs 'gate run' at boot",
+        description="Write NAME.service (default dabai-gate) running 'dabai gate run --home HOME RUN_ARGS' as a "
+                    "dedicated system user, the home under /var/lib with mode 0700, restart on failure, journal "
+                    "logging, sandboxing and a watchdog; then print the commands that enable it. Put the camera, "
+                    "door and health settings in HOME/gate.yaml.",
+        examples="  dabai gate install-service --run-args '--intent enter' --dry-run\n"
+                 "  sudo dabai gate install-service --run-args '--mic --play'\n"
+                 "  dabai gate install-service --out ./unit --run-args '--camera rtsp://cam.local/stream1 --intent enter'\n")
+    p.add_argument("--run-args", default="", help="arguments of 'dabai gate run' in the unit (checked now)")
+    p.add_argument("--home", default="/var/lib/dabai", help="the service's gate home (default /var/lib/dabai)")
+    p.add_argument("--user", default="dabai", help="the system user it runs as (default dabai)")
+    p.add_argument("--name", default="dabai-gate", help="unit name (default dabai-gate)")
+    p.add_argument("--devices", action="store_true",
+                   help="allow local devices (camera index, microphone; implied by --mic or --camera N)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", help="write the unit into this folder (default /etc/systemd/system)")
+    where.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
+    p.add_argument("--force", action="store_true", help="replace an existing unit file")
 
     p = common(add_command(
         g, "serve", cmd_serve, "serve the local web console (login required)",
@@ -103,21 +131,89 @@ def cmd_run(args) -> int:
     from dabai.gate.session import SessionOptions, run_session
 
     home, cfg, reg = _open(args)
-    opts = SessionOptions(camera=args.camera, video=args.video, audio=args.audio, mic=args.mic,
+    from dabai.gate.camera import parse_source
+
+    if args.realtime and not args.video:
+        raise DabaiError("--realtime plays a --video file like a camera; give --video FILE")
+    opts = SessionOptions(camera=None if args.camera is None else parse_source(args.camera), video=args.video,
+                          realtime=args.realtime, audio=args.audio, mic=args.mic,
                           intent=args.intent, replies_dir=args.replies, play=args.play, model=args.model,
-                          max_frames=args.max_frames, fps=args.fps)
+                          max_frames=args.max_frames, fps=args.fps, health_port=args.health_port,
+                          speak=not args.no_reply_audio)
     summary = run_session(home, cfg, reg, opts, on_decision=None if args.json else _print_decision)
     if args.json:
         print_json(summary)
     else:
+        cam = summary["camera"]
         print(f"{summary['frames']} frames, {summary['visitors']} visitor(s), {summary['allowed']} allowed, "
-              f"{summary['bad_frames']} bad frame(s)")
+              f"{summary['bad_frames']} bad frame(s); {summary['fps_average']:.1f} fps processed"
+              + (f", {cam['frames_dropped']} dropped, {cam['reconnects']} reconnect(s)" if cam else "")
+              + f" ({summary['stopped']})")
     return 0
 
 
 def _print_decision(event: dict) -> None:
+    door = event.get("door")
     print(f"[{event['time']}] {'ALLOW' if event['allow'] else 'DENY '} {event['reply_text']}"
-          + (f"  ({', '.join(event['reasons'])})" if event["reasons"] else ""), flush=True)
+          + (f"  ({', '.join(event['reasons'])})" if event["reasons"] else "")
+          + (f"  door {door}" if door in ("opened", "failed") else ""), flush=True)
+
+
+def cmd_install_service(args) -> int:
+    from pathlib import Path
+
+    from dabai.gate.service import (
+        DEFAULT_UNIT_DIR,
+        ServiceSpec,
+        enable_steps,
+        render_unit,
+        run_args_from,
+        verify_unit,
+        write_unit,
+    )
+
+    run_args = run_args_from(args.run_args)
+    run = _check_run_args(run_args)
+    devices = args.devices or run.mic or (run.camera is not None and run.camera.strip().isdigit())
+    if run.camera is not None and "@" in run.camera:
+        print("warning: the camera URL's credentials will be in the unit file, which every user can read; put it "
+              f"in {args.home}/gate.yaml as camera.source instead (the home is 0700)", file=sys.stderr)
+    spec = ServiceSpec(name=args.name, user=args.user, home=args.home, run_args=run_args, devices=devices)
+    if args.dry_run:
+        print(render_unit(spec), end="")
+        return 0
+    path = write_unit(spec, Path(args.out) if args.out else DEFAULT_UNIT_DIR, force=args.force)
+    print(f"wrote {path}")
+    checked = verify_unit(path)
+    if checked is None:
+        print("note: systemd-analyze is not installed; the unit was not verified", file=sys.stderr)
+    elif not checked[0]:
+        print(f"systemd-analyze verify {path}:\n{checked[1]}", file=sys.stderr)
+    print("to enable it (as root):")
+    for step in enable_steps(spec, path):
+        print(f"  {step}")
+    print(f"then put the gate's settings in {spec.home}/gate.yaml (camera, door, health) - see docs/gate.md")
+    return 0
+
+
+def _check_run_args(run_args: list[str]):
+    """Parse ``run_args`` with the real 'gate run' parser so a typo fails now, not at boot."""
+    import argparse
+    import contextlib
+    import io
+
+    from dabai.cli.main import build_parser
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            return build_parser().parse_args(["gate", "run", *run_args])
+    except SystemExit:
+        msg = err.getvalue().strip().splitlines()
+        raise DabaiError(f"--run-args {' '.join(run_args)!r}: not valid for 'dabai gate run': "
+                         f"{msg[-1] if msg else 'see dabai gate run --help'}") from None
+    except argparse.ArgumentError as exc:
+        raise DabaiError(f"--run-args: {exc}") from None
 
 
 def cmd_serve(args) -> int:
@@ -156,7 +252,7 @@ def cmd_events(args) -> int:
     for e in rows:
         who = e.resident_name or (f"resident {e.resident_id}" if e.resident_id else "-")
         print(f"{e.id:>6} {e.time.astimezone():%Y-%m-%d %H:%M:%S} {e.gate_id:<8} {'allow' if e.allow else 'deny '} "
-              f"{who:<10} {','.join(e.reasons) or '-'}")
+              f"{who:<10} {','.join(e.reasons) or '-'}" + (f"  door {e.door}" if e.door else ""))
     return 0
 
 

@@ -9,12 +9,13 @@ EXAMPLES = """\
   dabai predict photos/ --json preds.json --conf 0          # every detection, for COCO evaluation
   dabai predict gate.mp4 --out preds/ --model runs/train/x/best.onnx
   dabai predict photos/ --kitti kitti_labels/               # tlt-infer style KITTI dump
+  dabai predict rtsp://192.168.1.64/stream1 --max-frames 150 --out preds/   # a network camera (Ctrl-C stops)
 """
 
 
 def register(sub) -> None:
     p = add_command(sub, "predict", run, "detect masks in images, folders or videos", EXAMPLES)
-    p.add_argument("source", help="an image, a folder of images, or a video")
+    p.add_argument("source", help="an image, a folder of images, a video, or a camera stream URL (rtsp://, http://)")
     p.add_argument("--model", help="model file (.onnx or dabai .pt checkpoint); default: the shipped model")
     p.add_argument("--out", metavar="DIR", help="write images (or the video) with boxes drawn here")
     p.add_argument("--json", metavar="FILE", help='write [{"image", "bbox": [x1,y1,x2,y2], "score", "label"}, ...]')
@@ -22,15 +23,22 @@ def register(sub) -> None:
     p.add_argument("--conf", type=float, default=0.3, help="minimum score (0 keeps everything, for evaluation)")
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
+    p.add_argument("--max-frames", type=int, help="with a stream URL: stop after this many frames (else Ctrl-C)")
 
 
 def run(args) -> int:
+    from dabai.gate.camera import is_stream_url, stream_frames
     from dabai.runtime.detector import Detector
-    from dabai.runtime.predict import predict_source
+    from dabai.runtime.predict import predict_frames, predict_source
 
     detector = Detector.load(args.model, threads=args.threads or None, conf=args.conf, iou=args.iou)
-    summary = predict_source(detector, args.source, args.out, args.json, args.kitti)
-    print(f"{summary.images} image(s), {summary.detections} detection(s) at conf >= {args.conf}")
+    if is_stream_url(args.source):  # a network camera: newest frames, reconnecting when the stream drops
+        frames = stream_frames(args.source, max_frames=args.max_frames)
+        summary = predict_frames(detector, frames, args.out, args.json, args.kitti, video_name="stream")
+    else:
+        summary = predict_source(detector, args.source, args.out, args.json, args.kitti)
+    print(f"{summary.images} image(s), {summary.detections} detection(s) at conf >= {args.conf}"
+          + (" (stopped by Ctrl-C)" if summary.interrupted else ""))
     for path in summary.skipped:
         print(f"skipped (unreadable): {path}")
     for what, where in (("images", args.out), ("json", args.json), ("kitti", args.kitti)):

@@ -20,6 +20,7 @@ from dabai.errors import DabaiError, ModelError
 from dabai.gate.config import GateConfig
 from dabai.gate.db import Registry
 from dabai.gate.decision import Decision, Observations, decide
+from dabai.gate.door import initial_state
 from dabai.gate.events import add_event
 from dabai.gate.home import GateHome
 from dabai.gate.keys import PublicKey, load_public_keys
@@ -72,7 +73,7 @@ class GateChecker:
 
     def __init__(self, home: GateHome, registry: Registry, config: GateConfig | None = None, *,
                  detector: DetectorFn | None = None, keys: dict[str, PublicKey] | None = None,
-                 voice: ReplyVoice | None = None, model_path: str | Path | None = None):
+                 voice: ReplyVoice | None = None, model_path: str | Path | None = None, door=None):
         self.home = home
         self.registry = registry
         self.config = config or GateConfig()
@@ -80,6 +81,7 @@ class GateChecker:
         self._detector = detector
         self._model_path = model_path
         self.voice = voice if voice is not None else ReplyVoice(home.root, self.config.voice)
+        self.door = door  # a dabai.gate.door.Door: its state is logged with each decision (actuated by the caller)
 
     @property
     def detector(self) -> DetectorFn:
@@ -130,7 +132,8 @@ class GateChecker:
                 mask_label=decision.mask.label if decision.mask else None,
                 mask_score=decision.mask.score if decision.mask else None, intent=intent,
                 latency_ms={k: round(v, 2) for k, v in latency.items()}, reply_text=decision.reply_text,
-                snapshot=snapshot)
+                snapshot=snapshot, door=initial_state(decision.allow, self.door is not None and
+                                                      self.door.opener is not None))
             event_id = event.id
         latency["log_ms"] = (time.perf_counter() - t1) * 1000
         return decision, obs, event_id

@@ -69,6 +69,51 @@ class SessionRules:
 
 
 @dataclass(frozen=True)
+class CameraRules:
+    """A live camera (index or network stream) for `dabai gate run`."""
+
+    source: str | None = None  # camera index ("0") or stream URL (rtsp://..., http://...); --camera overrides
+    queue_frames: int = 1  # newest frames kept for processing; an older unprocessed frame is dropped
+    open_timeout_s: float = 5.0  # give up one connection attempt after this long
+    read_timeout_s: float = 5.0  # a stream silent this long counts as dropped
+    reconnect_min_s: float = 0.5  # first wait before reconnecting; doubles after every failed attempt ...
+    reconnect_max_s: float = 2.0  # ... up to this cap
+    rtsp_transport: Literal["tcp", "udp"] = "tcp"  # RTP over the RTSP connection (tcp) or over UDP
+    probe_s: float = 0.5  # stream analysis when connecting (FFmpeg analyzeduration); longer is slower to (re)connect
+
+
+@dataclass(frozen=True)
+class DoorAction:
+    """One action: an HTTP webhook (POST, HMAC-SHA256 signed) or a command (argv, no shell)."""
+
+    kind: Literal["none", "webhook", "command"] = "none"
+    url: str | None = None  # webhook: http(s) URL receiving a signed JSON POST
+    secret_file: str | None = None  # webhook: file with the shared HMAC secret (relative: to the home)
+    command: list[str] = field(default_factory=list)  # command: argv, run without a shell
+    timeout_s: float = 3.0  # one attempt's limit
+    retries: int = 2  # further attempts when the action certainly did not act (refused connection, 5xx)
+    retry_delay_s: float = 0.5  # wait before a retry (doubles each time)
+
+
+@dataclass(frozen=True)
+class DoorRules:
+    """What the gate does besides speaking: open the door on an admit, alert on refusals or failures."""
+
+    open: DoorAction = field(default_factory=DoorAction)
+    alert: DoorAction = field(default_factory=DoorAction)
+    alert_on: list[Literal["deny", "door_failed"]] = field(default_factory=lambda: ["door_failed"])
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    """The liveness endpoint of `dabai gate run` (GET /healthz, /metrics) for a watchdog."""
+
+    host: str = "127.0.0.1"  # keep it on loopback
+    port: int | None = None  # None: no endpoint; 0: any free port (logged)
+    stale_s: float = 10.0  # /healthz answers 503 when no frame was processed for this long
+
+
+@dataclass(frozen=True)
 class GateConfig:
     """Everything a gate needs besides its home folder."""
 
@@ -78,6 +123,9 @@ class GateConfig:
     mask: MaskRules = field(default_factory=MaskRules)
     passes: PassRules = field(default_factory=PassRules)
     session: SessionRules = field(default_factory=SessionRules)
+    camera: CameraRules = field(default_factory=CameraRules)
+    door: DoorRules = field(default_factory=DoorRules)
+    health: HealthRules = field(default_factory=HealthRules)
     replies: dict[str, str] = field(default_factory=dict)  # overrides of DEFAULT_REPLIES
 
     def __post_init__(self) -> None:
@@ -92,11 +140,30 @@ class GateConfig:
                             ("mask.min_face_score", self.mask.min_face_score)):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name}: {value} must be between 0 and 1")
+        cam = self.camera
+        if cam.queue_frames < 1:
+            raise ConfigError(f"camera.queue_frames: {cam.queue_frames} must be at least 1")
+        if not 0 < cam.reconnect_min_s <= cam.reconnect_max_s:
+            raise ConfigError("camera.reconnect_min_s / reconnect_max_s: need 0 < reconnect_min_s <= reconnect_max_s")
+        for key, action in (("door.open", self.door.open), ("door.alert", self.door.alert)):
+            _check_action(key, action)
 
     def reply(self, key: str, **values: str) -> str:
         """The reply text for a reason (or 'welcome'), with ``{name}`` filled in."""
         template = self.replies.get(key) or DEFAULT_REPLIES[key]
         return template.format(**values) if values else template
+
+
+def _check_action(key: str, a: DoorAction) -> None:
+    if a.kind == "webhook":
+        if not a.url or not a.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}.url: a webhook needs an http:// or https:// URL, got {a.url!r}")
+        if not a.secret_file:
+            raise ConfigError(f"{key}.secret_file: a webhook needs a file holding the shared signing secret")
+    if a.kind == "command" and not a.command:
+        raise ConfigError(f"{key}.command: a command action needs an argv list, e.g. [/usr/local/bin/relay, open]")
+    if a.timeout_s <= 0 or a.retries < 0 or a.retry_delay_s < 0:
+        raise ConfigError(f"{key}: timeout_s must be > 0, retries and retry_delay_s >= 0")
 
 
 def load_gate_config(path: str | Path | None = None, home_config: Path | None = None) -> GateConfig:

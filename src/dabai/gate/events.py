@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dabai.gate.db import Registry
 from dabai.gate.models import Event, Resident, utcnow
@@ -28,6 +28,8 @@ class EventInfo:
     latency_ms: dict
     reply_text: str | None
     snapshot: str | None
+    door: str | None = None  # opened | failed | not_asked | no_door | pending | opening (see dabai.gate.door)
+    door_detail: str | None = None
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
@@ -38,15 +40,24 @@ class EventInfo:
 def add_event(session, *, gate_id: str, allow: bool, reasons, resident_id: int | None = None,
               pass_id: str | None = None, mask_label: str | None = None, mask_score: float | None = None,
               intent: str | None = None, latency_ms: dict | None = None, reply_text: str | None = None,
-              snapshot: str | None = None, time: datetime | None = None) -> Event:
+              snapshot: str | None = None, time: datetime | None = None, door: str | None = None) -> Event:
     """Add one event to an open write transaction (it commits or rolls back with the caller's)."""
     row = Event(time=time or utcnow(), gate_id=gate_id, resident_id=resident_id, pass_id=pass_id,
                 mask_label=mask_label, mask_score=None if mask_score is None else float(mask_score),
                 intent=intent, allow=bool(allow), reasons=json.dumps(list(reasons), ensure_ascii=False),
-                latency_ms=json.dumps(latency_ms or {}), reply_text=reply_text, snapshot=snapshot)
+                latency_ms=json.dumps(latency_ms or {}), reply_text=reply_text, snapshot=snapshot, door=door)
     session.add(row)
     session.flush()
     return row
+
+
+def set_door(reg: Registry, event_id: int, *, expect: str, new: str, detail: str | None = None) -> bool:
+    """Move event ``event_id``'s door state from ``expect`` to ``new`` in one statement; False when it was not
+    ``expect`` (someone else moved it). This compare-and-set is what lets a decision open the door only once."""
+    with reg.write() as s:
+        result = s.execute(update(Event).where(Event.id == event_id, Event.door == expect)
+                           .values(door=new, door_detail=detail))
+        return result.rowcount == 1
 
 
 def query_events(reg: Registry, *, outcome: str | None = None, resident: int | None = None,
@@ -68,5 +79,5 @@ def query_events(reg: Registry, *, outcome: str | None = None, resident: int | N
     with reg.read() as s:
         return [EventInfo(e.id, e.time, e.gate_id, e.resident_id, name, e.pass_id, e.mask_label, e.mask_score,
                           e.intent, e.allow, json.loads(e.reasons or "[]"), json.loads(e.latency_ms or "{}"),
-                          e.reply_text, e.snapshot)
+                          e.reply_text, e.snapshot, e.door, e.door_detail)
                 for e, name in s.execute(q)]

@@ -102,6 +102,10 @@ class Event(Base):
     latency_ms: Mapped[str] = mapped_column(Text, default="{}")  # JSON mapping stage -> ms
     reply_text: Mapped[str | None] = mapped_column(Text, default=None)
     snapshot: Mapped[str | None] = mapped_column(Text, default=None)
+    # door: pending (logged, not yet actuated) -> opening -> opened | failed; not_asked (deny); no_door (allow,
+    # no door action configured); NULL for events logged before the door existed. See dabai.gate.door.
+    door: Mapped[str | None] = mapped_column(String(16), default=None)
+    door_detail: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ConsoleUser(Base):

@@ -24,6 +24,7 @@ import numpy as np
 from dabai.errors import DabaiError
 from dabai.gate.check import GateChecker
 from dabai.gate.decision import Observations, decide, mask_reason, persons_at_gate
+from dabai.gate.door import Door, initial_state
 from dabai.gate.passes import NO_PASS, PassCheck
 from dabai.gate.snapshots import save_snapshot, write_live
 
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 class SessionOptions:
     """Sources and outputs of one `gate run` (timing lives in GateConfig.session)."""
 
-    camera: int | None = None  # camera index
+    camera: int | str | None = None  # camera index or stream URL (rtsp://, http://...); None: camera.source
     video: str | None = None  # or a video file played as the camera
+    realtime: bool = False  # play the video at its frame rate, looping, like a live camera
     audio: str | None = None  # a request recording heard for each visitor
     mic: bool = False  # or the microphone
     intent: str | None = None  # or a fixed intent
@@ -46,6 +48,7 @@ class SessionOptions:
     fps: float | None = None  # clock for video files (None: the file's rate, else 15)
     live_every: int = 5  # write the console's live frame every N frames
     speak: bool = True  # render reply audio (False: texts only)
+    health_port: int | None = None  # overrides health.port of the config (0: any free port)
 
 
 def _outcome(faces, rules) -> str:
@@ -60,8 +63,9 @@ class GateSession:
     """The state machine. Feed it frames with their time (seconds); it returns an event dict per decision."""
 
     def __init__(self, checker: GateChecker, listener, *, on_reply: Callable[[dict], None] | None = None,
-                 live_dir: Path | None = None, live_every: int = 5):
+                 live_dir: Path | None = None, live_every: int = 5, door: Door | None = None):
         self.checker = checker
+        self.door = door
         self.cfg = checker.config
         self.rules = self.cfg.session
         self.listener = listener
@@ -110,6 +114,7 @@ class GateSession:
 
     def _on_present(self, frame, now, present, text):
         self.visitors += 1
+        log.info("visitor %d present; checking", self.visitors)
         self._start_checking(now, keep_intent=False)
         return None
 
@@ -165,7 +170,11 @@ class GateSession:
         self._denied_outcome = outcome
         event = {"event_id": event_id, "time": time.strftime("%H:%M:%S"), "allow": decision.allow,
                  "reasons": list(decision.reasons), "reply_text": decision.reply_text, "intent": intent,
-                 "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None}
+                 "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None,
+                 "resident_id": decision.resident.id if decision.resident else None}
+        # logged first (above); now the door, exactly once for this decision; then the outcome is recorded
+        event["door"], event["door_detail"] = (self.door.after_decision(event) if self.door is not None
+                                               else (initial_state(decision.allow, False), None))
         if self.on_reply is not None:
             self.on_reply(event)
         self._last = event
@@ -217,19 +226,94 @@ class ReplyOutput:
             subprocess.Popen([self.player, str(wav)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
-                on_decision: Callable[[dict], None] | None = None) -> dict:
-    """Open the camera/video and run the loop until the video ends, max_frames, or Ctrl-C."""
+class _StopRequest:
+    """SIGTERM asks the loop to stop after the visitor in progress (bounded by the request/pass time-outs)."""
+
+    def __init__(self, grace_s: float):
+        self.grace_s = grace_s
+        self.deadline: float | None = None
+
+    def __call__(self, signum, _frame) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.grace_s
+            log.info("SIGTERM: stopping after the visitor in progress (at most %.0f s)", self.grace_s)
+
+    @property
+    def requested(self) -> bool:
+        return self.deadline is not None
+
+
+class _RateMeter:
+    """Frames per second over the last ``window_s`` seconds."""
+
+    def __init__(self, window_s: float = 5.0):
+        self.window_s = window_s
+        self._times: deque = deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+    def rate(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+def _open_source(opts: SessionOptions, config):
+    """(live camera or None, sequential capture or None, fps of a file, description)."""
     import cv2
 
+    from dabai.gate.camera import LiveCamera, PacedFile, parse_source, redact
+
+    if opts.video is not None:
+        if not Path(opts.video).is_file():
+            raise DabaiError(f"{opts.video}: video file not found")
+        if opts.realtime:
+            probe = PacedFile(opts.video, opts.fps)
+            if not probe.isOpened():
+                raise DabaiError(f"cannot open video {opts.video}")
+            probe.release()
+            live = LiveCamera(opts.video, config.camera, capture_factory=lambda *_: PacedFile(opts.video, probe.fps))
+            return live, None, probe.fps, opts.video
+        cap = cv2.VideoCapture(opts.video)
+        if not cap.isOpened():
+            raise DabaiError(f"cannot open video {opts.video}")
+        return None, cap, opts.fps or cap.get(cv2.CAP_PROP_FPS) or 15.0, opts.video
+    source = opts.camera if opts.camera is not None else config.camera.source
+    if source is None:
+        raise DabaiError("no camera: give --camera INDEX|URL, --video FILE, or set camera.source in gate.yaml")
+    source = parse_source(source)
+    return LiveCamera(source, config.camera), None, None, redact(source)
+
+
+def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
+                on_decision: Callable[[dict], None] | None = None) -> dict:
+    """Run the loop on a video file (to its end), a camera or a network stream (reconnecting when it drops) until
+    max_frames, Ctrl-C or SIGTERM (which lets the visitor in progress finish first)."""
+    import signal
+    import threading
+    from dataclasses import asdict, replace
+
+    from dabai.gate.health import HealthServer, SystemdNotifier
     from dabai.gate.listen import make_listener
     from dabai.gate.replies import ReplyVoice
 
-    voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
-    checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice)
-    _ = checker.detector  # load the model now: a missing model is an error before the camera opens
-    listener = make_listener(opts.audio, opts.mic, opts.intent)
-    replies = ReplyOutput(checker, opts.replies_dir, opts.play)
+    camera, cap, fps, what = _open_source(opts, config)  # a bad source is an error before anything loads
+    try:
+        voice = ReplyVoice(home.root, config.voice, enabled=opts.speak)
+        door = Door(config.door, registry, config.gate_id, home.root)  # a bad secret or action: an error now
+        checker = GateChecker(home, registry, config, detector=detector, model_path=opts.model, voice=voice,
+                              door=door)
+        _ = checker.detector  # load the model now: a missing model is an error before the camera connects
+        listener = make_listener(opts.audio, opts.mic, opts.intent)
+        replies = ReplyOutput(checker, opts.replies_dir, opts.play)
+    except BaseException:
+        if cap is not None:
+            cap.release()
+        raise
     events: list[dict] = []
 
     def on_reply(event):
@@ -238,32 +322,69 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
         if on_decision is not None:
             on_decision(event)
 
-    source = opts.video if opts.video is not None else opts.camera
-    if opts.video is not None and not Path(opts.video).is_file():
-        raise DabaiError(f"{opts.video}: video file not found")
-    cap = cv2.VideoCapture(source)
-    if not cap.isOpened():
-        raise DabaiError(f"cannot open {'video ' + str(opts.video) if opts.video else f'camera {opts.camera}'}")
-    fps = opts.fps or (cap.get(cv2.CAP_PROP_FPS) if opts.video else 0) or 15.0
-    session = GateSession(checker, listener, on_reply=on_reply, live_dir=home.live_dir, live_every=opts.live_every)
+    session = GateSession(checker, listener, on_reply=on_reply, live_dir=home.live_dir, live_every=opts.live_every,
+                          door=door)
+    meter, started = _RateMeter(), time.monotonic()
+    last_frame: list[float | None] = [None]
+
+    def status() -> dict:
+        elapsed = time.monotonic() - started
+        return session.summary() | {
+            "source": what, "uptime_s": round(elapsed, 1), "fps": round(meter.rate(), 2),
+            "fps_average": round(session.frames / elapsed, 2) if elapsed > 0 else 0.0,
+            "last_frame_time": last_frame[0], "camera": camera.stats().to_json() if camera is not None else {},
+            "door": asdict(door.stats)}
+
+    rules = config.health if opts.health_port is None else replace(config.health, port=opts.health_port)
+    health = HealthServer(status, rules).start() if rules.port is not None else None
+    notifier = SystemdNotifier()
+    stop = _StopRequest(grace_s=max(config.session.request_timeout_s, config.session.pass_timeout_s) + 2.0)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
+    reason = "end of video"
     t0 = time.monotonic()
-    misses = 0
     try:
-        while opts.max_frames is None or session.frames < opts.max_frames:
-            ok, frame = cap.read()
-            if not ok:
-                if opts.video is not None:
-                    break  # end of the file
-                misses += 1
-                if misses > 100:
-                    raise DabaiError(f"camera {opts.camera} stopped delivering frames")
-                session.feed(None, time.monotonic() - t0)
-                continue
-            misses = 0
-            now = session.frames / fps if opts.video is not None else time.monotonic() - t0
+        if camera is not None:
+            camera.start()
+        notifier.notify("READY=1", f"STATUS=watching {what}")
+        while True:
+            if opts.max_frames is not None and session.frames >= opts.max_frames:
+                reason = "max_frames"
+                break
+            if stop.requested and (session.state != "checking" or time.monotonic() > stop.deadline):
+                if session.state == "checking":
+                    log.warning("SIGTERM: the visitor in progress was not decided in time; stopping anyway")
+                reason = "sigterm"
+                break
+            notifier.ping()
+            if camera is not None:
+                got = camera.read(timeout=1.0)
+                if got is None:
+                    continue  # nothing new (a slow or dropped stream: the reader reconnects)
+                frame, _captured = got
+                now = time.monotonic() - t0
+            else:
+                ok, frame = cap.read()
+                if not ok:
+                    break  # the end of the file
+                now = session.frames / fps
             session.feed(frame, now)
+            meter.tick(time.monotonic())
+            last_frame[0] = time.time()
     except KeyboardInterrupt:
+        reason = "interrupted"
         log.info("stopped")
     finally:
-        cap.release()
-    return session.summary() | {"events": events}
+        notifier.notify("STOPPING=1")
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        if camera is not None:
+            camera.close()
+        if cap is not None:
+            cap.release()
+        if health is not None:
+            health.close()
+    out = status() | {"events": events, "stopped": reason}
+    log.info("%d frames processed at %.1f fps; camera: %s", session.frames, out["fps_average"],
+             {k: out["camera"][k] for k in ("frames_read", "frames_dropped", "reconnects")} if out["camera"] else "-")
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ class PredictSummary:
     images: int = 0
     detections: int = 0
     skipped: list[str] = field(default_factory=list)  # unreadable files, reported not fatal
+    interrupted: bool = False  # stopped by Ctrl-C (outputs hold what was predicted until then)
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -52,29 +53,44 @@ def predict_source(detector: Detector, source: str | Path, out_dir: str | Path |
     source = Path(source)
     if not source.exists():
         raise DataError("no such file or folder", path=source)
+    summary = PredictSummary()
+    video = source.suffix.lower() in VIDEO_SUFFIXES
+    return predict_frames(detector, _frames(source, summary), out_dir, json_path, kitti_dir,
+                          video_name=source.stem if video else None, summary=summary)
+
+
+def predict_frames(detector: Detector, frames: Iterable[tuple[str, np.ndarray]], out_dir: str | Path | None = None,
+                   json_path: str | Path | None = None, kitti_dir: str | Path | None = None, *,
+                   video_name: str | None = None, summary: PredictSummary | None = None) -> PredictSummary:
+    """Detect on (name, image) pairs; with ``video_name`` the drawn frames go into OUT/VIDEO_NAME_pred.mp4.
+    Ctrl-C stops early and still writes what was predicted (a live stream has no end)."""
     out_dir = Path(out_dir) if out_dir else None
     kitti_dir = Path(kitti_dir) if kitti_dir else None
     for d in (out_dir, kitti_dir):
         if d:
             d.mkdir(parents=True, exist_ok=True)
-    summary, records = PredictSummary(), []
+    summary, records = summary or PredictSummary(), []
     writer = None
-    for name, image in _frames(source, summary):
-        dets = detector(image)
-        summary.images += 1
-        summary.detections += len(dets)
-        records.extend(d.to_json(image=name) for d in dets)
-        if kitti_dir:
-            (kitti_dir / (Path(name.replace("#", "_")).stem + ".txt")).write_text(kitti_lines(dets))
-        if out_dir:
-            drawn = draw_detections(image, dets)
-            if source.suffix.lower() in VIDEO_SUFFIXES:
-                writer = writer or _video_writer(out_dir / (source.stem + "_pred.mp4"), drawn)
-                writer.write(drawn)
-            else:
-                cv2.imwrite(str(out_dir / Path(name).name), drawn)
-    if writer is not None:
-        writer.release()
+    try:
+        for name, image in frames:
+            dets = detector(image)
+            summary.images += 1
+            summary.detections += len(dets)
+            records.extend(d.to_json(image=name) for d in dets)
+            if kitti_dir:
+                (kitti_dir / (Path(name.replace("#", "_")).stem + ".txt")).write_text(kitti_lines(dets))
+            if out_dir:
+                drawn = draw_detections(image, dets)
+                if video_name is not None:
+                    writer = writer or _video_writer(out_dir / (video_name + "_pred.mp4"), drawn)
+                    writer.write(drawn)
+                else:
+                    cv2.imwrite(str(out_dir / Path(name).name), drawn)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        if writer is not None:
+            writer.release()
     if json_path:
         Path(json_path).write_text(json.dumps(records, ensure_ascii=False, indent=1))
     return summary

@@ -1,0 +1,80 @@
+"""`dabai gate install-service`: the unit's content, --dry-run / --out without systemd, checks, systemd-analyze."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from dabai.cli.main import main
+from dabai.errors import DabaiError
+from dabai.gate.service import ServiceSpec, render_unit, verify_unit
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_dry_run_prints_a_hardened_unit(capsys):
+    code, out, err = run(capsys, "gate", "install-service", "--dry-run",
+                         "--run-args", "--camera rtsp://10.0.0.5/stream1 --intent enter --health-port 8701")
+    assert code == 0 and err == ""
+    lines = set(out.splitlines())
+    for want in ("User=dabai", "Group=dabai", "StateDirectory=dabai", "StateDirectoryMode=0700", "Restart=on-failure",
+                 "StandardOutput=journal", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                 "Type=notify", "WatchdogSec=60", "KillSignal=SIGTERM", "PrivateDevices=yes",
+                 "Environment=DABAI_HOME=/var/lib/dabai", "WantedBy=multi-user.target"):
+        assert want in lines, want
+    (exec_line,) = [x for x in out.splitlines() if x.startswith("ExecStart=")]
+    assert exec_line.endswith("-m dabai gate run --home /var/lib/dabai --camera rtsp://10.0.0.5/stream1 "
+                              "--intent enter --health-port 8701")
+
+
+def test_out_writes_the_unit_and_prints_the_steps(capsys, tmp_path):
+    code, out, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate",
+                         "--run-args", "--camera 0 --mic")
+    unit = tmp_path / "east-gate.service"
+    assert code == 0 and unit.is_file() and stat.S_IMODE(unit.stat().st_mode) == 0o644
+    assert "useradd --system --home-dir /var/lib/dabai" in out and "install -d -m 0700 -o dabai" in out and "systemctl enable --now east-gate.service" in out
+    text = unit.read_text()
+    assert "SupplementaryGroups=video audio" in text and "PrivateDevices=yes" not in text  # a local camera + mic
+    code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate")
+    assert code == 2 and "--force" in err  # never replaces a unit silently
+    code, _, _ = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate", "--force")
+    assert code == 0 and "SupplementaryGroups" not in unit.read_text()
+
+
+def test_bad_arguments_fail_before_writing(capsys, tmp_path):
+    code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--run-args", "--camra 0")
+    assert code == 2 and "not valid for 'dabai gate run'" in err and "--camra" in err
+    code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--home", "/home/me/.dabai")
+    assert code == 2 and "under /var/lib" in err
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run(capsys, "gate", "install-service", "--dry-run", "--run-args", "--camera rtsp://a:pw@cam/s")
+    assert code == 0 and "credentials" in err
+    with pytest.raises(DabaiError, match="--user"):
+        ServiceSpec(user="dabai; rm -rf /")
+
+
+def test_exec_start_quoting():
+    spec = ServiceSpec(python="/opt/my venv/bin/python", run_args=["--video", "/srv/a 100%.mp4"])
+    line = next(x for x in render_unit(spec).splitlines() if x.startswith("ExecStart="))
+    assert line.startswith('ExecStart="/opt/my venv/bin/python" -m dabai') and '"/srv/a 100%%.mp4"' in line
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (Debian: systemd)")
+def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
+    spec = ServiceSpec(python=os.path.realpath(shutil.which("python3") or "/usr/bin/python3"),
+                       run_args=["--intent", "enter"])
+    unit = tmp_path / "dabai-gate.service"
+    unit.write_text(render_unit(spec))
+    ok, messages = verify_unit(unit)
+    assert ok, messages
+    broken = tmp_path / "broken.service"
+    broken.write_text(render_unit(spec).replace("Restart=on-failure", "Restart=sometimes"))
+    ok, messages = verify_unit(broken)
+    assert not ok and "restart specifier" in messages  # systemd-analyze does read the file
