@@ -146,8 +146,9 @@ def test_shipped_models_load_by_name_and_agree(tmp_path, monkeypatch):
     from dabai.runtime.detector import Detector
 
     monkeypatch.chdir(tmp_path)
-    assert resolve_model("int8") == ASSETS / "mask_detector.int8.onnx"
-    assert resolve_model("fp32") == ASSETS / "mask_detector.onnx"
+    assert resolve_model("int8") == ASSETS / "mask_checker.int8.json"
+    assert resolve_model("fp32") == ASSETS / "mask_checker.json"
+    assert resolve_model("detector-int8") == ASSETS / "mask_detector.int8.onnx"
     (tmp_path / "int8").write_bytes(b"mine")
     assert resolve_model("int8") == Path("int8")
     with pytest.raises(ModelError, match="shipped model name"):

@@ -20,7 +20,29 @@ def _sidecar(name: str) -> dict:
     return json.loads(shipped_model_path(name).with_suffix(".json").read_text())
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+DETECTORS = sorted(n for n in SHIPPED_MODELS if n.startswith("detector-"))
+CHECKERS = sorted(n for n in SHIPPED_MODELS if not n.startswith("detector-"))
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_checker_manifest_names_its_parts_their_hashes_and_provenance(name):
+    from dabai.runtime.checker import read_manifest
+
+    doc = read_manifest(shipped_model_path(name))
+    for part in ("detector", "classifier"):
+        assert doc["sha256"][part] == _sha256(ASSETS / doc[part])
+    assert doc["provenance"]["sources"] and doc["provenance"]["specs"]
+    assert doc["detector"] == SHIPPED_MODELS[f"detector-{name}"]
+
+
+def test_int8_checker_is_made_from_the_fp32_one():
+    from dabai.runtime.checker import read_manifest
+
+    fp32, int8 = (read_manifest(shipped_model_path(n)) for n in ("fp32", "int8"))
+    assert int8["provenance"]["from"] == fp32["sha256"]
+
+
+@pytest.mark.parametrize("name", DETECTORS)
 def test_sidecar_names_the_file_and_its_hash(name):
     path = shipped_model_path(name)
     meta = _sidecar(name)
@@ -29,13 +51,14 @@ def test_sidecar_names_the_file_and_its_hash(name):
 
 
 def test_fp32_sidecar_classes_match_the_onnx_metadata():
-    props = {p.key: p.value for p in onnx.load(str(shipped_model_path("fp32")), load_external_data=False).metadata_props}
-    assert json.loads(props["classes"]) == _sidecar("fp32")["classes"]
-    assert int(props["input_size"]) == _sidecar("fp32")["input"]["size"][0]
+    path = shipped_model_path("detector-fp32")
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    assert json.loads(props["classes"]) == _sidecar("detector-fp32")["classes"]
+    assert int(props["input_size"]) == _sidecar("detector-fp32")["input"]["size"][0]
 
 
 def test_int8_export_and_its_calibration_cache_come_from_the_shipped_fp32_model():
-    fp32_sha = _sha256(shipped_model_path("fp32"))
-    assert fp32_sha in _sidecar("int8")["from"]
+    fp32_sha = _sha256(shipped_model_path("detector-fp32"))
+    assert fp32_sha in _sidecar("detector-int8")["from"]
     cache_meta = json.loads((ASSETS / "mask_detector.int8.calib.meta.json").read_text())
     assert fp32_sha.startswith(cache_meta["fp32_model"])

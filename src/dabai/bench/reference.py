@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.errors import ModelError
+from dabai.runtime.backends import onnx_session
 from dabai.runtime.postprocess import _nms
 from dabai.runtime.preprocess import load_image_rgb
 from dabai.runtime.types import Detection
@@ -22,15 +22,7 @@ LABELS = {1: "without_mask", 2: "with_mask"}  # its 'face' is a bare face, 'mask
 
 class UltraFaceMasked:
     def __init__(self, path: str | Path, threads: int | None = None, conf: float = 0.3, iou: float = 0.3):
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.is_file():
-            raise ModelError(f"reference model not found: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(Path(path), threads, what="reference model")
         self.input_name = self.session.get_inputs()[0].name
         _, _, self.height, self.width = self.session.get_inputs()[0].shape
         self.conf, self.iou = conf, iou

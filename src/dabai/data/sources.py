@@ -97,10 +97,6 @@ def write_sources(ds: Dataset, out: Path) -> None:
             writer.writerow([im.name, im.source])
 
 
-def source_of(im: ImageRecord, default: str = "") -> str:
-    return im.source or default
-
-
 def sources(ds: Dataset) -> list[str]:
     """The dataset's source names in first-seen order ('' for images without one)."""
     return list(dict.fromkeys(im.source for im in ds.images))

@@ -24,21 +24,28 @@ class ModelInfo:
     extra: dict = field(default_factory=dict)
 
 
+def onnx_session(path: Path, threads: int | None = None, providers: list[str] | None = None, what: str = "model"):
+    """An ONNX Runtime session with ``threads`` intra-op threads (0/None: all cores); a missing or
+    unreadable file is a ModelError naming it."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelError(f"{what} file not found: {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 0
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: graph-cleaning notes on quantised models are not for users
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"{path}: ONNX Runtime cannot load it ({exc})") from None
+
+
 class OnnxBackend:
     def __init__(self, path: str | Path, threads: int | None = None, providers: list[str] | None = None):
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"model file not found: {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=providers or ["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{self.path}: ONNX Runtime cannot load it ({exc})") from None
+        self.session = onnx_session(self.path, threads, providers)
         self.input_name = self.session.get_inputs()[0].name
         self.info = read_onnx_info(self.session, self.path)
 
@@ -85,8 +92,10 @@ class TorchBackend:
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 # Models shipped in the package, by the name `--model` accepts instead of a path (a file of that name wins).
 SHIPPED_MODELS = {
-    "fp32": "mask_detector.onnx",  # the default: FP32, trained by configs/mask_detector.yaml
-    "int8": "mask_detector.int8.onnx",  # `dabai export --precision int8` of it (docs/benchmarks.md)
+    "fp32": "mask_checker.json",  # the default mask checker: detector + face-crop classifier, FP32 (runtime/checker.py)
+    "int8": "mask_checker.int8.json",  # both stages in INT8 (scripts/build_mask_checker.py, docs/benchmarks.md)
+    "detector-fp32": "mask_detector.onnx",  # stage 1 alone, trained by configs/mask_detector.yaml
+    "detector-int8": "mask_detector.int8.onnx",  # `dabai export --precision int8` of it
 }
 
 

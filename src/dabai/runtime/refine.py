@@ -39,18 +39,10 @@ class CropClassifier:
     """An ONNX face-crop classifier: float32 NCHW RGB 0..255 in, class probabilities [N, C] out."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
-        import onnxruntime as ort
+        from dabai.runtime.backends import onnx_session
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"classifier file not found: {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{self.path}: ONNX Runtime cannot load it ({exc})") from None
+        self.session = onnx_session(self.path, threads, what="classifier")
         meta = self.session.get_modelmeta().custom_metadata_map
         missing = [k for k in ("classes", "input_size", "crop_context") if k not in meta]
         if missing:
