@@ -179,9 +179,9 @@ def test_high_resolution_nodes_are_the_layers_reading_stride_1_and_2_maps_of_the
     import onnx
 
     from dabai.export.quantize import high_resolution_nodes
-    from dabai.runtime.detector import default_model_path
+    from dabai.runtime.backends import shipped_model_path
 
-    proto = onnx.load(str(default_model_path()))
+    proto = onnx.load(str(shipped_model_path("detector-fp32")))
     names = high_resolution_nodes(proto, 2)
     # MobileNetV2 features 0-1 run at stride 2; feature 2 expands there and strides to 4 in its depthwise conv
     assert {n.split("/")[3] for n in names if n.startswith("/m/stages.")} == {"stages.0.0", "stages.0.1", "stages.0.2"}

@@ -56,7 +56,8 @@ def run(args) -> int:
     from dabai.train.spec import load_spec
 
     if args.resume:
-        if is_classifier_spec(Path(args.resume) / "spec.yaml"):
+        spec_file = Path(args.resume) / "spec.yaml"
+        if spec_file.is_file() and is_classifier_spec(spec_file):
             run_dir = train_classifier(None, resume=args.resume)
         else:
             run_dir = train(resume=args.resume)

@@ -51,11 +51,13 @@ class Checker:
 
     def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """Faces (boxes [K, 4] in source pixels) and their class scores [K, C]: the detector's face score
-        times the mix of classifier and detector class shares. Faces scoring below ``floor`` are skipped
+        """Faces (boxes [K, 4] in source pixels) and their class scores [K, C]: the probability that a face
+        is there (noisy-or of the detector's class scores) times the mix of classifier and detector shares. Faces scoring below ``floor`` are skipped
         (no class score can reach it)."""
         o = self.options
-        face = scores.max(axis=1)
+        # P(face): any class firing (noisy-or of the independent per-class sigmoids); the detector splits
+        # an unsure face's score between classes, so their maximum understates that a face is there
+        face = 1.0 - np.prod(1.0 - scores, axis=1)
         idx = np.nonzero(face >= max(o.min_face_score, floor))[0]
         if idx.size > 1000:
             idx = idx[np.argpartition(-face[idx], 1000)[:1000]]
