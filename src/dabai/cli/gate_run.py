@@ -10,7 +10,7 @@ import sys
 from dabai.cli.common import add_command, add_group, print_json
 from dabai.errors import DabaiError
 
-INTENTS = ("enter", "leave", "none")
+INTENTS = ("enter", "visitor", "courier", "leave", "help", "none")
 
 
 def register(sub, common) -> None:
