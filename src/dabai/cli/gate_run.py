@@ -22,7 +22,8 @@ def register(sub, common) -> None:
         description="Check one visitor: mask detector on FACE, the pass QR (from --qr, else found in FACE), "
                     "the request (heard from --audio, or given with --intent), then the decision, written to "
                     "the event log. --json prints {allow, reasons, resident, mask, pass, intent, reply_text, "
-                    "reply_audio, latency_ms}.",
+                    "reply_audio, reply_cached (the reply came from the cache), speech_note (set when replies "
+                    "are not in the gate's own voice), latency_ms}.",
         examples="  dabai gate check --image face.jpg --qr pass.png --intent enter\n"
                  "  dabai gate check --image visitor.jpg --audio request.wav --json\n"))
     p.add_argument("--image", required=True, help="photo of the visitor (the QR may be in it too)")
@@ -86,7 +87,7 @@ def cmd_check(args) -> int:
     checker = GateChecker(home, reg, cfg, model_path=args.model)
     result = checker.check(args.image, qr_image=args.qr, audio=args.audio, intent=args.intent,
                            reply_audio=not args.no_reply_audio)
-    if result.reply_note and not args.no_reply_audio:
+    if result.reply_note:
         print(f"note: {result.reply_note}", file=sys.stderr)
     if args.json:
         print_json(result.to_json())
@@ -112,6 +113,8 @@ def cmd_run(args) -> int:
     else:
         print(f"{summary['frames']} frames, {summary['visitors']} visitor(s), {summary['allowed']} allowed, "
               f"{summary['bad_frames']} bad frame(s)")
+        if summary.get("speech_note"):
+            print(f"note: {summary['speech_note']}", file=sys.stderr)
     return 0
 
 

@@ -184,7 +184,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
 
 def _cmd_tts(args: argparse.Namespace) -> int:
     from dabai.audio.io import write_wav
-    from dabai.speech.tts import TTSOptions, synthesize, voices
+    from dabai.speech.tts import TTSOptions, speech_note, synthesize, voices
 
     if args.list_voices:
         print("\n".join(voices(args.engine)))
@@ -199,6 +199,9 @@ def _cmd_tts(args: argparse.Namespace) -> int:
     audio = synthesize(text, voice=args.voice, rate=args.rate, options=opts)
     write_wav(audio, out)
     print(f"{out}: {audio.duration_s:.2f} s at {audio.rate} Hz")
+    note = speech_note(args.engine)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

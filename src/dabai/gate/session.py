@@ -79,6 +79,7 @@ class GateSession:
         self._decided_at = 0.0
         self._last: dict | None = None
         self._denied_outcome = ""
+        self.last_decision = None  # the Decision behind the latest event (its reply parts and readings)
 
     # -- per frame ----------------------------------------------------------------------------
     def feed(self, frame, now: float) -> dict | None:
@@ -166,6 +167,7 @@ class GateSession:
         event = {"event_id": event_id, "time": time.strftime("%H:%M:%S"), "allow": decision.allow,
                  "reasons": list(decision.reasons), "reply_text": decision.reply_text, "intent": intent,
                  "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None}
+        self.last_decision = decision
         if self.on_reply is not None:
             self.on_reply(event)
         self._last = event
@@ -204,9 +206,10 @@ class ReplyOutput:
         if play and self.player is None:
             raise DabaiError("--play needs 'aplay' (alsa-utils) or 'paplay'; use --replies DIR to write WAVs instead")
 
-    def __call__(self, event: dict) -> None:
-        wav = self.voice.render(event["reply_text"])
+    def __call__(self, event: dict, decision=None) -> None:
+        wav = self.voice.render_decision(decision) if decision is not None else self.voice.render(event["reply_text"])
         event["reply_audio"] = str(wav) if wav else None
+        event["reply_cached"] = self.voice.last_cached
         if wav is None:
             return
         if self.dir is not None:
@@ -233,7 +236,7 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
     events: list[dict] = []
 
     def on_reply(event):
-        replies(event)
+        replies(event, session.last_decision)
         events.append(event)
         if on_decision is not None:
             on_decision(event)
@@ -266,4 +269,4 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
         log.info("stopped")
     finally:
         cap.release()
-    return session.summary() | {"events": events}
+    return session.summary() | {"events": events, "speech_note": voice.speech_note if opts.speak else None}

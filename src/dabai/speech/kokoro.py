@@ -83,13 +83,14 @@ class KokoroEngine:
             out.append(np.asarray(audio, dtype=np.float32).ravel())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
-    def synthesize(self, text: str, voice: str, speed: float = 1.0, pause_s: float = 0.25) -> Audio:
+    def synthesize(self, text: str, voice: str, speed: float = 1.0, pause_s: float = 0.25,
+                   readings: dict[str, str] | None = None) -> Audio:
         from dabai.speech.g2p import kokoro_phonemes, sentences
 
         gap = np.zeros(int(pause_s * SAMPLE_RATE), np.float32)
         parts: list[np.ndarray] = []
         for sent in sentences(text):
-            samples = self.synthesize_phonemes(kokoro_phonemes(sent), voice, speed)
+            samples = self.synthesize_phonemes(kokoro_phonemes(sent, readings), voice, speed)
             if samples.size:
                 parts.extend([samples, gap])
         samples = np.concatenate(parts[:-1]) if parts else np.zeros(0, np.float32)
