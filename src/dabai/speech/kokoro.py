@@ -49,7 +49,12 @@ class KokoroEngine:
         return sorted(p.stem for p in Path(self.files.voices_dir).glob("*.bin"))
 
     def voice_table(self, voice: str) -> np.ndarray:
+        """The style table of ``voice``; ``a+b`` is the mean of two installed voices (a voice never heard)."""
         table = self._voices.get(voice)
+        if table is None and "+" in voice:
+            tables = [self.voice_table(v.strip()) for v in voice.split("+")]
+            table = np.mean(np.stack(tables), axis=0).astype(np.float32)
+            self._voices[voice] = table
         if table is None:
             path = Path(self.files.voices_dir) / f"{voice}.bin"
             if not path.is_file():
