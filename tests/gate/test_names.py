@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from dabai.audio.io import Audio
 from dabai.gate.names import check_names, enrol, find_name, heard_readings
 from dabai.gate.replies import ReplyVoice
 from dabai.gate.residents import ResidentError, add_resident, find_resident, import_csv, set_reading
@@ -43,34 +42,6 @@ def test_csv_reading_column(registry, tmp_path):
     report = import_csv(registry, csv)
     assert [r.reading for r in report.added] == ["shan4 yu3 tong2"]
     assert report.errors == [(3, "reading 'xie4 xiao3' has 2 syllable(s) but the name '解晓东' has 3 Chinese character(s)")]
-
-
-@pytest.fixture
-def fake_speech(monkeypatch):
-    """A TTS that records its readings; an ASR that 'hears' the name right only when it was given a reading."""
-    from dabai.speech import tts
-
-    said = []
-
-    def synthesize(text, voice=None, rate=44100, options=None, readings=None):
-        said.append((text, readings))
-        return Audio(np.full(rate // 10, 0.1 if readings else 0.2, np.float32), rate)
-
-    monkeypatch.setattr(tts, "synthesize", synthesize)
-    monkeypatch.setattr(tts, "engine_version", lambda engine="auto": "fake-v1")
-    monkeypatch.setattr(tts, "speech_note", lambda *a, **k: None)
-
-    class Heard:
-        def __init__(self, text):
-            self.text = text
-
-    def transcribe(path):
-        from dabai.audio.io import read_audio
-
-        right = abs(float(read_audio(path).samples[0]) - 0.1) < 0.02
-        return Heard("您好，曾晓燕，欢迎回家，二维码有效请您通过。" if right else "您好，陈小燕，欢迎回家。")
-
-    return said, transcribe
 
 
 def test_enrolment_caches_the_greeting_and_lists_names_that_do_not_come_back(home, registry, config, fake_speech):
@@ -112,3 +83,30 @@ def test_prerender_renders_exactly_the_gate_table(home, registry, config, fake_s
     assert set(texts[:-1]) == set(reply_texts(cfg)) == set(report.replies)
     assert said[-1] == ("您好，张三，欢迎回家，二维码有效请您通过。", {"张三": "zhang1 san1"})
     assert all("{" not in t for t in texts)
+
+
+def test_gate_check_says_whether_the_reply_came_from_the_cache(home, registry, config, signer, fake_speech):
+    from dabai.gate.check import GateChecker
+    from dabai.gate.passes import issue_pass, qr_matrix
+    from dabai.gate.replies import prerender_replies
+    from dabai.gate.residents import list_residents
+
+    from .helpers import FakeDetector, face
+
+    said, _ = fake_speech
+    r = add_resident(registry, "曾小燕", reading="zeng1 xiao3 yan4")
+    qr = qr_matrix(issue_pass(registry, signer, r.id).text)
+    import cv2
+
+    frame = cv2.cvtColor(cv2.resize(qr, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR)
+    checker = GateChecker(home, registry, config, detector=FakeDetector([face("with_mask", 0.9)]))
+    first = checker.check(frame, intent="visitor").to_json()
+    assert first["allow"] and first["reply_cached"] is False and first["speech_note"] is None
+    prerender_replies(checker.voice, config, list_residents(registry))
+    n = len(said)
+    again = checker.check(frame, intent="enter").to_json()  # the greeting was rendered by prerender
+    assert again["allow"] and again["reply_cached"] is True and len(said) == n
+    assert said[-1] == ("您好，曾小燕，欢迎回家，二维码有效请您通过。", {"曾小燕": "zeng1 xiao3 yan4"})
+    denied = checker.check(frame, intent=None, qr_image=np.zeros((50, 50, 3), np.uint8)).to_json()
+    assert denied["reasons"] == ["no_pass", "no_request"] and denied["reply_cached"] is True  # joined parts
+    assert len(said) == n

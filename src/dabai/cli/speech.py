@@ -324,7 +324,7 @@ def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
     opts = HoldoutOptions(voices=tuple(voices) if voices else HoldoutOptions.voices, conditions=conditions,
                           phrasings=args.phrasings, non_entry=args.non_entry, names=not args.no_names,
                           threads=args.threads, judge_model=args.judge_model)
-    result = run_holdout(opts)
+    result = run_holdout(opts, partial=Path(args.json).with_suffix(".partial.json") if args.json else None)
     print(format_holdout(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

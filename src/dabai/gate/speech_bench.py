@@ -45,7 +45,8 @@ class HoldoutOptions:
     judge_model: str | None = None  # CTranslate2 Whisper folder that transcribes the greetings (None: the gate's)
 
 
-def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print) -> dict:
+def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=None) -> dict:
+    """Run it; with ``partial`` (a path), the rows measured so far are written there after each voice."""
     from dabai.gate.config import GateConfig
     from dabai.gate.decision import is_entry_request
     from dabai.speech.asr import ASROptions, get_recognizer
@@ -110,6 +111,7 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print) -> dict:
                              "entry": is_entry_request(t.intent, config)})
         done = [r for r in rows if r["voice"] == voice]
         log(f"{voice}: {sum(r['entry'] for r in done)}/{len(done)} entry requests recognised")
+        _dump(partial, {"entry": rows, "clock": clock})
     others = []
     for voice in options.voices:
         for i, text in enumerate(non_entry):
@@ -119,6 +121,7 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print) -> dict:
                 others.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text,
                                "intent": t.intent, "entry": is_entry_request(t.intent, config)})
     log(f"non-entry: {sum(r['entry'] for r in others)} false accepts of {len(others)}")
+    _dump(partial, {"entry": rows, "non_entry": others, "clock": clock})
     names = _names(held["names"], config, options, log) if options.names else None
 
     result = {
@@ -187,6 +190,14 @@ def _babble(bank, n: int, seed: int) -> np.ndarray:
         start = int(rng.integers(0, len(samples)))
         out += looped[start:start + n]
     return out
+
+
+def _dump(path, data: dict) -> None:
+    if path is not None:
+        import json
+        from pathlib import Path
+
+        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _share(rows: list[dict]) -> float:
