@@ -120,3 +120,11 @@ def test_voice_install_checks_size(tmp_path, monkeypatch):
 def test_real_pack_pins_are_consistent():
     assert models.WHISPER_BASE.files[0].size == 145_217_532
     assert all(len(d) == 64 for d in models.CHINESE_VOICES.values())
+
+
+def test_an_unwritable_install_folder_is_a_clear_error(fake_pack, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("DABAI_SPEECH_DIR", str(blocker / "speech"))
+    with pytest.raises(ModelError, match="cannot write the speech packs .*DABAI_SPEECH_DIR"):
+        models.assemble(fake_pack)

@@ -177,7 +177,12 @@ def ensure_pack(pack: Pack, verify: bool = False) -> Path:
 def assemble(pack: Pack, dest: Path | None = None, force: bool = False) -> Path:
     """Concatenate/copy the parts into ``dest`` (default: :func:`install_dir`), checking size and sha256."""
     folder = (dest or install_dir()) / pack.name
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write the speech packs to {folder} ({exc.strerror}); run the installer as the "
+                         f"owner of the Python environment, or set {ENV_SPEECH_DIR} to a folder every user of the "
+                         "gate can read") from None
     stamps = _read_stamp(folder)
     for spec in pack.files:
         out = folder / spec.name
@@ -284,7 +289,11 @@ def available_voices() -> list[str]:
 def install_voices(source_dir: Path, names: list[str] | None = None) -> list[str]:
     """Copy voice tables (``NAME.bin``) from an unpacked kokoro-js into the cache, checking each."""
     dest = voices_dir()
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write the Kokoro voices to {dest} ({exc.strerror}); run the installer as the owner "
+                         f"of the Python environment, or set {ENV_SPEECH_DIR}") from None
     names = names or sorted(CHINESE_VOICES)
     for name in names:
         src = source_dir / f"{name}.bin"
