@@ -85,7 +85,8 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
     hear(speak("你好。", options.voices[0]))  # load both models before timing
     clock.update(asr_wall=0.0, asr_cpu=0.0, audio=0.0, tts_wall=0.0)
     babble_bank = [speak(s, v) for s, v in zip(data["non_commands"][:BABBLE_TALKERS],
-                                               ("zm_yunyang", "zf_xiaoxiao", "zm_yunxi", "zf_xiaoni", "zm_yunjian"))]
+                                               ("zm_yunyang", "zf_xiaoxiao", "zm_yunxi", "zf_xiaoni", "zm_yunjian"))
+                   ] if "babble10" in options.conditions else []
 
     def condition(audio, cond, text, voice, seed_key):
         if cond.startswith("speed"):
