@@ -110,3 +110,21 @@ def test_gate_check_says_whether_the_reply_came_from_the_cache(home, registry, c
     denied = checker.check(frame, intent=None, qr_image=np.zeros((50, 50, 3), np.uint8)).to_json()
     assert denied["reasons"] == ["no_pass", "no_request"] and denied["reply_cached"] is True  # joined parts
     assert len(said) == n
+
+
+def test_cli_prerender_and_enrolment(tmp_path, monkeypatch, capsys, fake_speech):
+    from dabai.cli.main import main
+    from dabai.speech import asr
+
+    said, transcribe = fake_speech
+    monkeypatch.setattr(asr, "transcribe", transcribe)  # what the enrolment hears the greeting with
+    monkeypatch.setenv("DABAI_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DABAI_DB", raising=False)
+    assert main(["residents", "add", "曾小燕", "--reading", "zeng1 xiao3 yan4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["reading"] == "zeng1 xiao3 yan4" and out["speech"]["greetings_cached"] == 1
+    assert out["speech"]["name_checks"][0]["ok"] is True
+    assert main(["speech", "prerender", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["greetings"] == ["您好，曾小燕，欢迎回家，二维码有效请您通过。"] and "请佩戴口罩" in report["replies"]
+    assert report["speech_note"] is None
