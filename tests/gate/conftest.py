@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from dabai.gate.config import GateConfig
@@ -43,3 +44,32 @@ def resident(registry):
 @pytest.fixture
 def config() -> GateConfig:
     return GateConfig(gate_id="test-gate")
+
+
+@pytest.fixture
+def fake_speech(monkeypatch):
+    """A TTS that records its readings; an ASR that 'hears' the name right only when it was given a reading."""
+    from dabai.audio.io import Audio
+    from dabai.speech import tts
+
+    said = []
+
+    def synthesize(text, voice=None, rate=44100, options=None, readings=None):
+        said.append((text, readings))
+        return Audio(np.full(rate // 10, 0.1 if readings else 0.2, np.float32), rate)
+
+    monkeypatch.setattr(tts, "synthesize", synthesize)
+    monkeypatch.setattr(tts, "engine_version", lambda engine="auto": "fake-v1")
+    monkeypatch.setattr(tts, "speech_note", lambda *a, **k: None)
+
+    class Heard:
+        def __init__(self, text):
+            self.text = text
+
+    def transcribe(path):
+        from dabai.audio.io import read_audio
+
+        right = abs(float(read_audio(path).samples[0]) - 0.1) < 0.02
+        return Heard("您好，曾晓燕，欢迎回家，二维码有效请您通过。" if right else "您好，陈小燕，欢迎回家。")
+
+    return said, transcribe

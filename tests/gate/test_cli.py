@@ -33,9 +33,9 @@ def test_keys_residents_passes(env, capsys):
     assert code == 0 and stat.S_IMODE(os.stat(info["private_key"]).st_mode) == 0o600
     code, _, err = run(capsys, "keys", "init")
     assert code == 2 and "already holds a signing key" in err
-    code, out, _ = run(capsys, "residents", "add", "张三", "--unit", "3-1-402", "--json")
+    code, out, _ = run(capsys, "residents", "add", "张三", "--unit", "3-1-402", "--json", "--no-speech")
     zhang = json.loads(out)
-    assert zhang["id"] == 1 and zhang["unit"] == "3-1-402"
+    assert zhang["id"] == 1 and zhang["unit"] == "3-1-402" and zhang["reading"] is None and zhang["speech"] is None
     code, out, _ = run(capsys, "residents", "list", "--json")
     assert [r["name"] for r in json.loads(out)] == ["张三"]
 
@@ -66,7 +66,7 @@ def test_keys_residents_passes(env, capsys):
 def test_residents_import_and_remove(env, capsys):
     csv = env / "r.csv"
     csv.write_text("name,unit\n李四,1-1\n,2-2\n王五,3-3\n", encoding="utf-8")
-    code, out, err = run(capsys, "residents", "import", str(csv))
+    code, out, err = run(capsys, "residents", "import", str(csv), "--no-speech")
     assert code == 1 and f"{csv}:3: name is empty" in err and "imported 2" in out
     code, out, _ = run(capsys, "residents", "remove", "李四", "--json")
     assert code == 0 and json.loads(out)["active"] is False
@@ -76,7 +76,7 @@ def test_residents_import_and_remove(env, capsys):
 
 def test_gate_check_json_shape(env, capsys, monkeypatch):
     run(capsys, "keys", "init")
-    run(capsys, "residents", "add", "张三")
+    run(capsys, "residents", "add", "张三", "--no-speech")
     png = env / "pass.png"
     run(capsys, "pass", "issue", "张三", "--out", str(png))
     face_img = env / "face.jpg"
@@ -88,7 +88,8 @@ def test_gate_check_json_shape(env, capsys, monkeypatch):
     result = json.loads(out)
     assert code == 0
     assert set(result) == {"allow", "reasons", "resident", "mask", "pass", "intent", "reply_text", "reply_audio",
-                           "latency_ms"}
+                           "reply_cached", "speech_note", "latency_ms"}
+    assert result["reply_cached"] is None and result["speech_note"] is None  # --no-reply-audio
     assert result["allow"] is True and result["resident"]["name"] == "张三"
     assert result["mask"] == {"label": "with_mask", "score": 0.91} and result["pass"] == {"valid": True, "reason": None}
     assert result["reply_text"] == "您好，张三，欢迎回家，二维码有效请您通过。"

@@ -46,7 +46,19 @@ CASES = [
     ("no pass", "enter", MASKED, NO_PASS, False, ("no_pass",), "请出示通行码"),
     ("no request", None, MASKED, VALID, False, ("no_request",), None),
     ("request none", "none", MASKED, VALID, False, ("no_request",), None),
-    ("leaving", "leave", MASKED, VALID, False, ("not_entry_request",), None),
+    ("leaving", "leave", MASKED, VALID, False, ("not_entry_request",), "本通道仅供进入小区"),
+    # an entry request is one whoever makes it: the pass decides who may enter (issue 17)
+    ("visitor with a valid pass", "visitor", MASKED, VALID, True, (), "您好，欢迎来访，二维码有效请您通过。"),
+    ("courier with a valid pass", "courier", MASKED, VALID, True, (), "您好，欢迎来访，二维码有效请您通过。"),
+    ("visitor without a pass", "visitor", MASKED, NO_PASS, False, ("no_pass",), "访客请联系您拜访的住户，为您申请通行码"),
+    ("visitor, forged pass", "visitor", MASKED, pc("bad_signature"), False, ("pass_invalid",),
+     "访客请联系您拜访的住户，为您申请通行码"),
+    ("courier without a pass", "courier", MASKED, NO_PASS, False, ("no_pass",),
+     "快递外卖请联系收件人为您申请通行码，或放在门卫室"),
+    ("visitor without mask or pass", "visitor", (face("without_mask", 0.9),), NO_PASS, False, ("no_mask", "no_pass"),
+     "请佩戴口罩，访客请联系您拜访的住户，为您申请通行码"),
+    ("asks for help", "help", MASKED, VALID, False, ("not_entry_request",), "需要帮助请联系物业或门卫"),
+    ("an intent the gate does not know", "weather", MASKED, VALID, False, ("not_entry_request",), "本通道仅供进入小区"),
     ("everything wrong", None, (face("without_mask", 0.9),), NO_PASS, False, ("no_mask", "no_pass", "no_request"),
      "请佩戴口罩，请出示通行码，您好，如需进入小区，请说：大白，请让我进入小区"),
     ("two close, one unmasked", "enter", (face("with_mask", 0.9, x=50), face("without_mask", 0.9, x=300, w=140)),
@@ -75,7 +87,30 @@ def test_decision_table(name, intent, faces, check, allow, reasons, reply):
     if reply is not None:
         assert d.reply_text == reply
     if allow:
-        assert d.resident == ZHANG and "张三" in d.reply_text
+        assert d.resident == ZHANG and ("张三" in d.reply_text) is (intent == "enter")
+    assert d.reply_text == "，".join(d.reply_parts)
+
+
+def test_entry_intents_from_config():
+    cfg = from_dict(GateConfig, {"entry_intents": ["enter", "delivery"]})
+    assert decide(Observations("delivery", MASKED, VALID), cfg).allow
+    assert decide(Observations("visitor", MASKED, VALID), cfg).reasons == ("not_entry_request",)
+    with pytest.raises(ConfigError, match="entry_intents"):
+        from_dict(GateConfig, {"entry_intents": ["none"]})
+
+
+def test_documented_intent_table_matches_the_decision():
+    """docs/gate.md's intent → decision table says what decide() does, row by row."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gate.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (yes|no) \| (?:`(\w+)`|—) \|", doc, flags=re.M)
+    assert {r[0] for r in rows} >= {"enter", "visitor", "courier", "leave", "help", "none"}
+    for intent, entry, reason in rows:
+        d = decide(Observations(intent, MASKED, VALID), CFG)
+        assert d.allow is (entry == "yes"), intent
+        assert d.reasons == ((reason,) if reason else ()), intent
 
 
 def test_decisive_face_is_the_failing_one():

@@ -36,15 +36,17 @@ def test_demo_flow(tmp_path, capsys):
     out = tmp_path / "demo"
     summary = run_demo(out, detector=_fake_detector, speech=False)
     rows = summary["visitors"]
-    assert [r["allow"] for r in rows] == [True, False, False, False, False, False]
+    assert [r["allow"] for r in rows] == [True, False, False, False, False, False, True]
     assert [tuple(r["reasons"]) for r in rows] == [(), ("no_mask",), ("mask_incorrect",), ("pass_expired",),
-                                                  ("pass_invalid",), ("no_request",)]
+                                                  ("pass_invalid",), ("no_request",), ()]
+    assert rows[6]["intent"] == "visitor" and rows[6]["reply_text"].startswith("您好，欢迎来访")
     assert rows[4]["pass"]["reason"] == "bad_signature"
     for i, v in enumerate(VISITORS, 1):
         assert (out / f"{i}-{v.name}-decision.jpg").is_file() and (out / f"{i}-{v.name}-visitor.jpg").is_file()
     assert json.loads((out / "summary.json").read_text())["visitors"][0]["reply_text"].startswith("您好，张三")
     table = capsys.readouterr().out
-    assert "ALLOW" in table and table.count("DENY") == 5 and str(out) in table
+    assert table.count("ALLOW") == 2 and table.count("DENY") == 5 and str(out) in table
+    assert summary["speech_note"].startswith("speech turned off")
     with pytest.raises(Exception, match="not empty"):
         run_demo(out, detector=_fake_detector, speech=False)
 
@@ -66,7 +68,7 @@ def test_demo_with_the_real_detector(tmp_path):
     det = _real_detector_or_skip()
     summary = run_demo(tmp_path / "real", detector=det, speech=False, echo=lambda *a: None)
     rows = summary["visitors"]
-    for r in rows[3:]:
+    for r in rows[3:6]:
         assert not r["allow"]  # expired, forged, no request: never let in, whatever the model sees
     assert rows[3]["pass"]["reason"] == "expired" and rows[4]["pass"]["reason"] == "bad_signature"
     # mask outcomes depend on the model; they are shown, and must at least be what decide() made of them
@@ -107,3 +109,49 @@ def test_real_detector_visitors(home, registry, config, signer, resident):
                     assert not r.decision.allow
                 seen.append((masked, r.decision.mask.label if r.decision.mask else None))
     print("real detector on the astronaut (masked?, label):", sorted(set(seen)))
+
+
+def test_demo_refuses_a_robot_voice(tmp_path, capsys, monkeypatch):
+    """Without the Kokoro voices (another user, a container) the demo says so and stops (issue 17)."""
+    pytest.importorskip("misaki", reason="needs the speech extra")
+    from dabai.cli.main import main
+    from dabai.speech import tts
+
+    monkeypatch.setenv("DABAI_SPEECH_DIR", str(tmp_path / "no-packs"))  # the only place packs are looked for
+    monkeypatch.setattr(tts, "_ENGINES", {})
+    monkeypatch.setattr("dabai.gate.check.load_detector", lambda path=None: _fake_detector)
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "will not present results made without them" in err and "--no-speech" in err
+    assert "robot voice" in err or "no speech synthesis" in err
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_demo_with_a_fresh_home_decides_as_the_installer(tmp_path):
+    """`dabai demo` as another user would run it (a fresh HOME, no DABAI_HOME): the gate's voices are found
+    in the environment, the requests are heard, and the resident with mask and valid pass is admitted."""
+    import os
+    import subprocess
+    import sys
+
+    from dabai.speech.models import KOKORO, WHISPER_BASE, pack_location
+
+    for pack in (WHISPER_BASE, KOKORO):
+        found = pack_location(pack)
+        if found is None or found[1].startswith("legacy"):
+            pytest.skip(f"needs the speech packs installed in the environment (bash scripts/install_speech_models.sh); "
+                        f"{pack.name}: {found}")
+    env = {k: v for k, v in os.environ.items() if k not in ("DABAI_HOME", "DABAI_SPEECH_DIR")}
+    env["HOME"] = str(tmp_path / "another-user")
+    (tmp_path / "another-user").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "dabai", "demo", "--out", str(tmp_path / "d"), "--json"],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["speech_note"] is None
+    rows = summary["visitors"]
+    assert [r["intent"] for r in rows] == ["enter", "enter", "enter", "enter", "none", "visitor"], \
+        [r["heard"] for r in rows]
+    assert rows[0]["allow"] and rows[0]["speech_note"] is None and rows[0]["reply_audio"]
+    assert rows[5]["allow"]  # the visitor's spoken request, with a valid pass and a mask

@@ -17,8 +17,8 @@ from dabai.speech import tts
 def fake_tts(monkeypatch):
     calls = []
 
-    def synthesize(text, voice=None, rate=44100, options=None):
-        calls.append((text, voice, rate))
+    def synthesize(text, voice=None, rate=44100, options=None, readings=None):
+        calls.append((text, voice, rate, readings))
         return Audio(np.full(rate // 10, 0.1, np.float32), rate)
 
     monkeypatch.setattr(tts, "synthesize", synthesize)
@@ -46,17 +46,29 @@ def test_key_depends_on_text_voice_rate_and_model(tmp_path, fake_tts, monkeypatc
     assert cache_mod.ReplyCache(tmp_path).path("你好") != a
 
 
-def test_prerender_templates_and_enroll(tmp_path, fake_tts):
+def test_prerender_and_readings(tmp_path, fake_tts):
     cache = cache_mod.ReplyCache(tmp_path)
-    paths = cache.prerender()
-    fixed = [t for t in cache_mod.REPLIES.values() if "{" not in t]
-    assert len(paths) == len(fixed) == len(set(paths))
-    greeting = cache.enroll("张三")
-    assert fake_tts[-1][0] == "您好，张三，欢迎回家，二维码有效请您通过。"
+    paths = cache.prerender(["请佩戴口罩", "请出示通行码"])
+    assert len(paths) == 2 == len(set(paths)) == len(fake_tts)
+    greeting = "您好，曾小燕，欢迎回家。"
+    plain = cache.render(greeting)
+    said = cache.render(greeting, readings={"曾小燕": "zeng1 xiao3 yan4"})
+    assert said != plain and fake_tts[-1][3] == {"曾小燕": "zeng1 xiao3 yan4"}  # a reading is its own clip
+    assert cache.path(greeting, {"李四": "li3 si4"}) == plain  # readings of names not in the text do not matter
     start = time.perf_counter()
-    assert cache.render(cache_mod.greeting("张三")) == greeting
+    assert cache.render(greeting, readings={"曾小燕": "zeng1 xiao3 yan4"}) == said
     assert time.perf_counter() - start < 0.05  # a hit is a stat, not a synthesis
     with pytest.raises(DataError):
-        cache.enroll("  ")
-    with pytest.raises(DataError):
         cache.render("")
+
+
+def test_a_reply_of_several_parts_is_joined_from_cached_clips(tmp_path, fake_tts):
+    cache = cache_mod.ReplyCache(tmp_path)
+    path, cached = cache.render_parts(["请佩戴口罩", "请出示通行码"])
+    assert not cached and len(fake_tts) == 2  # each part synthesised once, then joined
+    audio = cache.load("请佩戴口罩，请出示通行码")
+    assert len(fake_tts) == 2 and path == cache.path("请佩戴口罩，请出示通行码")
+    assert audio.duration_s == pytest.approx(0.1 + cache_mod.JOIN_PAUSE_S + 0.1, abs=0.002)
+    cache.prerender(["请正对摄像头"])
+    path, cached = cache.render_parts(["请正对摄像头", "请出示通行码"])
+    assert cached and len(fake_tts) == 3  # both parts were in the cache: nothing synthesised

@@ -27,7 +27,8 @@ def test_align_finds_phrase_inside_text():
     ("大白，我回来了，开门", "enter"),
     ("大白你好，让我进去吧", "enter"),
     ("开门让我出去", "leave"),
-    ("你好，我是来送快递的", "visitor"),
+    ("你好，我是来送快递的", "courier"),
+    ("大白你好，我是访客，我来找人", "visitor"),
     ("请叫保安", "help"),
     ("今天天气真不错", "none"),
     ("我昨天在小区门口看到一只猫", "none"),
@@ -40,7 +41,7 @@ def test_recognize(text, intent):
     match = recognize_intent(text)
     assert match.intent == intent, match
     assert 0.0 <= match.confidence <= 1.0
-    assert set(match.scores) == {"enter", "leave", "visitor", "help"}
+    assert set(match.scores) == {"enter", "leave", "visitor", "courier", "help"}
 
 
 def test_homophone_of_qr_code_does_not_break_matching(tmp_path):

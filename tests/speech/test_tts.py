@@ -71,3 +71,29 @@ def test_espeak_fallback_reads_pinyin(espeak):
     audio = synthesize(GREETING, rate=22050, options=TTSOptions(engine="espeak"))
     assert audio.rate == 22050 and audio.duration_s > 2.0
     assert abs(speech_level_db(audio) - -20.0) < 3.0
+
+
+def test_reading_changes_what_kokoro_is_given():
+    pytest.importorskip("misaki", reason="needs the speech extra")
+    from dabai.speech.g2p import kokoro_phonemes, parse_reading, pinyin_tone3
+
+    text = "您好，曾小燕，欢迎回家。"
+    plain, said = kokoro_phonemes(text), kokoro_phonemes(text, {"曾小燕": "zeng1 xiao3 yan4"})
+    assert "ʦʰə↗ŋ" in plain and "ʦə→ŋ" in said and "ʦʰ" not in said.split(",")[1]  # ceng2 → zeng1
+    assert said.split(", ")[::2] == plain.split(", ")[::2]  # only the name changed
+    assert pinyin_tone3(text, {"曾小燕": "zeng1 xiao3 yan4"}).startswith("nin2 hao3, zeng1 xiao3 yan4,")
+    assert parse_reading("Lü3 Zeng1") == ("lv3", "zeng1")
+    with pytest.raises(ValueError, match="tone number"):
+        parse_reading("zeng xiao3")
+
+
+def test_the_espeak_fallback_is_never_silent(tmp_path, monkeypatch, espeak, capsys):
+    from dabai.speech import tts
+
+    monkeypatch.setenv("DABAI_SPEECH_DIR", str(tmp_path / "no-packs"))
+    monkeypatch.setattr(tts, "_ENGINES", {})
+    note = tts.speech_note()
+    assert note.startswith("robot voice: the Kokoro voice pack was not found") and "kokoro-82m" in note
+    assert tts.speech_note("espeak") is None  # asked for by name: not a fallback
+    assert main(["tts", "你好", "--out", str(tmp_path / "a.wav")]) == 0
+    assert "note: robot voice" in capsys.readouterr().err

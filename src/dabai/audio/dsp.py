@@ -124,6 +124,16 @@ def add_noise(audio: Audio, snr_db: float, seed: int = 0, color: str = "pink") -
         noise = white
     else:
         raise ValueError(f"noise color must be 'pink' or 'white', got {color!r}")
+    return mix_at_snr(audio, noise, snr_db)
+
+
+def mix_at_snr(audio: Audio, noise: np.ndarray, snr_db: float) -> Audio:
+    """``audio`` plus ``noise`` (same length; any level) scaled so that speech level / noise RMS = ``snr_db``;
+    the sum is scaled down if it would clip."""
+    n = len(audio.samples)
+    if len(noise) != n:
+        raise ValueError(f"noise has {len(noise)} samples, the audio {n}")
+    noise = np.asarray(noise, np.float64)
     noise = noise / (np.sqrt(np.mean(noise * noise)) + 1e-12)
     speech_rms = 10.0 ** (speech_level_db(audio) / 20.0)
     noise *= speech_rms / (10.0 ** (snr_db / 20.0))

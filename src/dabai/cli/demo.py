@@ -8,7 +8,7 @@ from dabai.cli.common import add_command, print_json
 def register(sub) -> None:
     p = add_command(
         sub, "demo", cmd_demo, "the gate end to end on built-in samples (no files needed)",
-        description="Creates a temporary gate home with keys, a resident and passes; builds six visitors from "
+        description="Creates a temporary gate home with keys, a resident and passes; builds seven visitors from "
                     "scikit-image's sample photo (one with a drawn-on mask); speaks their requests with the TTS; "
                     "runs the gate check for each; prints the decisions and writes annotated images and reply "
                     "WAVs to the folder it names.",

@@ -51,12 +51,31 @@ def add_gate_bench_arguments(p) -> None:
 def _register_residents(sub) -> None:
     g = add_group(sub, "residents", "manage the residents registry",
                   examples="  dabai residents add 张三 --unit 3-1-402 --phone 13800000000\n"
-                           "  dabai residents list --json\n  dabai residents import residents.csv\n")
-    p = _common(add_command(g, "add", cmd_residents_add, "register a resident",
-                            examples="  dabai residents add 张三 --unit 3-1-402\n  dabai residents add 李四 --json\n"))
+                           "  dabai residents add 曾小燕 --reading 'zeng1 xiao3 yan4'\n"
+                           "  dabai residents list --json\n  dabai residents import residents.csv\n"
+                           "  dabai residents check-names\n")
+    p = _common(add_command(g, "add", cmd_residents_add,
+                            "register a resident (their greeting is rendered into the reply cache and their name "
+                            "heard back by the ASR)",
+                            examples="  dabai residents add 张三 --unit 3-1-402\n  dabai residents add 李四 --json\n"
+                                     "  dabai residents add 单雨桐 --reading 'shan4 yu3 tong2'\n"))
     p.add_argument("name")
     p.add_argument("--unit", help="building-unit-room, e.g. 3-1-402")
     p.add_argument("--phone")
+    p.add_argument("--reading", help="how the name is said: tone-numbered pinyin, one syllable per character, "
+                                     "e.g. 'zeng1 xiao3 yan4' (default: the TTS's own reading)")
+    _speech_flag(p)
+    p = _common(add_command(g, "reading", cmd_residents_reading,
+                            "set (or with '' clear) how a resident's name is said, re-render and re-check it",
+                            examples="  dabai residents reading 曾小燕 'zeng1 xiao3 yan4'\n  dabai residents reading 7 ''\n"))
+    p.add_argument("resident", help="resident id or unambiguous name")
+    p.add_argument("reading", help="tone-numbered pinyin, e.g. 'zeng1 xiao3 yan4' ('' clears it)")
+    _speech_flag(p)
+    p = _common(add_command(g, "check-names", cmd_residents_check_names,
+                            "say each resident's greeting, hear it back with the ASR and list the names that do not "
+                            "come back (compared as tonal pinyin; homophones count as right); exit 1 if any",
+                            examples="  dabai residents check-names\n  dabai residents check-names 曾小燕 --json\n"))
+    p.add_argument("residents", nargs="*", help="resident ids or names (default: every active resident)")
     p = _common(add_command(g, "list", cmd_residents_list, "list residents",
                             examples="  dabai residents list\n  dabai residents list --all --json\n"))
     p.add_argument("--all", action="store_true", help="include removed (inactive) residents")
@@ -65,22 +84,94 @@ def _register_residents(sub) -> None:
                             examples="  dabai residents remove 3\n  dabai residents remove 张三\n"))
     p.add_argument("resident", help="resident id or unambiguous name")
     p = _common(add_command(g, "import", cmd_residents_import,
-                            "import residents from a CSV (header: name,unit,phone); bad rows are reported by line "
+                            "import residents from a CSV (header: name,unit,phone,reading); bad rows are reported by line "
                             "and skipped, good rows are added in one transaction",
                             examples="  dabai residents import residents.csv\n  dabai residents import new.csv --json\n"))
     p.add_argument("csv")
+    _speech_flag(p)
+
+
+def _speech_flag(p) -> None:
+    p.add_argument("--no-speech", action="store_true",
+                   help="skip rendering the greeting and checking the name (e.g. on a host without the speech packs)")
+
+
+def _enrol(args, cfg, home, residents) -> dict | None:
+    """Render the greetings of ``residents`` into the cache and hear their names back (unless --no-speech)."""
+    if args.no_speech or not residents:
+        return None
+    from dabai.gate.names import enrol
+    from dabai.gate.replies import ReplyVoice
+
+    report = enrol(residents, cfg, ReplyVoice(home.root, cfg.voice)).to_json()
+    if not args.json:
+        _print_enrolment(report)
+    return report
+
+
+def _print_enrolment(report: dict) -> None:
+    if report["greetings_cached"]:
+        print(f"  greeting{'s' if report['greetings_cached'] > 1 else ''} cached: {report['greetings_cached']}")
+    for c in report["name_checks"] or []:
+        if c["ok"]:
+            print(f"  name said right: {c['name']} ({c['expected']})")
+        else:
+            print(f"  NAME NOT HEARD BACK: {c['name']}: expected {c['expected']}, heard {c['heard'] or '-'} "
+                  f"in {c['heard_text']!r}; set how it is said with: dabai residents reading {c['resident_id']} "
+                  f"'...'", file=sys.stderr)
+        if c["ambiguous"]:
+            print(f"  note: {c['name']} has characters with several readings ({', '.join(c['ambiguous'])}); "
+                  f"give --reading to be sure", file=sys.stderr)
+    if report["speech_note"]:
+        print(f"note: {report['speech_note']}", file=sys.stderr)
 
 
 def cmd_residents_add(args) -> int:
     from dabai.gate.residents import add_resident
 
-    _, _, reg = _open(args)
-    r = add_resident(reg, args.name, args.unit, args.phone)
+    home, cfg, reg = _open(args)
+    r = add_resident(reg, args.name, args.unit, args.phone, args.reading)
+    if not args.json:
+        print(f"added resident {r.id}: {r.name}" + (f" ({r.unit})" if r.unit else "")
+              + (f", said {r.reading}" if r.reading else ""))
+    speech = _enrol(args, cfg, home, [r])
     if args.json:
-        print_json(r.to_json())
-    else:
-        print(f"added resident {r.id}: {r.name}" + (f" ({r.unit})" if r.unit else ""))
+        print_json(r.to_json() | {"speech": speech})
     return 0
+
+
+def cmd_residents_reading(args) -> int:
+    from dabai.gate.residents import set_reading
+
+    home, cfg, reg = _open(args)
+    r = set_reading(reg, args.resident, args.reading)
+    if not args.json:
+        print(f"resident {r.id}: {r.name} is said " + (r.reading or "as the TTS reads the characters"))
+    speech = _enrol(args, cfg, home, [r])
+    if args.json:
+        print_json(r.to_json() | {"speech": speech})
+    return 0
+
+
+def cmd_residents_check_names(args) -> int:
+    from dabai.gate.names import check_names
+    from dabai.gate.replies import ReplyVoice
+    from dabai.gate.residents import find_resident, list_residents
+
+    home, cfg, reg = _open(args)
+    residents = [find_resident(reg, ref) for ref in args.residents] if args.residents else list_residents(reg)
+    voice = ReplyVoice(home.root, cfg.voice)
+    checks = check_names(residents, cfg, voice)
+    report = {"checked": len(checks), "wrong": sum(not c.ok for c in checks), "name_checks": [c.to_json() for c in checks],
+              "speech_note": voice.speech_note, "greetings_cached": len(checks)}
+    if args.json:
+        print_json(report)
+    else:
+        _print_enrolment(report)
+        print(f"{report['checked']} name(s) checked, {report['wrong']} not heard back")
+    if len(checks) < len(residents):
+        raise DabaiError(f"names could not be checked: {voice.speech_note}")
+    return 1 if report["wrong"] else 0
 
 
 def cmd_residents_list(args) -> int:
@@ -114,14 +205,15 @@ def cmd_residents_remove(args) -> int:
 def cmd_residents_import(args) -> int:
     from dabai.gate.residents import import_csv
 
-    _, _, reg = _open(args)
+    home, cfg, reg = _open(args)
     report = import_csv(reg, args.csv)
-    if args.json:
-        print_json(report.to_json())
-    else:
+    if not args.json:
         for line, msg in report.errors:
             print(f"{args.csv}:{line}: {msg}", file=sys.stderr)
         print(f"imported {len(report.added)} resident(s); {len(report.errors)} bad row(s) skipped")
+    speech = _enrol(args, cfg, home, report.added)
+    if args.json:
+        print_json(report.to_json() | {"speech": speech})
     return 1 if report.errors else 0
 
 

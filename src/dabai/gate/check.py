@@ -49,8 +49,9 @@ class CheckResult:
     event_id: int | None
     transcript: str | None = None
     reply_audio: Path | None = None
-    reply_note: str | None = None
+    reply_note: str | None = None  # why replies are not heard in the gate's own voice (no audio, or a fallback)
     qr_codes: list[QRCode] = field(default_factory=list)
+    reply_cached: bool | None = None  # the reply came whole from the cache (None: no reply audio)
 
     def to_json(self) -> dict:
         d, obs = self.decision, self.observations
@@ -64,6 +65,8 @@ class CheckResult:
             "intent": obs.intent,
             "reply_text": d.reply_text,
             "reply_audio": None if self.reply_audio is None else str(self.reply_audio),
+            "reply_cached": self.reply_cached,
+            "speech_note": self.reply_note,
             "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},
         }
 
@@ -168,7 +171,9 @@ class GateChecker:
         wav = None
         if reply_audio:
             t = time.perf_counter()
-            wav = self.voice.render(decision.reply_text)
+            wav = self.voice.render_decision(decision)
             latency["reply_ms"] = (time.perf_counter() - t) * 1000
         latency["total_ms"] = (time.perf_counter() - t_start) * 1000
-        return CheckResult(decision, obs, latency, event_id, transcript, wav, self.voice.note, codes)
+        note = self.voice.speech_note if reply_audio else None
+        return CheckResult(decision, obs, latency, event_id, transcript, wav, note, codes,
+                           self.voice.last_cached if reply_audio else None)

@@ -15,10 +15,13 @@ from typing import Literal
 from dabai.config import from_dict, load_yaml
 from dabai.errors import ConfigError
 
-# Spoken replies, keyed by the decision reason they answer ("welcome" for an allow).
-# A community may override any of them under ``replies:`` in gate.yaml.
+# The gate's spoken replies: the one table of what it can say. Keyed by the decision reason they answer
+# ("welcome" for an allow), plus the replies a guest's request gets instead (see dabai.gate.decision).
+# A community may override any of them under ``replies:`` in gate.yaml; `dabai speech prerender` and
+# `dabai residents add|import` render exactly these texts (after overrides) into the reply cache.
 DEFAULT_REPLIES: dict[str, str] = {
     "welcome": "您好，{name}，欢迎回家，二维码有效请您通过。",
+    "welcome_guest": "您好，欢迎来访，二维码有效请您通过。",
     "no_face": "请正对摄像头",
     "no_mask": "请佩戴口罩",
     "mask_incorrect": "请正确佩戴口罩",
@@ -32,7 +35,12 @@ DEFAULT_REPLIES: dict[str, str] = {
     "not_resident": "您不是本小区登记住户，请联系物业",
     "no_request": "您好，如需进入小区，请说：大白，请让我进入小区",
     "not_entry_request": "本通道仅供进入小区",
+    "visitor_pass": "访客请联系您拜访的住户，为您申请通行码",
+    "courier_pass": "快递外卖请联系收件人为您申请通行码，或放在门卫室",
+    "help": "需要帮助请联系物业或门卫",
 }
+# Intents that ask to come in: whoever asks (resident, visitor, courier), the pass decides who may enter.
+ENTRY_INTENTS: tuple[str, ...] = ("enter", "visitor", "courier")
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,8 @@ class GateConfig:
     door: DoorRules = field(default_factory=DoorRules)
     health: HealthRules = field(default_factory=HealthRules)
     replies: dict[str, str] = field(default_factory=dict)  # overrides of DEFAULT_REPLIES
+    # intents of the grammar that ask to come in (a community grammar may add its own, e.g. 'delivery')
+    entry_intents: list[str] = field(default_factory=lambda: list(ENTRY_INTENTS))
 
     def __post_init__(self) -> None:
         for key, text in self.replies.items():
@@ -136,6 +146,8 @@ class GateConfig:
                 text.format(name="x")
             except (KeyError, IndexError, ValueError) as exc:
                 raise ConfigError(f"replies.{key}: {text!r} may only use the placeholder {{name}} ({exc})") from None
+        if not self.entry_intents or any(not i or i == "none" for i in self.entry_intents):
+            raise ConfigError(f"entry_intents: {self.entry_intents} must name at least one intent, and not 'none'")
         for name, value in (("mask.with_mask", self.mask.with_mask), ("mask.close_ratio", self.mask.close_ratio),
                             ("mask.min_face_score", self.mask.min_face_score)):
             if not 0.0 <= value <= 1.0:
@@ -152,6 +164,10 @@ class GateConfig:
         """The reply text for a reason (or 'welcome'), with ``{name}`` filled in."""
         template = self.replies.get(key) or DEFAULT_REPLIES[key]
         return template.format(**values) if values else template
+
+    def reply_table(self) -> dict[str, str]:
+        """Every reply key with its text after this config's overrides (``{name}`` left in place)."""
+        return {key: self.replies.get(key) or text for key, text in DEFAULT_REPLIES.items()}
 
 
 def _check_action(key: str, a: DoorAction) -> None:

@@ -2,7 +2,8 @@
 
 Allow only when all three hold:
 
-* an entry request was heard (intent ``enter``);
+* an entry request was heard: an intent in ``config.entry_intents`` (``enter``,
+  ``visitor``, ``courier``). Whoever asks, the pass decides who may enter;
 * every person at the gate wears a mask correctly: the largest face, and every
   face at least ``mask.close_ratio`` of its area (people side by side), is
   ``with_mask`` scoring at least ``mask.with_mask``;
@@ -11,6 +12,21 @@ Allow only when all three hold:
 Otherwise deny with *every* reason that applies, in a fixed order (face and
 mask, pass, request), and a reply text that tells the visitor what to do.
 Nothing here touches the clock, the disk or the database.
+
+Intent → decision (docs/gate.md has the same table):
+
+=========== ============== ================================ ==========================================
+intent      entry request? reason when it is missing/wrong  reply (key in the replies table)
+=========== ============== ================================ ==========================================
+enter       yes            —                                welcome / per reason
+visitor     yes            —                                welcome_guest; a pass refusal: visitor_pass
+courier     yes            —                                welcome_guest; a pass refusal: courier_pass
+leave       no             not_entry_request                not_entry_request
+help        no             not_entry_request                help
+none / —    no             no_request                       no_request
+=========== ============== ================================ ==========================================
+
+The finer intents change only the reply and what the event log records (its ``intent``).
 """
 
 from __future__ import annotations
@@ -40,6 +56,13 @@ PASS_REASONS = {
 }
 MASK_REASONS = ("no_mask", "mask_incorrect", "mask_uncertain")  # worst first
 ENTER = "enter"
+_PASS_CODES = frozenset(PASS_REASONS.values())
+# A guest's request: an allow says welcome_guest (the pass names the host, not them), and every pass refusal
+# says what a guest must do instead of the generic pass reply.
+GUEST_REPLIES = {"visitor": "visitor_pass", "courier": "courier_pass"}
+GUEST_WELCOME = "welcome_guest"
+# a request the gate does not serve, answered in its own words instead of not_entry_request's
+OTHER_REQUEST_REPLIES = {"help": "help"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,21 @@ class Decision:
     mask: Detection | None  # the decisive face: the first failing one, else the largest
     resident: ResidentInfo | None
     reply_text: str
+    reply_parts: tuple[str, ...] = ()  # the reply texts joined into reply_text (each one a cached clip)
+
+
+def is_entry_request(intent: str | None, config: GateConfig) -> bool:
+    """Whether ``intent`` asks to come in (the pass, not the intent, decides who may)."""
+    return intent is not None and intent in config.entry_intents
+
+
+def reply_key(reason: str, intent: str | None) -> str:
+    """Which entry of the replies table answers ``reason`` for a request of ``intent``."""
+    if intent in GUEST_REPLIES and reason in _PASS_CODES:
+        return GUEST_REPLIES[intent]
+    if reason == "not_entry_request" and intent in OTHER_REQUEST_REPLIES:
+        return OTHER_REQUEST_REPLIES[intent]
+    return reason
 
 
 SAME_FACE_IOU = 0.5  # detections of different classes overlapping this much are one face
@@ -115,17 +153,18 @@ def decide(obs: Observations, config: GateConfig) -> Decision:
     check = obs.pass_check
     if not check.valid:
         reasons.append(PASS_REASONS.get(check.reason or "", "pass_invalid"))
-    if obs.intent != ENTER:
+    if not is_entry_request(obs.intent, config):
         reasons.append("no_request" if obs.intent in (None, "", "none") else "not_entry_request")
     allow = not reasons
     resident = check.resident if check.resident is not None else None
-    if allow:
-        reply = config.reply("welcome", name=resident.name if resident else "")
+    texts: list[str] = []
+    if allow and obs.intent in GUEST_REPLIES:
+        texts.append(config.reply(GUEST_WELCOME))
+    elif allow:
+        texts.append(config.reply("welcome", name=resident.name if resident else ""))
     else:
-        texts: list[str] = []
         for r in reasons:
-            t = config.reply(r)
+            t = config.reply(reply_key(r, obs.intent))
             if t not in texts:
                 texts.append(t)
-        reply = "，".join(texts)
-    return Decision(allow, tuple(reasons), persons, decisive, resident, reply)
+    return Decision(allow, tuple(reasons), persons, decisive, resident, "，".join(texts), tuple(texts))

@@ -1,9 +1,14 @@
 """`dabai demo`: the whole gate on built-in samples, with nothing from outside the installed packages.
 
-Creates a home (keys, a resident, passes) inside the output folder, builds six visitors from
+Creates a home (keys, a resident, passes) inside the output folder, builds seven visitors from
 scikit-image's astronaut photo, speaks their requests with the TTS, runs the gate check for each,
 prints the decisions as a table and writes annotated images, request and reply WAVs and a
 summary.json to the folder it names.
+
+The requests are spoken and heard with the gate's own voices (Kokoro, Whisper base). When those
+packs are not found (another user, a container…) the demo refuses rather than present what the
+espeak-ng robot voice made of it as the gate's results; ``--no-speech`` runs it with the requests
+given as intents, and says so.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError
+from dabai.errors import DabaiError, ModelError
 
 log = logging.getLogger(__name__)
 REQUEST = "你好大白，请让我进入小区"
+GUEST_REQUEST = "你好大白，我是来访的客人，请让我进小区"
 SMALL_TALK = "今天天气真不错"
 
 
@@ -34,15 +40,17 @@ class Visitor:
     pass_kind: str  # valid | expired | forged
     speaks: str  # the sentence the visitor says
     qr_in_frame: bool  # QR held up in the photo (else a separate pass image, like --qr)
+    intent: str  # what the sentence asks (given directly with --no-speech)
 
 
 VISITORS = (
-    Visitor("resident", "resident, mask, valid pass", "on", "valid", REQUEST, True),
-    Visitor("no-mask", "resident without a mask", "none", "valid", REQUEST, False),
-    Visitor("mask-below-nose", "resident, mask below the nose", "below_nose", "valid", REQUEST, False),
-    Visitor("expired", "mask, expired pass", "on", "expired", REQUEST, False),
-    Visitor("forged", "mask, forged pass", "on", "forged", REQUEST, True),
-    Visitor("no-request", "mask, valid pass, no request", "on", "valid", SMALL_TALK, False),
+    Visitor("resident", "resident, mask, valid pass", "on", "valid", REQUEST, True, "enter"),
+    Visitor("no-mask", "resident without a mask", "none", "valid", REQUEST, False, "enter"),
+    Visitor("mask-below-nose", "resident, mask below the nose", "below_nose", "valid", REQUEST, False, "enter"),
+    Visitor("expired", "mask, expired pass", "on", "expired", REQUEST, False, "enter"),
+    Visitor("forged", "mask, forged pass", "on", "forged", REQUEST, True, "enter"),
+    Visitor("no-request", "mask, valid pass, no request", "on", "valid", SMALL_TALK, False, "none"),
+    Visitor("guest", "visitor, mask, valid pass", "on", "valid", GUEST_REQUEST, False, "visitor"),
 )
 
 
@@ -64,6 +72,7 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
     if out is not None and Path(out).exists() and any(Path(out).iterdir()):
         raise DabaiError(f"{out}: folder is not empty; give a new or empty folder with --out")
     det = detector if detector is not None else load_detector(model)  # a clear error before any work
+    speak, ears, note = _speech(speech)  # so is a robot voice or a missing ASR
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="dabai-demo-"))
     out.mkdir(parents=True, exist_ok=True)
     home = GateHome(out / "home").ensure()
@@ -80,7 +89,6 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
     forged = codec.encode(forged_body, generate_private_key().sign(codec.signed_message(forged_body)))
     texts = {"valid": valid.text, "expired": expired.text, "forged": forged}
 
-    speak, ears, note = _speech(speech)
     checker = GateChecker(home, registry, config, detector=det)
     if speak is None:
         checker.voice.enabled, checker.voice.note = False, note
@@ -102,7 +110,7 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
             audio = out / f"{i}-{v.name}-request.wav"
             speak(v.speaks, audio)
         else:
-            intent = "enter" if v.speaks == REQUEST else "none"
+            intent = v.intent
         result = checker.check(frame, qr_image=qr_image, audio=audio, intent=intent)
         reply_wav = None
         if result.reply_audio is not None:
@@ -124,21 +132,29 @@ def run_demo(out: str | Path | None = None, *, detector=None, model: str | None 
 
 
 def _speech(enabled: bool):
-    """(speak(text, path) or None, transcribe or None, note)."""
+    """(speak(text, path) or None, transcribe or None, note); refuses a robot voice or a missing ASR."""
     if not enabled:
         return None, None, "speech turned off (--no-speech): requests given as intents, replies as text"
     try:
         from dabai.speech import synthesize, transcribe, write_wav
+        from dabai.speech.models import INSTALL_HINT, WHISPER_BASE, ensure_pack
+        from dabai.speech.tts import speech_note
     except ImportError as exc:
         return None, None, f"speech is not available ({exc}): requests given as intents, replies as text"
+    refuse = ("dabai demo speaks and hears the requests with the gate's own voices and will not present "
+              "results made without them as the gate's: {}. {}; or run 'dabai demo --no-speech' (requests given "
+              "as intents, replies as text)")
+    note = speech_note()
+    if note is not None:
+        raise ModelError(refuse.format(note, INSTALL_HINT.capitalize()))
+    try:
+        ensure_pack(WHISPER_BASE)
+    except ModelError as exc:
+        raise ModelError(refuse.format(f"no speech recognition ({exc})", "Install it")) from None
 
     def speak(text: str, path: Path) -> None:
         write_wav(synthesize(text), path)
 
-    try:
-        speak("你好", Path(tempfile.gettempdir()) / "dabai-demo-probe.wav")
-    except DabaiError as exc:
-        return None, None, f"text-to-speech unavailable ({exc}): requests given as intents, replies as text"
     return speak, transcribe, None
 
 

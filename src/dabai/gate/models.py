@@ -47,6 +47,7 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(100), index=True)
     unit: Mapped[str | None] = mapped_column(String(40), default=None)
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    reading: Mapped[str | None] = mapped_column(String(200), default=None)  # tone-numbered pinyin of the name
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

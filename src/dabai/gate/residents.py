@@ -21,7 +21,8 @@ from dabai.gate.db import Registry
 from dabai.gate.models import Resident
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
-CSV_COLUMNS = ("name", "unit", "phone")
+CSV_COLUMNS = ("name", "unit", "phone", "reading")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 class ResidentError(DabaiError):
@@ -38,14 +39,36 @@ class ResidentInfo:
     phone: str | None
     active: bool
     created_at: datetime
+    reading: str | None = None  # how the name is said: tone-numbered pinyin, e.g. "zeng1 xiao3 yan4"
 
     @classmethod
     def of(cls, row: Resident) -> ResidentInfo:
-        return cls(row.id, row.name, row.unit, row.phone, bool(row.active), row.created_at)
+        return cls(row.id, row.name, row.unit, row.phone, bool(row.active), row.created_at, row.reading)
+
+    @property
+    def readings(self) -> dict[str, str]:
+        """{name: reading} for the TTS (empty when the name has no reading)."""
+        return {self.name: self.reading} if self.reading else {}
 
     def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "unit": self.unit, "phone": self.phone,
+        return {"id": self.id, "name": self.name, "unit": self.unit, "phone": self.phone, "reading": self.reading,
                 "active": self.active, "created_at": self.created_at.isoformat()}
+
+
+def clean_reading(name: str, reading: str | None) -> str | None:
+    """The reading normalised (``Zeng1  xiao3 yan4`` → ``zeng1 xiao3 yan4``); ValueError when it is not
+    tone-numbered pinyin with one syllable per Chinese character of the name."""
+    reading = (reading or "").strip()
+    if not reading:
+        return None
+    from dabai.speech.g2p import parse_reading
+
+    syllables = parse_reading(reading)
+    han = _HAN.findall(name)
+    if han and len(han) != len(syllables):
+        raise ValueError(f"reading {reading!r} has {len(syllables)} syllable(s) but the name {name!r} has "
+                         f"{len(han)} Chinese character(s)")
+    return " ".join(syllables)
 
 
 def validate(name: str, unit: str | None = None, phone: str | None = None) -> tuple[str, str | None, str | None]:
@@ -66,13 +89,15 @@ def validate(name: str, unit: str | None = None, phone: str | None = None) -> tu
     return name, unit, phone
 
 
-def add_resident(reg: Registry, name: str, unit: str | None = None, phone: str | None = None) -> ResidentInfo:
+def add_resident(reg: Registry, name: str, unit: str | None = None, phone: str | None = None,
+                 reading: str | None = None) -> ResidentInfo:
     try:
         name, unit, phone = validate(name, unit, phone)
+        reading = clean_reading(name, reading)
     except ValueError as exc:
         raise ResidentError(str(exc)) from None
     with reg.write() as s:
-        row = Resident(name=name, unit=unit, phone=phone, active=True)
+        row = Resident(name=name, unit=unit, phone=phone, reading=reading, active=True)
         s.add(row)
         s.flush()
         return ResidentInfo.of(row)
@@ -113,6 +138,20 @@ def find_resident(reg: Registry, ref: str | int, include_inactive: bool = False)
     return ResidentInfo.of(rows[0])
 
 
+def set_reading(reg: Registry, ref: str | int, reading: str | None) -> ResidentInfo:
+    """Correct how a resident's name is said (None or "" clears it: the G2P's own reading is used)."""
+    info = find_resident(reg, ref)
+    try:
+        reading = clean_reading(info.name, reading)
+    except ValueError as exc:
+        raise ResidentError(str(exc)) from None
+    with reg.write() as s:
+        row = s.get(Resident, info.id)
+        row.reading = reading
+        s.flush()
+        return ResidentInfo.of(row)
+
+
 def remove_resident(reg: Registry, ref: str | int) -> ResidentInfo:
     """Deactivate a resident: their passes stop working; the row and its history are kept."""
     info = find_resident(reg, ref)
@@ -136,7 +175,8 @@ class ImportReport:
 
 
 def import_csv(reg: Registry, path: str | Path) -> ImportReport:
-    """Import residents from a CSV with a header row containing ``name`` (and optionally ``unit``, ``phone``)."""
+    """Import residents from a CSV with a header row containing ``name`` (and optionally ``unit``, ``phone``,
+    ``reading``)."""
     path = Path(path)
     rows, errors = parse_csv(path)
     added: list[ResidentInfo] = []
@@ -144,7 +184,7 @@ def import_csv(reg: Registry, path: str | Path) -> ImportReport:
         seen = {(r.name, r.unit): r.id for r in s.scalars(select(Resident).where(Resident.active.is_(True)))}
         fresh, first_line = [], {}
         for row in rows:
-            line, name, unit, _ = row
+            line, name, unit, _, _ = row
             if (name, unit) in seen:
                 errors.append((line, f"{name} ({unit or 'no unit'}) is already registered as id {seen[(name, unit)]}"))
             elif (name, unit) in first_line:
@@ -155,14 +195,14 @@ def import_csv(reg: Registry, path: str | Path) -> ImportReport:
         errors.sort()
         rows = fresh
         if rows:
-            objs = [Resident(name=n, unit=u, phone=p, active=True) for _, n, u, p in rows]
+            objs = [Resident(name=n, unit=u, phone=p, reading=r, active=True) for _, n, u, p, r in rows]
             s.add_all(objs)
             s.flush()
             added = [ResidentInfo.of(o) for o in objs]
     return ImportReport(added, errors)
 
 
-def parse_csv(path: Path) -> tuple[list[tuple[int, str, str | None, str | None]], list[tuple[int, str]]]:
+def parse_csv(path: Path) -> tuple[list[tuple[int, str, str | None, str | None, str | None]], list[tuple[int, str]]]:
     """Check every row of a residents CSV: (good rows with their line numbers, bad lines with reasons)."""
     if not path.is_file():
         raise DataError("CSV file not found", path)
@@ -174,7 +214,7 @@ def parse_csv(path: Path) -> tuple[list[tuple[int, str, str | None, str | None]]
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise DataError("the file is empty; expected a header row such as: name,unit,phone", path) from None
+        raise DataError("the file is empty; expected a header row such as: name,unit,phone,reading", path) from None
     if "name" not in header:
         raise DataError(f"the header {header} has no 'name' column; expected: name,unit,phone", path, 1)
     unknown = [h for h in header if h not in CSV_COLUMNS]
@@ -191,8 +231,9 @@ def parse_csv(path: Path) -> tuple[list[tuple[int, str, str | None, str | None]]
         fields = dict(zip(header, record))
         try:
             name, unit, phone = validate(fields.get("name", ""), fields.get("unit"), fields.get("phone"))
+            reading = clean_reading(name, fields.get("reading"))
         except ValueError as exc:
             bad.append((line, str(exc)))
             continue
-        good.append((line, name, unit, phone))
+        good.append((line, name, unit, phone, reading))
     return good, bad

@@ -83,6 +83,7 @@ class GateSession:
         self._decided_at = 0.0
         self._last: dict | None = None
         self._denied_outcome = ""
+        self.last_decision = None  # the Decision behind the latest event (its reply parts and readings)
 
     # -- per frame ----------------------------------------------------------------------------
     def feed(self, frame, now: float) -> dict | None:
@@ -172,6 +173,7 @@ class GateSession:
                  "reasons": list(decision.reasons), "reply_text": decision.reply_text, "intent": intent,
                  "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None,
                  "resident_id": decision.resident.id if decision.resident else None}
+        self.last_decision = decision
         # logged first (above); now the door, exactly once for this decision; then the outcome is recorded
         event["door"], event["door_detail"] = (self.door.after_decision(event) if self.door is not None
                                                else (initial_state(decision.allow, False), None))
@@ -213,9 +215,10 @@ class ReplyOutput:
         if play and self.player is None:
             raise DabaiError("--play needs 'aplay' (alsa-utils) or 'paplay'; use --replies DIR to write WAVs instead")
 
-    def __call__(self, event: dict) -> None:
-        wav = self.voice.render(event["reply_text"])
+    def __call__(self, event: dict, decision=None) -> None:
+        wav = self.voice.render_decision(decision) if decision is not None else self.voice.render(event["reply_text"])
         event["reply_audio"] = str(wav) if wav else None
+        event["reply_cached"] = self.voice.last_cached
         if wav is None:
             return
         if self.dir is not None:
@@ -317,7 +320,7 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
     events: list[dict] = []
 
     def on_reply(event):
-        replies(event)
+        replies(event, session.last_decision)
         events.append(event)
         if on_decision is not None:
             on_decision(event)
@@ -384,7 +387,8 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
             cap.release()
         if health is not None:
             health.close()
-    out = status() | {"events": events, "stopped": reason}
+    out = status() | {"events": events, "stopped": reason,
+                      "speech_note": voice.speech_note if opts.speak else None}
     log.info("%d frames processed at %.1f fps; camera: %s", session.frames, out["fps_average"],
              {k: out["camera"][k] for k in ("frames_read", "frames_dropped", "reconnects")} if out["camera"] else "-")
     return out

@@ -9,7 +9,7 @@ Everything is imported lazily (``import dabai.speech`` loads no model)::
     t = transcribe("request.wav")            # Transcript(text, intent, confidence, duration_s, …)
     recognize_intent("请让我进入小区").intent  # 'enter'
     cache = ReplyCache(Path("~/.dabai").expanduser())
-    cache.render("请正确佩戴口罩。")            # → path of a cached WAV
+    cache.render("请正确佩戴口罩")              # → path of a cached WAV (the texts: dabai.gate.config)
 
 Model packs are installed by ``scripts/install_speech_models.sh`` (see
 :mod:`dabai.speech.models`); nothing is downloaded at run time.
@@ -35,8 +35,6 @@ _LAZY = {
     "IntentGrammar": "dabai.speech.intent",
     "load_grammar": "dabai.speech.intent",
     "ReplyCache": "dabai.speech.cache",
-    "REPLIES": "dabai.speech.cache",
-    "greeting": "dabai.speech.cache",
     "available_voices": "dabai.speech.models",
 }
 

@@ -31,7 +31,6 @@ from dabai.speech.intent import (
     NONE,
     GrammarSpec,
     IntentGrammar,
-    IntentSpec,
     compile_grammar,
     load_grammar,
     score_intents,
@@ -222,7 +221,7 @@ def _learn_phrases(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tu
             continue
         intents = dict(spec.intents)
         old = intents[clip.intent]
-        intents[clip.intent] = IntentSpec(phrases=[*old.phrases, text], description=old.description)
+        intents[clip.intent] = replace(old, phrases=[*old.phrases, text])  # keeps description and refines
         candidate = replace(spec, intents=intents)
         new_score, _ = evaluate(texts, clips, compile_grammar(candidate))
         if new_score.false_accepts <= score.false_accepts and new_score.correct > score.correct:

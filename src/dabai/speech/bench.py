@@ -124,10 +124,13 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     _dump(partial, {"intents": intents, "non_commands": false_accepts, "asr": [asr_time, asr_cpu, asr_audio],
                     "tts": [tts_time, tts_cpu, tts_audio]})
 
+    from dabai.gate.config import GateConfig
+    from dabai.gate.replies import greeting_text
+
     greeting_voice = options.greeting_voice or DEFAULT_VOICE
     greetings = []
     for name in names:
-        ref = data["greeting"].format(name=name)
+        ref = greeting_text(GateConfig(), name)
         t = hear(speak(ref, greeting_voice), clean=True)
         greetings.append({"name": name, "reference": ref, "heard": t.text, "cer": round(cer(ref, t.text), 4)})
     log(f"greeting CER: {_mean([g['cer'] for g in greetings]):.1%}")
@@ -154,11 +157,14 @@ def cached_start_latency(home: Path | None, voice: str | None = None, repeats: i
     """Milliseconds from ``ReplyCache.render`` (a hit) to the first 100 ms of samples read."""
     import soundfile as sf
 
-    from dabai.speech.cache import REPLIES, ReplyCache, greeting
+    from dabai.gate.config import GateConfig
+    from dabai.gate.replies import greeting_text, reply_texts
+    from dabai.speech.cache import ReplyCache
 
     with tempfile.TemporaryDirectory(prefix="dabai-replies-") as tmp:
         cache = ReplyCache(Path(home or tmp), voice=voice)
-        texts = [t for t in REPLIES.values() if "{" not in t][:4] + [greeting("张三")]
+        config = GateConfig()  # the gate's own replies table
+        texts = reply_texts(config)[:4] + [greeting_text(config, "张三")]
         cache.prerender(texts)
         times = []
         for i in range(repeats):

@@ -1,16 +1,17 @@
 """Replies that start at once: rendered WAVs cached by text, voice and model version.
 
-The gate's reply templates are rendered once (``prerender``) and a resident's
-greeting is rendered when they are enrolled (``enroll``), so at the gate a
-reply is a file that already exists::
+The texts are the gate's (its one replies table, ``dabai.gate.config``); this cache
+only renders and finds them. ``dabai speech prerender`` and ``dabai residents
+add|import`` fill it, so at the gate a reply is a file that already exists::
 
-    cache = ReplyCache(home)                 # home = DABAI_HOME; files in home/cache/replies/
-    cache.prerender()                         # every fixed template
-    cache.enroll("张三")                       # "您好，张三，欢迎回家，二维码有效请您通过。"
-    path = cache.render(greeting("张三"))      # a cache hit: no synthesis
+    cache = ReplyCache(home)                          # home = DABAI_HOME; files in home/cache/replies/
+    cache.prerender(["请佩戴口罩", "请出示通行码"])
+    cache.render("您好，曾小燕，欢迎回家。", readings={"曾小燕": "zeng1 xiao3 yan4"})
+    path, cached = cache.render_parts(["请佩戴口罩", "请出示通行码"])   # joins two cached clips
 
-The key hashes the text, the voice, the output rate, the speaking options and
-the TTS model version, so a new voice or model never plays a stale file.
+The key hashes the text, the readings of its names, the voice, the output rate,
+the speaking options and the TTS model version, so a new voice, reading or
+model never plays a stale file.
 """
 
 from __future__ import annotations
@@ -19,34 +20,15 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from dabai.audio.io import Audio, read_audio, write_wav
 from dabai.errors import DataError
 
-#: the gate's replies; ``{name}`` is filled in per resident
-REPLIES = {
-    "welcome": "您好，{name}，欢迎回家，二维码有效请您通过。",
-    "welcome_anonymous": "您好，欢迎回家，二维码有效请您通过。",
-    "mask_missing": "请您佩戴口罩后再通行。",
-    "mask_incorrect": "请正确佩戴口罩，遮住口鼻。",
-    "pass_invalid": "二维码无效，请重新出示。",
-    "pass_expired": "二维码已过期，请更新后再试。",
-    "not_resident": "您不是本小区住户，请联系物业登记。",
-    "show_pass": "请出示您的通行二维码。",
-    "visitor": "访客请联系业主，或到物业登记。",
-    "help": "正在为您联系物业，请稍候。",
-    "leave": "再见，祝您一路平安。",
-    "repeat": "抱歉，我没有听清，请再说一遍。",
-}
-
-
-def greeting(name: str) -> str:
-    """The welcome reply for a resident."""
-    name = name.strip()
-    if not name:
-        raise DataError("a resident's name is empty; cannot render a greeting")
-    return REPLIES["welcome"].format(name=name)
+JOIN_PAUSE_S = 0.15  # silence between the clips of a reply made of several parts
 
 
 class ReplyCache:
@@ -72,47 +54,70 @@ class ReplyCache:
             self._version = engine_version(self.options.engine)
         return self._version
 
-    def key(self, text: str) -> str:
+    def key(self, text: str, readings: Mapping[str, str] | None = None) -> str:
         text = _clean(text)
+        said = sorted((w, r) for w, r in (readings or {}).items() if r and w in text)
         parts = [self.model_version, self.voice, str(self.rate), repr(self.options), text]
+        if said:  # a text without readings keeps the key it always had
+            parts.append(repr(said))
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
-    def path(self, text: str) -> Path:
+    def path(self, text: str, readings: Mapping[str, str] | None = None) -> Path:
         """Where ``text``'s WAV is (or would be) cached."""
-        return self.dir / f"{self.key(text)}.wav"
+        return self.dir / f"{self.key(text, readings)}.wav"
 
-    def has(self, text: str) -> bool:
-        return self.path(text).is_file()
+    def has(self, text: str, readings: Mapping[str, str] | None = None) -> bool:
+        return self.path(text, readings).is_file()
 
-    def render(self, text: str) -> Path:
-        """The cached WAV of ``text``, synthesising it first on a miss."""
-        path = self.path(text)
+    def render(self, text: str, readings: Mapping[str, str] | None = None) -> Path:
+        """The cached WAV of ``text``, synthesising it first on a miss (names said as ``readings`` give)."""
+        path = self.path(text, readings)
         if path.is_file():
             return path
         from dabai.speech.tts import synthesize
 
-        audio = synthesize(_clean(text), voice=self.voice, rate=self.rate, options=self.options)
+        audio = synthesize(_clean(text), voice=self.voice, rate=self.rate, options=self.options,
+                           readings=dict(readings) if readings else None)
+        self._store(path, audio, text)
+        return path
+
+    def render_parts(self, parts: list[str], readings: Mapping[str, str] | None = None,
+                     joiner: str = "，") -> tuple[Path, bool]:
+        """One WAV for a reply made of ``parts`` (each its own cached clip, joined by a short pause).
+
+        Returns (path, cached): cached is True when every part was in the cache already, i.e. nothing
+        had to be synthesised for this reply.
+        """
+        if not parts:
+            raise DataError("a reply needs at least one part")
+        cached = all(self.has(p, readings) for p in parts)
+        if len(parts) == 1:
+            return self.render(parts[0], readings), cached
+        whole = joiner.join(_clean(p) for p in parts)
+        path = self.path(whole, readings)
+        if path.is_file():
+            return path, cached
+        clips = [read_audio(self.render(p, readings)) for p in parts]
+        gap = np.zeros(int(JOIN_PAUSE_S * self.rate), np.float32)
+        samples = np.concatenate([x for c in clips for x in (c.samples, gap)][:-1])
+        self._store(path, Audio(samples.astype(np.float32), self.rate), whole)
+        return path, cached
+
+    def load(self, text: str) -> Audio:
+        """Samples of the cached reply (rendered on a miss)."""
+        return read_audio(self.render(text))
+
+    def prerender(self, texts: list[str], readings: Mapping[str, str] | None = None) -> list[Path]:
+        """Render ``texts`` ahead of time (the gate's table: ``dabai.gate.replies.prerender_replies``)."""
+        return [self.render(t, readings) for t in texts]
+
+    def _store(self, path: Path, audio: Audio, text: str) -> None:
         with self._lock:
             self.dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.wav")
             write_wav(audio, tmp)
             os.replace(tmp, path)  # atomic: a player never sees half a file
             self._index_add(path.stem, _clean(text))
-        return path
-
-    def load(self, text: str) -> Audio:
-        """Samples of the cached reply (rendered on a miss)."""
-        return read_audio(self.render(text))
-
-    def prerender(self, texts: list[str] | None = None) -> list[Path]:
-        """Render ``texts`` (default: every fixed template in REPLIES) ahead of time."""
-        if texts is None:
-            texts = [t for t in REPLIES.values() if "{" not in t]
-        return [self.render(t) for t in texts]
-
-    def enroll(self, name: str) -> Path:
-        """Render a resident's greeting when they are enrolled."""
-        return self.render(greeting(name))
 
     def entries(self) -> dict[str, str]:
         """key → text of everything rendered (from index.json)."""

@@ -20,6 +20,7 @@ VOICE = "cmn-latn-pinyin"
 
 class EspeakEngine:
     name = "espeak-ng"
+    fallback_reason: str | None = None  # set when 'auto' picked it because Kokoro is missing
 
     def __init__(self, executable: str | None = None, words_per_minute: int = 150):
         exe = executable or shutil.which("espeak-ng")
@@ -37,10 +38,11 @@ class EspeakEngine:
     def voices(self) -> list[str]:
         return [VOICE]
 
-    def synthesize(self, text: str, voice: str | None = None, speed: float = 1.0, pause_s: float = 0.25) -> Audio:
+    def synthesize(self, text: str, voice: str | None = None, speed: float = 1.0, pause_s: float = 0.25,
+                   readings: dict[str, str] | None = None) -> Audio:
         from dabai.speech.g2p import has_chinese, pinyin_tone3
 
-        spoken = pinyin_tone3(text) if has_chinese(text) else text
+        spoken = pinyin_tone3(text, readings) if has_chinese(text) else text
         with tempfile.TemporaryDirectory(prefix="dabai-espeak-") as tmp:
             out = Path(tmp) / "out.wav"
             # Arguments as a list (no shell); the text goes through stdin so nothing is parsed as an option.

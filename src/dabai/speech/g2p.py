@@ -59,16 +59,69 @@ def _misaki():
     return zh.ZHG2P()  # version=None: the phoneme set of Kokoro v1.0
 
 
-def kokoro_phonemes(text: str) -> str:
-    """Kokoro v1.0 phonemes of Chinese text (misaki[zh])."""
-    phonemes, _ = _misaki()(text)
-    return phonemes
+_SYLLABLE = re.compile(r"^([a-z]+)([1-5])$")
 
 
-def pinyin_tone3(text: str) -> str:
+def parse_reading(reading: str) -> tuple[str, ...]:
+    """Tone-numbered pinyin syllables of a name's reading: ``"Zeng1 xiao3 yan4"`` → ('zeng1', 'xiao3', 'yan4').
+
+    ü may be written ü, v or u:; every syllable carries its tone number, 5 for the neutral tone.
+    ValueError names the bad syllable.
+    """
+    out = []
+    for raw in reading.replace("，", " ").replace(",", " ").split():
+        syl = raw.lower().replace("ü", "v").replace("u:", "v")
+        m = _SYLLABLE.match(syl)
+        if not m:
+            raise ValueError(f"reading {reading!r}: {raw!r} is not a pinyin syllable with a tone number 1-5, "
+                             "e.g. zeng1 xiao3 yan4")
+        out.append(syl)
+    if not out:
+        raise ValueError("the reading is empty; give tone-numbered pinyin, e.g. zeng1 xiao3 yan4")
+    return tuple(out)
+
+
+def split_readings(text: str, readings: dict[str, str] | None) -> list[tuple[str, tuple[str, ...] | None]]:
+    """``text`` cut into (piece, syllables) where a word with a reading gets its syllables, other pieces None."""
+    words = sorted((w for w, r in (readings or {}).items() if w and r and w in text), key=len, reverse=True)
+    if not words:
+        return [(text, None)]
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    out: list[tuple[str, tuple[str, ...] | None]] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() > pos:
+            out.append((text[pos:m.start()], None))
+        out.append((m.group(0), parse_reading(readings[m.group(0)])))  # type: ignore[index]
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out
+
+
+def kokoro_phonemes(text: str, readings: dict[str, str] | None = None) -> str:
+    """Kokoro v1.0 phonemes of Chinese text (misaki[zh]); words in ``readings`` are said as their pinyin."""
+    g2p = _misaki()
+    out = []
+    for piece, syllables in split_readings(text, readings):
+        if syllables is not None:
+            # misaki's own pinyin → IPA, without the non-syllabic mark its Hanzi path drops too
+            out.append("".join(g2p.py2ipa(s) for s in syllables).replace(chr(815), ""))
+        elif piece.strip():
+            out.append(g2p(piece)[0])
+    return re.sub(r" ([,.!?;:])", r"\1", " ".join(p for p in out if p))
+
+
+def pinyin_tone3(text: str, readings: dict[str, str] | None = None) -> str:
     """Tone-numbered pinyin with punctuation kept as pauses: ``你好，大白`` → ``ni3 hao3, da4 bai2``."""
     pypinyin = require("pypinyin", "speech")
-    words = pypinyin.lazy_pinyin(text, style=pypinyin.Style.TONE3, neutral_tone_with_five=True, errors=lambda s: list(s))
+    words: list[str] = []
+    for piece, syllables in split_readings(text, readings):
+        if syllables is not None:
+            words.extend(syllables)
+        else:
+            words.extend(pypinyin.lazy_pinyin(piece, style=pypinyin.Style.TONE3, neutral_tone_with_five=True,
+                                              errors=lambda s: list(s)))
     out = []
     for w in words:
         if w in "，,、；;：:":

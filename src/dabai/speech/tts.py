@@ -13,6 +13,7 @@ normalised to a fixed loudness so every reply plays at the same level.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Literal
@@ -21,6 +22,7 @@ from dabai.audio.dsp import normalize_loudness, resample, trim_silence
 from dabai.audio.io import Audio
 from dabai.errors import ConfigError, DataError, ModelError
 
+log = logging.getLogger(__name__)
 DEFAULT_VOICE = "zf_xiaobei"
 Engine = Literal["auto", "kokoro", "espeak"]
 
@@ -66,9 +68,36 @@ def _load(name: str, threads: int):
         return KokoroEngine(kokoro_files(), threads)
     except ModelError as kokoro_error:
         try:
-            return EspeakEngine()
+            engine = EspeakEngine()
         except ModelError as espeak_error:
             raise ModelError(f"no TTS engine available: {kokoro_error}; and {espeak_error}") from None
+        engine.fallback_reason = str(kokoro_error)
+        log.warning("%s", fallback_note(engine))
+        return engine
+
+
+def fallback_note(engine) -> str | None:
+    """What to tell users when ``engine`` is the espeak-ng fallback, not the gate's voice (else None)."""
+    reason = getattr(engine, "fallback_reason", None)
+    if reason is None:
+        return None
+    return (f"robot voice: the Kokoro voice pack was not found ({reason}); speaking with the espeak-ng fallback, "
+            "not the gate's voice")
+
+
+def speech_note(name: Engine = "auto", threads: int = 0) -> str | None:
+    """Why speech output is not the gate's own voice: the fallback in use, or no TTS at all (None: Kokoro).
+
+    Cheap when Kokoro is installed (no model is loaded to tell)."""
+    from dabai.speech.models import KOKORO, available_voices, pack_dir
+
+    if name in ("auto", "kokoro") and pack_dir(KOKORO) is not None and available_voices():
+        return None
+    try:
+        engine = get_engine(name, threads)
+    except ModelError as exc:
+        return f"no speech synthesis: {exc}"
+    return fallback_note(engine)
 
 
 def engine_version(name: Engine = "auto") -> str:
@@ -80,8 +109,13 @@ def engine_version(name: Engine = "auto") -> str:
     return get_engine(name).version
 
 
-def synthesize(text: str, voice: str | None = None, rate: int = 44100, options: TTSOptions | None = None) -> Audio:
-    """Speak ``text`` (Mandarin) and return mono float32 ``Audio`` at ``rate`` Hz."""
+def synthesize(text: str, voice: str | None = None, rate: int = 44100, options: TTSOptions | None = None,
+               readings: dict[str, str] | None = None) -> Audio:
+    """Speak ``text`` (Mandarin) and return mono float32 ``Audio`` at ``rate`` Hz.
+
+    ``readings`` maps words (a resident's name) to tone-numbered pinyin (``{"曾小燕": "zeng1 xiao3 yan4"}``)
+    said instead of the G2P's guess.
+    """
     from dabai.speech.g2p import normalize_text
 
     opts = options or TTSOptions()
@@ -93,7 +127,8 @@ def synthesize(text: str, voice: str | None = None, rate: int = 44100, options: 
     if not any(ch.isalnum() for ch in text):
         raise DataError(f"nothing to say: the text {text!r} has no words")
     engine = get_engine(opts.engine, opts.threads)
-    audio = engine.synthesize(text, None if engine.name == "espeak-ng" else (voice or DEFAULT_VOICE), opts.speed, opts.pause_s)
+    audio = engine.synthesize(text, None if engine.name == "espeak-ng" else (voice or DEFAULT_VOICE), opts.speed,
+                              opts.pause_s, readings=readings)
     if opts.trim:
         audio = trim_silence(audio, threshold_db=-45.0, pad_s=0.04)
     audio = resample(audio, rate)

@@ -1,0 +1,234 @@
+"""The held-out spoken-turn benchmark (issue 17, ``dabai bench speech --holdout``).
+
+Entry requests as the gate decides them (an intent in ``GateConfig.entry_intents``), spoken by
+voices and in phrasings never used to tune the grammar, its thresholds or the ASR:
+
+* voices: eight blends of two Kokoro Chinese voices' style tables (``zf_xiaobei+zf_xiaoyi`` …),
+  voices no tuning ever heard; the stock voices the grammar was tuned on are not among them;
+* phrasings: ``holdout.entry`` of ``speech/data/bench.yaml`` (written before the issue-17 grammar
+  changes, a visitor's and a courier's among them), none of them a grammar phrase or a tuned sentence;
+* conditions: clean, 10 dB white noise, 10 dB babble (five other sentences by stock voices, summed),
+  speaking rate 0.9 and 1.1 (Kokoro's speed);
+* false accepts: ``holdout.non_entry`` (requests to leave or for help, gate chatter) in every voice,
+  clean and with 10 dB white noise, that come out as an entry request;
+* the whole run's ASR real-time factor (wall time and CPU time per audio second);
+* names: the greeting of ten unseen names said with their readings, transcribed (by ``judge_model``
+  when given, an independent Whisper, else the gate's) and compared as tonal pinyin
+  (:mod:`dabai.gate.names`): syllable error rate.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+TARGETS = {"entry_recognised": 0.97, "false_accepts": 0, "asr_rtf": 0.3, "name_syllable_error": 0.03}
+SNR_DB = 10.0
+CONDITIONS = ("clean", "white10", "babble10", "speed0.9", "speed1.1")
+UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf_xiaoni", "zf_xiaoxiao+zf_xiaoyi",
+                 "zm_yunjian+zm_yunxia", "zm_yunxi+zm_yunyang", "zm_yunjian+zm_yunyang", "zm_yunxi+zm_yunxia")
+BABBLE_TALKERS = 5
+
+
+@dataclass(frozen=True)
+class HoldoutOptions:
+    voices: tuple[str, ...] = UNSEEN_VOICES
+    conditions: tuple[str, ...] = CONDITIONS
+    phrasings: int = 0  # use the first N entry phrasings (0: all); a subset is reported as such
+    non_entry: int = 0  # the first N non-entry sentences (0: all)
+    names: bool = True  # also check the ten unseen names
+    threads: int = 0  # ASR/TTS threads (0: their defaults)
+    judge_model: str | None = None  # CTranslate2 Whisper folder that transcribes the greetings (None: the gate's)
+
+
+def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=None) -> dict:
+    """Run it; with ``partial`` (a path), the rows measured so far are written there after each voice."""
+    from dabai.gate.config import GateConfig
+    from dabai.gate.decision import is_entry_request
+    from dabai.speech.asr import ASROptions, get_recognizer
+    from dabai.speech.bench import bench_data
+    from dabai.speech.tts import TTSOptions, synthesize
+
+    bad = [c for c in options.conditions if c not in CONDITIONS]
+    if bad:
+        from dabai.errors import ConfigError
+
+        raise ConfigError(f"unknown condition(s) {bad}; known: {', '.join(CONDITIONS)}")
+    data = bench_data()
+    held = data["holdout"]
+    entry = held["entry"][: options.phrasings or None]
+    non_entry = held["non_entry"][: options.non_entry or None]
+    config = GateConfig()
+    rec = get_recognizer(ASROptions(threads=options.threads))
+    load_start = os.getloadavg()[0]
+    clock = {"asr_wall": 0.0, "asr_cpu": 0.0, "audio": 0.0, "tts_wall": 0.0}
+
+    def speak(text, voice, speed=1.0):
+        t = time.perf_counter()
+        audio = synthesize(text, voice=voice, rate=16000, options=TTSOptions(engine="kokoro", speed=speed,
+                                                                            threads=options.threads))
+        clock["tts_wall"] += time.perf_counter() - t
+        return audio
+
+    def hear(audio):
+        cpu = time.process_time()
+        t = rec.transcribe(audio)
+        clock["asr_cpu"] += time.process_time() - cpu
+        clock["asr_wall"] += t.asr_seconds
+        clock["audio"] += t.duration_s
+        return t
+
+    hear(speak("你好。", options.voices[0]))  # load both models before timing
+    clock.update(asr_wall=0.0, asr_cpu=0.0, audio=0.0, tts_wall=0.0)
+    babble_bank = [speak(s, v) for s, v in zip(data["non_commands"][:BABBLE_TALKERS],
+                                               ("zm_yunyang", "zf_xiaoxiao", "zm_yunxi", "zf_xiaoni", "zm_yunjian"))
+                   ] if "babble10" in options.conditions else []
+
+    def condition(audio, cond, text, voice, seed_key):
+        if cond.startswith("speed"):
+            return speak(text, voice, float(cond[5:]))
+        seed = zlib.crc32(seed_key.encode())
+        if cond == "white10":
+            from dabai.audio.dsp import add_noise
+
+            return add_noise(audio, SNR_DB, seed=seed, color="white")
+        if cond == "babble10":
+            from dabai.audio.dsp import mix_at_snr
+
+            return mix_at_snr(audio, _babble(babble_bank, len(audio.samples), seed), SNR_DB)
+        return audio
+
+    rows = []
+    for voice in options.voices:
+        for i, text in enumerate(entry):
+            clean = speak(text, voice)
+            for cond in options.conditions:
+                t = hear(condition(clean, cond, text, voice, f"{voice}/{i}/{cond}"))
+                rows.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text, "intent": t.intent,
+                             "entry": is_entry_request(t.intent, config)})
+        done = [r for r in rows if r["voice"] == voice]
+        log(f"{voice}: {sum(r['entry'] for r in done)}/{len(done)} entry requests recognised")
+        _dump(partial, {"entry": rows, "clock": clock})
+    others = []
+    for voice in options.voices:
+        for i, text in enumerate(non_entry):
+            clean = speak(text, voice)
+            for cond in ("clean", "white10"):
+                t = hear(condition(clean, cond, text, voice, f"{voice}/n{i}/{cond}"))
+                others.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text,
+                               "intent": t.intent, "entry": is_entry_request(t.intent, config)})
+    log(f"non-entry: {sum(r['entry'] for r in others)} false accepts of {len(others)}")
+    _dump(partial, {"entry": rows, "non_entry": others, "clock": clock})
+    names = _names(held["names"], config, options, log) if options.names else None
+
+    result = {
+        "held_out": {"voices": list(options.voices), "phrasings": entry, "non_entry": non_entry,
+                     "subset": bool(options.phrasings or options.non_entry) or options.conditions != CONDITIONS},
+        "entry_recognised": _share(rows),
+        "entry_clips": len(rows),
+        "per_voice": {v: _share([r for r in rows if r["voice"] == v]) for v in options.voices},
+        "per_condition": {c: _share([r for r in rows if r["condition"] == c]) for c in options.conditions},
+        "per_phrasing": {s: _share([r for r in rows if r["sentence"] == s]) for s in entry},
+        "false_accepts": sum(r["entry"] for r in others),
+        "non_entry_clips": len(others),
+        "asr_rtf": round(clock["asr_wall"] / clock["audio"], 4) if clock["audio"] else 0.0,
+        "asr_cpu_rtf": round(clock["asr_cpu"] / clock["audio"], 4) if clock["audio"] else 0.0,
+        "audio_seconds": round(clock["audio"], 1),
+        "tts_seconds": round(clock["tts_wall"], 1),
+        "names": names,
+        "misses": [r for r in rows if not r["entry"]],
+        "false_accept_rows": [r for r in others if r["entry"]],
+        "details": {"entry": rows, "non_entry": others},
+    }
+    from dabai.bench.stats import machine_info
+
+    result["machine"] = {**machine_info(), "load_avg_1m_start": round(load_start, 2),
+                         "load_avg_1m_end": round(os.getloadavg()[0], 2)}
+    result["machine"].pop("load_avg_1m", None)
+    result["targets_met"] = bool(
+        result["entry_recognised"] >= TARGETS["entry_recognised"] and result["false_accepts"] == 0
+        and result["asr_rtf"] <= TARGETS["asr_rtf"]
+        and (names is None or names["syllable_error_rate"] <= TARGETS["name_syllable_error"]))
+    return result
+
+
+def _names(names: dict[str, str], config, options: HoldoutOptions, log) -> dict:
+    """Greetings of unseen names said with their readings, heard back, compared as tonal pinyin."""
+    from dabai.gate.names import find_name, heard_readings
+    from dabai.gate.replies import greeting_text
+    from dabai.speech.asr import ASROptions, get_recognizer
+    from dabai.speech.tts import TTSOptions, synthesize
+
+    judge = get_recognizer(ASROptions(model=options.judge_model, threads=options.threads))
+    rows, errors, total = [], 0, 0
+    for name, reading in names.items():
+        audio = synthesize(greeting_text(config, name), rate=16000, readings={name: reading},
+                           options=TTSOptions(engine="kokoro", threads=options.threads))
+        text = judge.transcribe(audio).text
+        expected = tuple(reading.split())
+        e, heard = find_name(expected, heard_readings(text))
+        errors, total = errors + e, total + len(expected)
+        rows.append({"name": name, "reading": reading, "heard_text": text, "heard": " ".join(heard), "errors": e})
+    ser = errors / total if total else 0.0
+    log(f"names: tonal-pinyin syllable error {ser:.1%} ({errors}/{total})")
+    return {"syllable_error_rate": round(ser, 4), "errors": errors, "syllables": total,
+            "judge": options.judge_model or "the gate's Whisper base (no independent Whisper given)", "rows": rows}
+
+
+def _babble(bank, n: int, seed: int) -> np.ndarray:
+    """Several talkers at once: each bank clip, looped to ``n`` samples from a seeded offset, summed."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n, np.float64)
+    for clip in bank:
+        samples = clip.samples.astype(np.float64)
+        samples = samples / (np.sqrt(np.mean(samples * samples)) + 1e-12)
+        reps = int(np.ceil((n + len(samples)) / len(samples)))
+        looped = np.tile(samples, reps)
+        start = int(rng.integers(0, len(samples)))
+        out += looped[start:start + n]
+    return out
+
+
+def _dump(path, data: dict) -> None:
+    if path is not None:
+        import json
+        from pathlib import Path
+
+        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _share(rows: list[dict]) -> float:
+    return round(sum(r["entry"] for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def format_holdout(result: dict) -> str:
+    t = TARGETS
+    lines = ["| Metric | Measured | Target |", "| --- | --- | --- |",
+             f"| Entry requests recognised ({result['entry_clips']} clips) | {result['entry_recognised']:.1%} | "
+             f"≥ {t['entry_recognised']:.0%} |",
+             f"| False accepts / non-entry clips | {result['false_accepts']} / {result['non_entry_clips']} | 0 |",
+             f"| ASR real-time factor, whole run (wall) | {result['asr_rtf']:.3f} | ≤ {t['asr_rtf']} |",
+             f"| ASR CPU seconds per audio second | {result['asr_cpu_rtf']:.3f} | — |"]
+    if result["names"]:
+        n = result["names"]
+        lines.append(f"| Names: tonal-pinyin syllable error ({len(n['rows'])} unseen names) | "
+                     f"{n['syllable_error_rate']:.1%} ({n['errors']}/{n['syllables']}) | ≤ {t['name_syllable_error']:.0%} |")
+    lines.append("")
+    lines.append("Per voice: " + ", ".join(f"{v} {a:.0%}" for v, a in result["per_voice"].items()))
+    lines.append("Per condition: " + ", ".join(f"{c} {a:.0%}" for c, a in result["per_condition"].items()))
+    lines.append("Per phrasing: " + ", ".join(f"{s} {a:.0%}" for s, a in result["per_phrasing"].items()))
+    for r in result["misses"]:
+        lines.append(f"missed: {r['voice']} {r['condition']}: {r['sentence']} → heard {r['heard']!r} ({r['intent']})")
+    for r in result["false_accept_rows"]:
+        lines.append(f"false accept: {r['voice']} {r['condition']}: {r['sentence']} → {r['heard']!r} ({r['intent']})")
+    if result["names"]:
+        for r in result["names"]["rows"]:
+            if r["errors"]:
+                lines.append(f"name: {r['name']} ({r['reading']}) → heard {r['heard']} in {r['heard_text']!r}")
+    lines.append(f"subset: {result['held_out']['subset']}; machine: {result['machine']}; "
+                 f"targets met: {result['targets_met']}")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""The held-out spoken-turn benchmark's bookkeeping, with a stand-in TTS and ASR (the real run: docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dabai.audio.io import Audio
+
+pytest.importorskip("pypinyin", reason="needs the speech extra")
+
+
+@pytest.fixture
+def fake_turn(monkeypatch):
+    from dabai.speech import asr, tts
+
+    spoken = {}
+
+    def synthesize(text, voice=None, rate=44100, options=None, readings=None):
+        audio = Audio(np.random.default_rng(len(spoken)).uniform(-0.3, 0.3, rate // 4).astype(np.float32), rate)
+        spoken[audio.samples.tobytes()[:64]] = (text, readings)
+        return audio
+
+    class Heard:
+        def __init__(self, text, intent):
+            self.text, self.intent, self.asr_seconds, self.duration_s = text, intent, 0.05, 0.25
+
+    class FakeRecognizer:
+        def transcribe(self, audio):
+            from dabai.speech.intent import recognize_intent
+
+            text, readings = spoken.get(audio.samples.tobytes()[:64], ("（噪声）", None))
+            if "快递员" in text:  # one phrasing the fake ASR always mishears
+                text = "今天天气真不错"
+            return Heard(text, recognize_intent(text).intent)
+
+    monkeypatch.setattr(tts, "synthesize", synthesize)
+    monkeypatch.setattr(asr, "get_recognizer", lambda options=None, grammar=None: FakeRecognizer())
+
+
+def test_holdout_counts_entry_requests_as_the_gate_decides(fake_turn):
+    from dabai.gate.speech_bench import HoldoutOptions, format_holdout, run_holdout
+
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean", "speed1.1")), log=lambda *a: None)
+    held = result["held_out"]
+    assert len(held["phrasings"]) == 8 and result["entry_clips"] == 16 and result["non_entry_clips"] == 32
+    assert held["subset"] is True  # not every condition
+    courier = "大白，我是快递员，让我进去送个快递。"
+    assert result["per_phrasing"][courier] == 0.0
+    # the grammar does not know 开下门 (held out: not added after the fact); both are counted as misses
+    assert {r["sentence"] for r in result["misses"]} == {courier, "嗨大白，我下班回来了，开下门吧。"}
+    assert result["entry_recognised"] == pytest.approx(12 / 16)
+    visitor = "你好，我来拜访三号楼的朋友，请让我进去。"
+    assert result["per_phrasing"][visitor] == 1.0  # a visitor's request is an entry request
+    assert result["false_accepts"] == 0 and not result["false_accept_rows"]
+    assert result["asr_rtf"] == pytest.approx(0.2)
+    names = result["names"]
+    assert names["syllable_error_rate"] == 0.0 and len(names["rows"]) == 10  # the fake says exactly the text
+    assert not result["targets_met"]
+    report = format_holdout(result)
+    assert "missed: zf_a+zf_b clean: " + courier in report and "subset: True" in report
