@@ -27,7 +27,7 @@ MASK_STATES = {
     # name: (faces, expected mask reason or None)
     "masked": ([face("with_mask", 0.93)], None),
     "masked_pair": ([face("with_mask", 0.9, x=60), face("with_mask", 0.8, x=330, w=140)], None),
-    "masked_low_score": ([face("with_mask", 0.35)], "mask_uncertain"),
+    "masked_low_score": ([face("with_mask", 0.45)], "mask_uncertain"),  # above min_face_score 0.4, below 0.5
     "no_mask": ([face("without_mask", 0.9)], "no_mask"),
     "worn_wrong": ([face("mask_weared_incorrect", 0.85)], "mask_incorrect"),
     "pair_one_bare": ([face("with_mask", 0.9, x=60), face("without_mask", 0.7, x=330, w=140)], "no_mask"),
