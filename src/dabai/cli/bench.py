@@ -52,7 +52,8 @@ def _detector_http_arguments(p) -> None:
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16], help="clients (--url; default 1 2 4 8 16)")
     p.add_argument("--seconds", type=float, default=10.0, help="timed seconds per configuration (default 10)")
     p.add_argument("--image", help="photo to use, resized to 400 px (default: a drawn 400-px scene)")
-    p.add_argument("--api-key", help="--url: API key (default $DABAI_API_KEY)")
+    p.add_argument("--api-key", help="--url: API key (default $DABAI_API_KEY; visible in `ps`, prefer the file or variable)")
+    p.add_argument("--api-key-file", metavar="FILE", help="--url: read the API key from the first line of FILE")
     p.add_argument("--out", metavar="FILE", help="also write the JSON figures here")
     p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
 
@@ -68,7 +69,7 @@ def run(args) -> int:
         from dabai.serve.options import resolve_api_key
 
         result = bench_http(HttpBenchOptions(url=args.url, concurrency=tuple(args.concurrency), seconds=args.seconds,
-                                             image=args.image, api_key=resolve_api_key(args.api_key)))
+                                             image=args.image, api_key=resolve_api_key(args.api_key, args.api_key_file)))
     elif target == "detector" or args.model:
         from dabai.bench.inproc import ModelBenchOptions, bench_model
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from dabai.cli.common import add_command
 
 EXAMPLES = """\
@@ -22,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--conf", type=float, default=0.3, help="minimum score (0 keeps everything, for evaluation)")
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
+    p.add_argument("--max-pixels", type=int, default=40_000_000,
+                   help="skip images declaring more pixels (width x height) than this, before decoding (default 40 MP)")
 
 
 def run(args) -> int:
@@ -29,11 +33,11 @@ def run(args) -> int:
     from dabai.runtime.predict import predict_source
 
     detector = Detector.load(args.model, threads=args.threads or None, conf=args.conf, iou=args.iou)
-    summary = predict_source(detector, args.source, args.out, args.json, args.kitti)
+    summary = predict_source(detector, args.source, args.out, args.json, args.kitti, max_pixels=args.max_pixels)
     print(f"{summary.images} image(s), {summary.detections} detection(s) at conf >= {args.conf}")
-    for path in summary.skipped:
-        print(f"skipped (unreadable): {path}")
+    for why in summary.skipped:
+        print(f"error: skipped {why}", file=sys.stderr)
     for what, where in (("images", args.out), ("json", args.json), ("kitti", args.kitti)):
         if where:
             print(f"{what}: {where}")
-    return 0
+    return 1 if summary.skipped else 0

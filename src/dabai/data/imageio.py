@@ -112,13 +112,12 @@ def prepare_output_dir(out: Path) -> Path:
 
 def read_image_bgr(path: Path):
     """Decode an image for the tools that write new pixels (OpenCV's BGR order; non-ASCII paths work)."""
-    import cv2
-    import numpy as np
+    from dabai.imagedecode import read_bgr
 
-    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("not a readable image; run 'dabai data check --fix' first", path=path)
-    return image
+    try:
+        return read_bgr(path)
+    except DataError as exc:
+        raise DataError(f"{exc}; run 'dabai data check --fix' first") from None
 
 
 def write_jpeg(path: Path, image_bgr, quality: int) -> None:
