@@ -94,6 +94,11 @@ def _load_json(path: Path) -> dict:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg}, column {exc.colno})", path=path, line=exc.lineno) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply; expected a COCO object with images, annotations and categories",
+                        path=path) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise DataError(f"not usable JSON ({exc})", path=path) from None
     if not isinstance(doc, dict):
         raise DataError(f"top level is a {type(doc).__name__}; expected an object with images, annotations "
                         "and categories", path=path)
