@@ -141,7 +141,7 @@ def test_writer_refuses_a_non_empty_output_folder(tmp_path):
 
 def billion_laughs(levels: int = 9) -> str:
     """The classic entity-expansion bomb (10**levels copies of 'lol'), as a VOC annotation."""
-    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, levels + 1)]
+    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels + 1)]
     return ("<?xml version=\"1.0\"?>\n<!DOCTYPE annotation [\n" + "\n".join(ents) + "\n]>\n"
             f"<annotation><filename>a.jpg</filename><object><name>&lol{levels};</name></object></annotation>\n")
 

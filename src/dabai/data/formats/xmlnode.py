@@ -43,12 +43,12 @@ class _TreeBuilder(ContentHandler):
         self.stack: list[XmlNode] = []
         self.roots: list[XmlNode] = []
 
-    def startElement(self, name, attrs):  # noqa: N802 - SAX API
+    def startElement(self, name, attrs):
         node = XmlNode(name, self._locator.getLineNumber() if self._locator else 0)
         (self.stack[-1].children if self.stack else self.roots).append(node)
         self.stack.append(node)
 
-    def endElement(self, name):  # noqa: N802 - SAX API
+    def endElement(self, name):
         self.stack.pop()
 
     def characters(self, content):
