@@ -44,8 +44,9 @@ def declared_size(data: bytes | bytearray | memoryview, source: object | None = 
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we apply our own, lower limit
             with Image.open(io.BytesIO(data)) as im:
                 width, height, fmt = int(im.width), int(im.height), im.format
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"the image declares more than {max_pixels} pixels", path=source) from None
+    except Image.DecompressionBombError as exc:  # PIL's own ceiling (~179 MP), far above ours
+        raise ImageTooLarge(f"the image declares more than the limit of {max_pixels} pixels ({exc})",
+                            path=source) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error):  # struct: some truncated headers
         raise DataError("not a readable image (expected JPEG, PNG, BMP, WebP or TIFF)", path=source) from None
     if fmt not in DECODABLE:

@@ -78,3 +78,20 @@ def _empty(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_long_or_absurd_recordings_are_refused_before_decoding(tmp_path):
+    """Bounded work: a recording's declared duration (and channels, rate) is checked from the header first."""
+    import time
+
+    import soundfile as sf
+
+    from dabai.audio.io import MAX_DURATION_S
+
+    long = tmp_path / "long.wav"
+    sf.write(str(long), np.zeros(int((MAX_DURATION_S + 1) * 8000), np.int16), 8000, subtype="PCM_16")
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=r"long.wav: the header declares 601 s of audio, more than the limit"):
+        read_raw(long)
+    assert time.perf_counter() - started < 2.0
+    assert read_raw(long, max_duration_s=700).duration_s > 600  # the limit is a parameter

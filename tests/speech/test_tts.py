@@ -71,3 +71,15 @@ def test_espeak_fallback_reads_pinyin(espeak):
     audio = synthesize(GREETING, rate=22050, options=TTSOptions(engine="espeak"))
     assert audio.rate == 22050 and audio.duration_s > 2.0
     assert abs(speech_level_db(audio) - -20.0) < 3.0
+
+
+def test_text_length_is_bounded_before_any_work():
+    """Smaller: 'dabai tts' on 5,000 characters ran for 504 s and 1.8 GB; now refused at once."""
+    import time
+
+    from dabai.speech.tts import MAX_TEXT_CHARS, synthesize
+
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=f"more than the limit of {MAX_TEXT_CHARS}"):
+        synthesize("您好" * 2500)
+    assert time.perf_counter() - started < 2.0

@@ -45,16 +45,22 @@ def find_image_dir(root: Path, required: bool = True) -> Path | None:
 
 def image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` read from the image header; DataError when it is not a readable image."""
+    import struct
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
         if path.stat().st_size == 0:
             raise DataError("image file is empty (0 bytes)", path=path)
-        with Image.open(path) as im:
-            return int(im.width), int(im.height)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # only the size is read here
+            with Image.open(path) as im:
+                return int(im.width), int(im.height)
     except FileNotFoundError:
         raise DataError("image file not found", path=path) from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError,
+            struct.error) as exc:
         raise DataError(f"not a readable image ({exc})", path=path) from None
 
 
