@@ -11,6 +11,7 @@ is claimed from one budget shared by every request of the process. A request tha
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from contextlib import asynccontextmanager
 
@@ -32,10 +33,15 @@ def decode_cost(width: int, height: int, encoded_bytes: int) -> int:
 
 
 class MemoryBudget:
-    def __init__(self, total_bytes: int, wait_s: float = 30.0):
+    """Thread-safe, and usable from several event loops at once (a test client runs one per request)."""
+
+    def __init__(self, total_bytes: int, wait_s: float = 30.0, trim_after_bytes: int = 64 * 2**20):
         self.total, self.wait_s = int(total_bytes), float(wait_s)
         self.used = 0
         self.peak = 0
+        self.trim_after = trim_after_bytes
+        self._since_trim = 0
+        self._lock = threading.Lock()
         self._waiters: deque[tuple[int, asyncio.Future]] = deque()
 
     @asynccontextmanager
@@ -44,47 +50,74 @@ class MemoryBudget:
         if nbytes > self.total:
             raise OverBudget(f"the image needs about {nbytes // 2**20} MB to decode, more than the server's "
                              f"whole budget of {self.total // 2**20} MB")
-        if self._waiters or self.used + nbytes > self.total:
-            future = asyncio.get_running_loop().create_future()
-            entry = (nbytes, future)
-            self._waiters.append(entry)
+        future = None
+        with self._lock:
+            if self._waiters or self.used + nbytes > self.total:
+                future = asyncio.get_running_loop().create_future()
+                entry = (nbytes, future)
+                self._waiters.append(entry)
+            else:
+                self._grant(nbytes)
+        if future is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(future), self.wait_s)
-            except TimeoutError:
-                if future.done():  # granted at the last moment: hand it back
-                    self._release(nbytes)
-                else:
-                    self._waiters.remove(entry)
+            except BaseException as exc:
+                with self._lock:
+                    granted = entry not in self._waiters  # granted while we gave up: hand it back
+                    if not granted:
+                        self._waiters.remove(entry)
+                    else:
+                        self.used -= nbytes
                     self._wake()
-                raise Busy(f"the server is busy decoding other images (memory budget of {self.total // 2**20} MB "
-                           f"in use for {self.wait_s:g} s); try again") from None
-            except BaseException:
-                if future.done():
-                    self._release(nbytes)
-                elif entry in self._waiters:
-                    self._waiters.remove(entry)
-                    self._wake()
+                if isinstance(exc, TimeoutError):
+                    raise Busy(f"the server is busy decoding other images (memory budget of {self.total // 2**20} "
+                               f"MB in use for {self.wait_s:g} s); try again") from None
                 raise
-        else:
-            self._grant(nbytes)
         try:
             yield
         finally:
-            self._release(nbytes)
+            with self._lock:
+                self.used -= nbytes
+                self._since_trim += nbytes
+                idle = self.used == 0 and not self._waiters and self._since_trim >= self.trim_after
+                if idle:
+                    self._since_trim = 0
+                self._wake()
+            if idle:
+                give_back_freed_memory()
 
     def _grant(self, nbytes: int) -> None:
         self.used += nbytes
         self.peak = max(self.peak, self.used)
 
-    def _release(self, nbytes: int) -> None:
-        self.used -= nbytes
-        self._wake()
-
     def _wake(self) -> None:
-        """Grant waiting claims in arrival order while they fit (the first that does not fit blocks the rest)."""
+        """(Lock held.) Grant waiting claims in arrival order while they fit; the first that does not fit blocks
+        the rest, so a large image is not starved by a stream of small ones."""
         while self._waiters and self.used + self._waiters[0][0] <= self.total:
             nbytes, future = self._waiters.popleft()
-            if future.done():  # cancelled meanwhile
-                continue
             self._grant(nbytes)
-            future.set_result(None)
+            future.get_loop().call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def give_back_freed_memory() -> None:
+    """Return freed heap pages to the system (glibc ``malloc_trim``), so that after a burst of large decodes
+    the server's RSS goes back to its idle level instead of keeping the high-water mark. No-op elsewhere."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None

@@ -25,7 +25,7 @@ class ServeOptions:
     # memory that all concurrent decodes of the process may claim together (see dabai.serve.budget); a 40 MP
     # image claims ~240 MB, so the default lets one such image, or dozens of camera frames, decode at a time
     memory_budget_mb: int = 384
-    busy_wait_s: float = 30.0  # a request waiting longer than this for the memory budget gets a 429
+    busy_wait_s: float = 60.0  # a request waiting longer than this for the memory budget gets a 429
     conf: float = 0.3  # detections below this score are not returned
     iou: float = 0.5  # NMS IoU threshold
     # >1: requests arriving together run as one batch of up to this many images. 1 process x 2 threads with
