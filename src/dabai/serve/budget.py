@@ -35,7 +35,7 @@ def decode_cost(width: int, height: int, encoded_bytes: int) -> int:
 class MemoryBudget:
     """Thread-safe, and usable from several event loops at once (a test client runs one per request)."""
 
-    def __init__(self, total_bytes: int, wait_s: float = 30.0, trim_after_bytes: int = 64 * 2**20):
+    def __init__(self, total_bytes: int, wait_s: float = 60.0, trim_after_bytes: int = 64 * 2**20):
         self.total, self.wait_s = int(total_bytes), float(wait_s)
         self.used = 0
         self.peak = 0
