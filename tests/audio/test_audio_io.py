@@ -95,3 +95,18 @@ def test_long_or_absurd_recordings_are_refused_before_decoding(tmp_path):
         read_raw(long)
     assert time.perf_counter() - started < 2.0
     assert read_raw(long, max_duration_s=700).duration_s > 600  # the limit is a parameter
+
+
+
+def test_decoded_size_is_bounded_from_the_header(tmp_path, monkeypatch):
+    """Duration alone does not bound memory (16 channels at 384 kHz): the decoded size is checked too."""
+    import soundfile as sf
+
+    import dabai.audio.io as audio_io
+
+    wide = tmp_path / "wide.wav"
+    sf.write(str(wide), np.zeros((200_000, 16), np.int16), 384_000, subtype="PCM_16")  # 0.5 s, 12.8 MB decoded
+    assert read_raw(wide).channels == 16
+    monkeypatch.setattr(audio_io, "MAX_DECODED_BYTES", 4 * 2**20)
+    with pytest.raises(DataError, match=r"200000 frames x 16 channels, more than 4 MB decoded"):
+        read_raw(wide)

@@ -21,6 +21,7 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 MAX_DURATION_S = 600.0
 MAX_CHANNELS = 16
 MAX_RATE = 384_000
+MAX_DECODED_BYTES = 256 * 2**20  # float32 samples of all channels, as decoded
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +80,9 @@ def read_raw(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> RawAud
         if declared > max_duration_s:
             raise DataError(f"the header declares {declared:.0f} s of audio, more than the limit of "
                             f"{max_duration_s:g} s (refused before decoding)", path)
+        if info.frames * info.channels * 4 > MAX_DECODED_BYTES:
+            raise DataError(f"the header declares {info.frames} frames x {info.channels} channels, more than "
+                            f"{MAX_DECODED_BYTES // 2**20} MB decoded (refused before decoding)", path)
         frames, rate = sf.read(str(path), dtype="float32", always_2d=True, frames=int(max_duration_s * info.samplerate) + 1)
     except (RuntimeError, sf.LibsndfileError, TypeError, ValueError, OverflowError, MemoryError) as exc:
         raise DataError(
