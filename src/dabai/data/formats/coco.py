@@ -142,8 +142,8 @@ def _categories(doc: dict, path: Path) -> dict:
 
 def _image_record(entry, index: int, root: Path, image_dir: Path, path: Path, problems: Problems) -> ImageRecord | None:
     if not isinstance(entry, dict) or not _is_id(entry.get("id")) or not entry.get("file_name"):
-        raise DataError(f"images[{index}] is {_short(entry)}; expected an object with an id (number or text) and "
-                        "a file_name", path=path)
+        raise DataError(f"images[{index}] is {_short(entry)}; expected an object with id and file_name "
+                        "(the id a number or text)", path=path)
     file_name = str(entry["file_name"])
     if os.path.isabs(file_name) or os.path.normpath(file_name).split(os.sep)[0] == "..":
         raise DataError(f"images[{index}] file_name {file_name!r} points outside the dataset folder", path=path)
