@@ -78,3 +78,35 @@ def _empty(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_long_or_absurd_recordings_are_refused_before_decoding(tmp_path):
+    """Bounded work: a recording's declared duration (and channels, rate) is checked from the header first."""
+    import time
+
+    import soundfile as sf
+
+    from dabai.audio.io import MAX_DURATION_S
+
+    long = tmp_path / "long.wav"
+    sf.write(str(long), np.zeros(int((MAX_DURATION_S + 1) * 8000), np.int16), 8000, subtype="PCM_16")
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=r"long.wav: the header declares 601 s of audio, more than the limit"):
+        read_raw(long)
+    assert time.perf_counter() - started < 2.0
+    assert read_raw(long, max_duration_s=700).duration_s > 600  # the limit is a parameter
+
+
+
+def test_decoded_size_is_bounded_from_the_header(tmp_path, monkeypatch):
+    """Duration alone does not bound memory (16 channels at 384 kHz): the decoded size is checked too."""
+    import soundfile as sf
+
+    import dabai.audio.io as audio_io
+
+    wide = tmp_path / "wide.wav"
+    sf.write(str(wide), np.zeros((200_000, 16), np.int16), 384_000, subtype="PCM_16")  # 0.5 s, 12.8 MB decoded
+    assert read_raw(wide).channels == 16
+    monkeypatch.setattr(audio_io, "MAX_DECODED_BYTES", 4 * 2**20)
+    with pytest.raises(DataError, match=r"200000 frames x 16 channels, more than 4 MB decoded"):
+        read_raw(wide)

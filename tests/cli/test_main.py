@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from dabai.cli import main as cli
 
 
@@ -29,10 +27,11 @@ def test_a_bug_is_reported_without_a_traceback(monkeypatch, capsys):
     assert "Traceback" not in err
 
 
-def test_verbose_shows_the_traceback(monkeypatch):
+def test_verbose_shows_the_traceback_and_keeps_exit_70(monkeypatch, capsys):
     _crashing_command(monkeypatch)
-    with pytest.raises(ZeroDivisionError):
-        cli.main(["--verbose"])
+    assert cli.main(["--verbose"]) == 70  # it was 1: the exception escaped main
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "internal error" in err
 
 
 def test_bad_input_is_exit_2_with_the_reason(capsys, tmp_path):

@@ -137,3 +137,25 @@ def test_writer_refuses_a_non_empty_output_folder(tmp_path):
     with pytest.raises(DataError, match="not empty"):
         write_dataset(ds, tmp_path / "out", "voc")
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic entity-expansion bomb (10**levels copies of 'lol'), as a VOC annotation."""
+    ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels + 1)]
+    return ("<?xml version=\"1.0\"?>\n<!DOCTYPE annotation [\n" + "\n".join(ents) + "\n]>\n"
+            f"<annotation><filename>a.jpg</filename><object><name>&lol{levels};</name></object></annotation>\n")
+
+
+@pytest.mark.parametrize("text", [billion_laughs(6), billion_laughs(9),
+                                  '<!DOCTYPE annotation SYSTEM "file:///etc/passwd">\n<annotation/>\n',
+                                  '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<annotation>&x;</annotation>'],
+                         ids=["6-level", "9-level", "external-dtd", "external-entity"])
+def test_dtds_and_entities_are_refused_at_once(tmp_path, text):
+    """Defect 5: a 578-byte 6-level 'billion laughs' VOC file cost 275 s of CPU before being refused."""
+    import time
+
+    root = make_voc(tmp_path, text)
+    started = time.process_time()
+    with pytest.raises(DataError, match="a.xml: XML with a DTD or entity declarations is refused"):
+        read_dataset(root)
+    assert time.process_time() - started < 2.0

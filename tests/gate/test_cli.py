@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import pytest
@@ -40,8 +41,10 @@ def test_keys_residents_passes(env, capsys):
     assert [r["name"] for r in json.loads(out)] == ["张三"]
 
     png = env / "pass.png"
-    code, out, _ = run(capsys, "pass", "issue", "张三", "--out", str(png), "--expires", "2099-12-31T00:00:00+08:00",
-                       "--json")
+    code, _, err = run(capsys, "pass", "issue", "张三", "--out", str(png), "--expires", "2099-12-31T00:00:00+08:00")
+    assert code == 2 and "max_valid_days" in err and not png.exists()  # beyond the maximum validity
+    soon = (datetime.now(UTC) + timedelta(days=100)).isoformat()
+    code, out, _ = run(capsys, "pass", "issue", "张三", "--out", str(png), "--expires", soon, "--json")
     issued = json.loads(out)
     assert code == 0 and png.is_file() and issued["image"] == str(png) and len(issued["pass_id"]) == 16
     code, out, _ = run(capsys, "pass", "verify", str(png), "--json")
@@ -139,3 +142,75 @@ def test_bench_runs(monkeypatch):
                     with_turn=False, speak=False)
     assert rep["decision"]["allow"] and rep["check_known_intent"]["n"] == 5
     assert "p95" in format_report(rep) and "skipped" in format_report(rep)
+
+
+def test_passwd_with_closed_stdin_is_a_plain_error(env, capsys, monkeypatch):
+    """Defect 10: 'dabai gate passwd admin < /dev/null' was exit 70 (EOFError)."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = run(capsys, "gate", "passwd", "admin")
+    assert code == 2 and "standard input is closed" in err and "internal error" not in err
+
+
+def test_pass_issue_beyond_the_maximum_validity(env, capsys):
+    """Defect 7: --valid-days 100000 was exit 70 (ValueError from the pass format)."""
+    run(capsys, "keys", "init")
+    run(capsys, "residents", "add", "张三")
+    for days in ("100000", "1e300", "nan"):
+        code, _, err = run(capsys, "pass", "issue", "张三", "--out", str(env / "p.png"), "--valid-days", days)
+        assert code == 2 and "internal error" not in err, (days, err)
+    assert not (env / "p.png").exists()
+
+
+def test_events_limit_must_be_positive(env, capsys):
+    """Smaller: 'gate events --limit -1' printed one row."""
+    run(capsys, "keys", "init")
+    code, _, err = run(capsys, "gate", "events", "--limit", "-1")
+    assert code == 2 and "limit must be between 1 and 10000" in err
+
+
+def test_verbose_keeps_the_internal_error_exit_code(env, capsys, monkeypatch):
+    """Smaller: -v turned exit 70 into exit 1 (the traceback escaped main)."""
+    def boom(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("dabai.cli.gate_run.cmd_events", boom)
+    for flags in ([], ["-v"]):
+        code, _, err = run(capsys, *flags, "gate", "events")
+        assert code == 70 and "internal error: RuntimeError: a bug" in err
+        assert ("Traceback" in err) == bool(flags)
+
+
+def test_gate_run_json_streams_each_decision(env, capsys, monkeypatch):
+    """Smaller: 'gate run --json' printed only at the end, so a kill lost every decision."""
+    from dabai.errors import DabaiError
+
+    run(capsys, "keys", "init")
+
+    def fake_run_session(home, cfg, reg, opts, *, on_decision=None, detector=None):
+        on_decision({"time": "2026-01-01T00:00:00+00:00", "allow": True, "reasons": [], "reply_text": "欢迎"})
+        on_decision({"time": "2026-01-01T00:00:05+00:00", "allow": False, "reasons": ["no_mask"], "reply_text": "口罩"})
+        raise DabaiError("camera 0 stopped delivering frames")  # the loop dies before its summary
+
+    monkeypatch.setattr("dabai.gate.session.run_session", fake_run_session)
+    code, out, _ = run(capsys, "gate", "run", "--camera", "0", "--intent", "enter", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 2 and [e["allow"] for e in lines] == [True, False]
+
+
+def test_pass_import_cli(env, capsys, tmp_path):
+    import shutil
+
+    run(capsys, "keys", "init")
+    run(capsys, "residents", "add", "张三")
+    shutil.copytree(env / "home", tmp_path / "issuer")  # a second issuing host with the same key
+    png = env / "p.png"
+    main(["pass", "issue", "张三", "--out", str(png), "--home", str(tmp_path / "issuer")])
+    capsys.readouterr()
+    code, out, _ = run(capsys, "pass", "verify", str(png), "--json")
+    assert code == 1 and json.loads(out)["reason"] == "unknown_pass"
+    code, out, _ = run(capsys, "pass", "import", str(png), str(env / "missing.txt"), "--json")
+    result = json.loads(out)
+    assert code == 1 and len(result["imported"]) == 1 and "file not found" in result["errors"][0]
+    assert run(capsys, "pass", "verify", str(png))[0] == 0

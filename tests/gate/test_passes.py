@@ -103,8 +103,69 @@ def test_revoked(registry, keys, issued):
     assert again["reason"] == "lost phone"
     check = verify_text(registry, keys, issued.text, now=NOW + timedelta(days=1))
     assert check.reason == "revoked"
-    with pytest.raises(PassError, match="no issued pass"):
-        revoke_pass(registry, "0000000000000000")
+    with pytest.raises(PassError, match="not a pass id"):
+        revoke_pass(registry, "no-such-pass")
+
+
+def _second_issuer(tmp_path, home, registry):
+    """A copy of the home (a restored backup, a second issuing host): same key, its own registry."""
+    import shutil
+
+    from dabai.gate.db import open_registry
+    from dabai.gate.home import GateHome
+    from dabai.gate.keys import load_private_key
+
+    copy = GateHome(tmp_path / "copy")
+    shutil.copytree(home.root, copy.root)
+    return open_registry(copy, synchronous="NORMAL"), load_private_key(copy)
+
+
+def test_pass_unknown_to_the_registry_is_refused_revocable_and_importable(tmp_path, home, registry, keys, resident):
+    """Defect 3: a validly signed pass this registry never recorded was admitted and could not be revoked."""
+    from dabai.gate.passes import import_pass
+
+    other_reg, other_key = _second_issuer(tmp_path, home, registry)
+    stray = issue_pass(other_reg, other_key, resident.id, valid_days=30, now=NOW)
+    later = NOW + timedelta(days=1)
+    check = verify_text(registry, keys, stray.text, now=later)
+    assert not check.valid and check.reason == "unknown_pass"
+    out = import_pass(registry, keys, stray.text, now=later)  # registered on import ...
+    assert out["pass_id"] == stray.pass_id and not out["already"]
+    assert verify_text(registry, keys, stray.text, now=later).valid  # ... and admitted from then on
+    assert import_pass(registry, keys, stray.text, now=later)["already"]
+    other_reg.close()
+
+    unseen = issue_pass(*_second_issuer(tmp_path / "b", home, registry), resident.id, valid_days=30, now=NOW)
+    out = revoke_pass(registry, unseen.pass_id, "lost before it was imported")
+    assert out["known"] is False
+    assert verify_text(registry, keys, unseen.text, now=later).reason == "revoked"
+
+
+def test_import_refuses_what_is_not_authentic(registry, keys, signer, resident, issued):
+    from dabai.gate.passes import import_pass
+
+    genuine = codec.decode(issued.text).payload
+    later = NOW + timedelta(days=1)
+    for bad, match in ((forge(genuine), "signature"), (foreign(genuine), "does not trust"),
+                       (alter(issued.text, resident_id=7), "signature"), ("DB1:%%%", "not an importable"),
+                       (issue_pass(registry, signer, resident.id, valid_days=1, now=NOW - timedelta(days=9)).text,
+                        "expired")):
+        with pytest.raises(PassError, match=match):
+            import_pass(registry, keys, bad, now=later)
+
+
+def test_maximum_validity_at_issue_time(registry, signer, resident):
+    """Defect 7: --valid-days 100000 was an internal error; 2099 was accepted."""
+    with pytest.raises(PassError, match="maximum of 366"):
+        issue_pass(registry, signer, resident.id, valid_days=100000)
+    for days in (1e300, float("inf"), float("nan"), -1):
+        with pytest.raises(PassError):
+            issue_pass(registry, signer, resident.id, valid_days=days)
+    with pytest.raises(PassError, match="max_valid_days"):
+        issue_pass(registry, signer, resident.id, expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+    with pytest.raises(PassError, match="max_valid_days"):
+        issue_pass(registry, signer, resident.id, expires_at=datetime(2200, 1, 1, tzinfo=UTC))
+    assert issue_pass(registry, signer, resident.id, valid_days=30, max_valid_days=30).pass_id
 
 
 def test_resident_removed_or_unknown(registry, keys, signer, resident, issued):

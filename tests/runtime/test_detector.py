@@ -133,7 +133,7 @@ def test_predict_cli_bad_input_is_a_clear_error(tiny_model, tmp_path):
     garbage = tmp_path / "x.jpg"
     garbage.write_text("not an image")
     proc = _dabai("predict", str(garbage), "--model", str(tiny_model[1]))
-    assert proc.returncode == 2 and "x.jpg: not a readable image or video" in proc.stderr
+    assert proc.returncode == 2 and "x.jpg: not a readable image" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = _dabai("predict", str(tmp_path / "missing.jpg"), "--model", str(tiny_model[1]))
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr

@@ -64,7 +64,7 @@ def test_empty_output():
     assert postprocess(np.zeros((5, 4), np.float32), np.zeros((5, 3), np.float32), lb, CLASSES) == []
 
 
-@pytest.mark.parametrize("data, message", [(b"", "not a readable image"), (b"GIF89a garbage", "not a readable image")])
+@pytest.mark.parametrize("data, message", [(b"", "the image is empty"), (b"GIF89a garbage", "not a readable image")])
 def test_bad_bytes_are_a_data_error(data, message):
     with pytest.raises(DataError, match=message):
         load_image_rgb(data)

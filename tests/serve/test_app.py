@@ -91,3 +91,51 @@ def test_micro_batching_gives_the_same_answers(serve_model):
     a, b = post(single, JPEG).json()["detections"], post(batched, JPEG).json()["detections"]
     assert a == b
     assert post(batched, b"junk").status_code == 400
+
+
+def test_memory_budget_is_server_wide():
+    """Defect 4: 16 clients each under the pixel cap drove the server to 3.7 GB; the budget bounds them together."""
+    import asyncio
+
+    from dabai.serve.budget import Busy, MemoryBudget, OverBudget
+
+    async def scenario():
+        budget = MemoryBudget(total_bytes=1000, wait_s=5.0)
+        inside, most = 0, 0
+
+        async def request(cost):
+            nonlocal inside, most
+            async with budget.claim(cost):
+                inside += cost
+                most = max(most, inside)
+                await asyncio.sleep(0.01)
+                inside -= cost
+
+        await asyncio.gather(*(request(400) for _ in range(16)))
+        assert most <= 1000 and budget.peak <= 1000 and budget.used == 0
+        with pytest.raises(OverBudget):
+            async with budget.claim(1001):
+                pass
+        short = MemoryBudget(total_bytes=1000, wait_s=0.05)
+        async with short.claim(900):
+            with pytest.raises(Busy):
+                async with short.claim(200):
+                    pass
+        assert short.used == 0 and not short._waiters
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_big_uploads_share_the_budget(serve_model):
+    """16 concurrent uploads declaring ~1 MP each against a budget of ~2 such images: never more in flight."""
+    import concurrent.futures
+
+    budget_mb = 12  # a 1000x1000 image claims ~6 MB (BGR + RGB copy)
+    client = TestClient(create_app(ServeOptions(model=str(serve_model), memory_budget_mb=budget_mb, batch=1)))
+    body = png_header(1000, 1000)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda _: client.post("/v1/detect", files={"file": ("big.png", body)}).status_code,
+                              range(16)))
+    assert all(c in (200, 400) for c in codes), codes  # decoded (truncated data) or refused: never a 5xx
+    budget = client.app.app.state.budget
+    assert 0 < budget.peak <= budget_mb * 2**20 and budget.used == 0

@@ -97,3 +97,15 @@ def test_the_espeak_fallback_is_never_silent(tmp_path, monkeypatch, espeak, caps
     assert tts.speech_note("espeak") is None  # asked for by name: not a fallback
     assert main(["tts", "你好", "--out", str(tmp_path / "a.wav")]) == 0
     assert "note: robot voice" in capsys.readouterr().err
+
+
+def test_text_length_is_bounded_before_any_work():
+    """Smaller: 'dabai tts' on 5,000 characters ran for 504 s and 1.8 GB; now refused at once."""
+    import time
+
+    from dabai.speech.tts import MAX_TEXT_CHARS, synthesize
+
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=f"more than the limit of {MAX_TEXT_CHARS}"):
+        synthesize("您好" * 2500)
+    assert time.perf_counter() - started < 2.0

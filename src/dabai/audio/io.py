@@ -17,6 +17,11 @@ from dabai.errors import DataError, require
 
 #: extensions that ``list_audio`` picks up in a folder
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
+#: longest recording decoded (from the header, before decoding); a gate request lasts seconds
+MAX_DURATION_S = 600.0
+MAX_CHANNELS = 16
+MAX_RATE = 384_000
+MAX_DECODED_BYTES = 256 * 2**20  # float32 samples of all channels, as decoded
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +62,9 @@ class RawAudio:
         return Audio(np.ascontiguousarray(samples, dtype=np.float32), self.rate)
 
 
-def read_raw(path: str | Path) -> RawAudio:
-    """Decode a file keeping all channels; DataError if it is missing, not audio or empty."""
+def read_raw(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> RawAudio:
+    """Decode a file keeping all channels; DataError if it is missing, not audio or empty, or if its header
+    declares more than ``max_duration_s`` seconds (or an absurd channel count or rate): checked before decoding."""
     sf = require("soundfile", "speech")
     path = Path(path)
     if not path.exists():
@@ -66,9 +72,19 @@ def read_raw(path: str | Path) -> RawAudio:
     if path.is_dir():
         raise DataError("is a folder; expected an audio file (WAV, FLAC, OGG or MP3)", path)
     try:
-        frames, rate = sf.read(str(path), dtype="float32", always_2d=True)
         info = sf.info(str(path))
-    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as exc:
+        if not 0 < info.samplerate <= MAX_RATE or not 0 < info.channels <= MAX_CHANNELS:
+            raise DataError(f"the header declares {info.channels} channel(s) at {info.samplerate} Hz; expected "
+                            f"1-{MAX_CHANNELS} channels at up to {MAX_RATE} Hz", path)
+        declared = info.frames / info.samplerate
+        if declared > max_duration_s:
+            raise DataError(f"the header declares {declared:.0f} s of audio, more than the limit of "
+                            f"{max_duration_s:g} s (refused before decoding)", path)
+        if info.frames * info.channels * 4 > MAX_DECODED_BYTES:
+            raise DataError(f"the header declares {info.frames} frames x {info.channels} channels, more than "
+                            f"{MAX_DECODED_BYTES // 2**20} MB decoded (refused before decoding)", path)
+        frames, rate = sf.read(str(path), dtype="float32", always_2d=True, frames=int(max_duration_s * info.samplerate) + 1)
+    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError, OverflowError, MemoryError) as exc:
         raise DataError(
             f"not a readable audio file ({_short(exc)}); expected WAV, FLAC, OGG or MP3", path
         ) from None

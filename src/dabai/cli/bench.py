@@ -55,7 +55,8 @@ def _detector_http_arguments(p) -> None:
     p.add_argument("--side", type=int, default=400, help="long side of the frame in px (640: a 640x480 camera frame)")
     p.add_argument("--reference", metavar="ONNX", help="time the UltraFace RFB-640 masked-face ONNX in the same run "
                    "(batch 1) and report each model's p50 as a multiple of it")
-    p.add_argument("--api-key", help="--url: API key (default $DABAI_API_KEY)")
+    p.add_argument("--api-key", help="--url: API key (default $DABAI_API_KEY; visible in `ps`, prefer the file or variable)")
+    p.add_argument("--api-key-file", metavar="FILE", help="--url: read the API key from the first line of FILE")
     p.add_argument("--out", metavar="FILE", help="also write the JSON figures here")
     p.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
 
@@ -71,7 +72,7 @@ def run(args) -> int:
         from dabai.serve.options import resolve_api_key
 
         result = bench_http(HttpBenchOptions(url=args.url, concurrency=tuple(args.concurrency), seconds=args.seconds,
-                                             image=args.image, api_key=resolve_api_key(args.api_key)))
+                                             image=args.image, api_key=resolve_api_key(args.api_key, args.api_key_file)))
     elif target == "detector" or args.model:
         from dabai.bench.inproc import ModelBenchOptions, bench_model
 

@@ -278,6 +278,14 @@ def _register_pass(sub) -> None:
                             "read the QR in an image and verify the pass (exit 0 valid, 1 refused)",
                             examples="  dabai pass verify pass.png\n  dabai pass verify visitor.jpg --json\n"))
     p.add_argument("image")
+    p = _common(add_command(
+        g, "import", cmd_pass_import,
+        "record passes issued on another host (or a restored backup) so this registry's gates admit them",
+        description="Gates admit only passes their registry recorded. A pass signed on another issuing host "
+                    "(its signing.pub in HOME/keys/trusted/) is recorded here after its signature, expiry and "
+                    "resident are checked. Each SOURCE is a QR image or a text file with one pass text per line.",
+        examples="  dabai pass import pass.png\n  dabai pass import passes.txt --json\n"))
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
     p = _common(add_command(g, "list", cmd_pass_list, "list issued passes",
                             examples="  dabai pass list\n  dabai pass list --resident 3 --json\n"))
     p.add_argument("--resident", help="only this resident's passes (id or name)")
@@ -301,7 +309,8 @@ def cmd_pass_issue(args) -> int:
         raise PassError(f"--expires {args.expires} is in the past")
     key = load_private_key(home)
     issued = issue_pass(reg, key, args.resident, expires_at=expires, valid_days=args.valid_days,
-                        single_use=args.single_use, max_name_bytes=cfg.passes.max_name_bytes)
+                        single_use=args.single_use, max_name_bytes=cfg.passes.max_name_bytes,
+                        max_valid_days=cfg.passes.max_valid_days)
     path = write_qr_png(issued.text, args.out)
     out = issued.to_json() | {"image": str(path)}
     if args.json:
@@ -322,7 +331,51 @@ def cmd_pass_revoke(args) -> int:
         print_json(out)
     else:
         print(f"revoked pass {out['pass_id']} at {out['revoked_at']}")
+        if not out["known"]:
+            print("note: this registry has no record of that pass (issued elsewhere?); it is refused all the same")
     return 0
+
+
+def cmd_pass_import(args) -> int:
+    from pathlib import Path
+
+    from dabai.data.imageio import is_image
+    from dabai.gate.keys import load_public_keys
+    from dabai.gate.passes import import_pass
+    from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+
+    home, _, reg = _open(args)
+    keys = load_public_keys(home)
+    done, errors = [], []
+    for source in args.sources:
+        path = Path(source)
+        try:
+            if is_image(path):
+                texts = [pick_pass_text(decode_qr(read_image(path)))]
+                if texts[0] is None:
+                    raise DabaiError("no QR code found in the image")
+            else:
+                if not path.is_file():
+                    raise DabaiError("file not found")
+                texts = [t.strip() for t in path.read_text(encoding="utf-8", errors="replace").splitlines()[:10000]]
+                texts = [t for t in texts if t]
+        except DabaiError as exc:
+            errors.append(f"{path}: {exc}")
+            continue
+        for text in texts:
+            try:
+                done.append(import_pass(reg, keys, text))
+            except DabaiError as exc:
+                errors.append(f"{path}: {exc}")
+    if args.json:
+        print_json({"imported": done, "errors": errors})
+    else:
+        for e in errors:
+            print(e, file=sys.stderr)
+        for d in done:
+            print(f"{'already recorded' if d['already'] else 'recorded'}: pass {d['pass_id']} for {d['name']} "
+                  f"(id {d['resident_id']}), until {d['expires_at']}")
+    return 1 if errors else 0
 
 
 def cmd_pass_verify(args) -> int:

@@ -44,6 +44,7 @@ def register(sub, common) -> None:
                  "  dabai gate run --video visitors.mp4 --intent enter --max-frames 300 --json\n"
                  "  dabai gate run --camera rtsp://user:pw@192.168.1.64:554/Streaming/Channels/102 --intent enter "
                  "--health-port 8701\n"), json_flag=True)
+    p.epilog += "--json prints one JSON line per decision as it happens, then a last line {\"summary\": …}.\n"
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", help="camera index (e.g. 0) or stream URL (rtsp://..., http://...); "
                                       "default: camera.source in gate.yaml")
@@ -91,6 +92,16 @@ def register(sub, common) -> None:
         examples="  dabai gate passwd admin\n  dabai gate serve --host 127.0.0.1 --port 8700\n"), json_flag=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700)
+    p.add_argument("--trusted-proxy", metavar="ADDRS",
+                   help="believe X-Forwarded-For/-Proto only from these comma-separated proxy addresses "
+                        "(default: none; the rate limit keys on the TCP peer)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="mark cookies Secure (TLS ends at a proxy); https requests always get Secure cookies")
+
+    p = common(add_command(
+        g, "logout-all", cmd_logout_all, "end every console session (of one user, or of all users)",
+        examples="  dabai gate logout-all\n  dabai gate logout-all admin\n"), json_flag=False)
+    p.add_argument("user", nargs="?", help="only this user's sessions (default: everyone's)")
 
     p = common(add_command(
         g, "passwd", cmd_passwd, "create a console login or change its password",
@@ -141,9 +152,9 @@ def cmd_run(args) -> int:
                           intent=args.intent, replies_dir=args.replies, play=args.play, model=args.model,
                           max_frames=args.max_frames, fps=args.fps, health_port=args.health_port,
                           speak=not args.no_reply_audio)
-    summary = run_session(home, cfg, reg, opts, on_decision=None if args.json else _print_decision)
-    if args.json:
-        print_json(summary)
+    summary = run_session(home, cfg, reg, opts, on_decision=_print_json_line if args.json else _print_decision)
+    if args.json:  # the decisions were streamed already; a kill loses nothing but this line
+        _print_json_line({"summary": {k: v for k, v in summary.items() if k != "events"}})
     else:
         cam = summary["camera"]
         print(f"{summary['frames']} frames, {summary['visitors']} visitor(s), {summary['allowed']} allowed, "
@@ -219,11 +230,26 @@ def _check_run_args(run_args: list[str]):
         raise DabaiError(f"--run-args: {exc}") from None
 
 
+def _print_json_line(obj: dict) -> None:
+    import json
+
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
 def cmd_serve(args) -> int:
     from dabai.gate.console.app import serve
 
     home, cfg, reg = _open(args)
-    serve(home, cfg, reg, host=args.host, port=args.port)
+    serve(home, cfg, reg, host=args.host, port=args.port, trusted_proxy=args.trusted_proxy,
+          secure_cookies=args.secure_cookies)
+    return 0
+
+
+def cmd_logout_all(args) -> int:
+    from dabai.gate.console.auth import end_sessions
+
+    _, _, reg = _open(args)
+    print(f"ended {end_sessions(reg, args.user)} console session(s)")
     return 0
 
 
@@ -236,11 +262,15 @@ def cmd_passwd(args) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"password for {args.user}: ")
-        if getpass.getpass("again: ") != password:
-            raise DabaiError("the two passwords differ; nothing was changed")
+        try:
+            password = getpass.getpass(f"password for {args.user}: ")
+            if getpass.getpass("again: ") != password:
+                raise DabaiError("the two passwords differ; nothing was changed")
+        except EOFError:
+            raise DabaiError("no password was typed (standard input is closed); nothing was changed. "
+                             "To script it: echo 'long secret' | dabai gate passwd USER --password-stdin") from None
     set_password(reg, args.user, password)
-    print(f"console login {args.user!r} saved")
+    print(f"console login {args.user!r} saved (its earlier sessions were ended)")
     return 0
 
 

@@ -92,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # a bug, not bad input: say so plainly; --verbose shows the traceback
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so plainly (exit 70); --verbose adds the traceback
         if args.verbose:
-            raise
+            import traceback
+
+            traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc}\n"
               "this is a bug in dabai, not in your input; rerun with --verbose for the traceback and report it",
               file=sys.stderr)

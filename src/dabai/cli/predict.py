@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from dabai.cli.common import add_command
 
 EXAMPLES = """\
@@ -24,6 +26,8 @@ def register(sub) -> None:
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--max-frames", type=int, help="with a stream URL: stop after this many frames (else Ctrl-C)")
+    p.add_argument("--max-pixels", type=int, default=40_000_000,
+                   help="skip images declaring more pixels (width x height) than this, before decoding (default 40 MP)")
 
 
 def run(args) -> int:
@@ -36,12 +40,12 @@ def run(args) -> int:
         frames = stream_frames(args.source, max_frames=args.max_frames)
         summary = predict_frames(detector, frames, args.out, args.json, args.kitti, video_name="stream")
     else:
-        summary = predict_source(detector, args.source, args.out, args.json, args.kitti)
+        summary = predict_source(detector, args.source, args.out, args.json, args.kitti, max_pixels=args.max_pixels)
     print(f"{summary.images} image(s), {summary.detections} detection(s) at conf >= {args.conf}"
           + (" (stopped by Ctrl-C)" if summary.interrupted else ""))
-    for path in summary.skipped:
-        print(f"skipped (unreadable): {path}")
+    for why in summary.skipped:
+        print(f"error: skipped {why}", file=sys.stderr)
     for what, where in (("images", args.out), ("json", args.json), ("kitti", args.kitti)):
         if where:
             print(f"{what}: {where}")
-    return 0
+    return 1 if summary.skipped else 0

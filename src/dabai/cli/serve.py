@@ -24,9 +24,13 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=4, help="micro-batch up to this many concurrent requests (default 4; 1: off); "
                                                    "1 process x 2 threads x batch 4 measured fastest on 2 cores")
     p.add_argument("--batch-wait-ms", type=float, default=3.0, help="how long a micro-batch waits for more requests")
-    p.add_argument("--api-key", help="require this key (Authorization: Bearer KEY or X-API-Key); default $DABAI_API_KEY")
+    p.add_argument("--api-key", help="require this key (Authorization: Bearer KEY or X-API-Key); visible to other "
+                                     "users in `ps`: prefer --api-key-file or $DABAI_API_KEY")
+    p.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE (chmod 600)")
     p.add_argument("--max-bytes", type=int, default=8 * 1024 * 1024, help="largest request body in bytes (413 above)")
     p.add_argument("--max-pixels", type=int, default=40_000_000, help="largest image, width x height (413 above)")
+    p.add_argument("--memory-budget-mb", type=int, default=384,
+                   help="memory all concurrent image decodes may use together; more waits, then 429 (default 384)")
     p.add_argument("--conf", type=float, default=0.3, help="minimum score of returned detections")
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
 
@@ -36,6 +40,7 @@ def run(args) -> int:
     from dabai.serve.server import serve
 
     serve(ServeOptions(model=args.model, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
-                       api_key=resolve_api_key(args.api_key), max_bytes=args.max_bytes, max_pixels=args.max_pixels,
+                       api_key=resolve_api_key(args.api_key, args.api_key_file), max_bytes=args.max_bytes,
+                       max_pixels=args.max_pixels, memory_budget_mb=args.memory_budget_mb,
                        conf=args.conf, iou=args.iou, batch=args.batch, batch_wait_ms=args.batch_wait_ms))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,13 @@ def inspect_image(path: Path) -> ImageInfo:
     """Read and fully decode one image; never raises for a bad image, says why in ``error``."""
     from PIL import Image, UnidentifiedImageError
 
+    from dabai.imagedecode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+
     info = ImageInfo(path=path)
     try:
+        if path.stat().st_size > DEFAULT_MAX_BYTES:
+            info.error = f"file is larger than {DEFAULT_MAX_BYTES} bytes; not read"
+            return info
         data = path.read_bytes()
     except OSError as exc:
         info.error = f"cannot read file ({exc.strerror})"
@@ -48,7 +54,14 @@ def inspect_image(path: Path) -> ImageInfo:
         return info
     info.sha256 = hashlib.sha256(data).hexdigest()
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the lower limit below applies
+            im = Image.open(io.BytesIO(data))
+        with im:
+            if im.width * im.height > DEFAULT_MAX_PIXELS:  # from the header: refused before decoding
+                info.error = (f"image declares {im.width}x{im.height} pixels, more than the limit of "
+                              f"{DEFAULT_MAX_PIXELS}; not decoded")
+                return info
             im.load()  # decodes every byte: a truncated file fails here, not later in training
             info.width, info.height = im.size
             info.exif_rotated = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)

@@ -45,16 +45,22 @@ def find_image_dir(root: Path, required: bool = True) -> Path | None:
 
 def image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` read from the image header; DataError when it is not a readable image."""
+    import struct
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
         if path.stat().st_size == 0:
             raise DataError("image file is empty (0 bytes)", path=path)
-        with Image.open(path) as im:
-            return int(im.width), int(im.height)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # only the size is read here
+            with Image.open(path) as im:
+                return int(im.width), int(im.height)
     except FileNotFoundError:
         raise DataError("image file not found", path=path) from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError,
+            struct.error) as exc:
         raise DataError(f"not a readable image ({exc})", path=path) from None
 
 
@@ -112,13 +118,12 @@ def prepare_output_dir(out: Path) -> Path:
 
 def read_image_bgr(path: Path):
     """Decode an image for the tools that write new pixels (OpenCV's BGR order; non-ASCII paths work)."""
-    import cv2
-    import numpy as np
+    from dabai.imagedecode import read_bgr
 
-    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("not a readable image; run 'dabai data check --fix' first", path=path)
-    return image
+    try:
+        return read_bgr(path)
+    except DataError as exc:
+        raise DataError(f"{exc}; run 'dabai data check --fix' first") from None
 
 
 def write_jpeg(path: Path, image_bgr, quality: int) -> None:

@@ -61,6 +61,7 @@ class PassRules:
 
     clock_skew_s: int = 120  # allowance (seconds) for gate/issuer clock differences
     max_name_bytes: int = 60  # UTF-8 bytes of the display name carried in a pass
+    max_valid_days: float = 366.0  # longest validity 'pass issue' accepts (a lost pass works at most this long)
 
 
 @dataclass(frozen=True)

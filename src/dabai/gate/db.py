@@ -127,6 +127,9 @@ def open_registry(home=None, *, url: str | None = None, synchronous: str = "FULL
         if home is None:
             raise RegistryError("open_registry needs a gate home or a database URL")
         if home.db_url is None:
+            from dabai.gate.home import private_file
+
             home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_file(home.sqlite_path)  # 0600 before SQLite opens it; its -wal/-shm files copy that mode
         url = home.database_url
     return Registry(url, synchronous=synchronous)

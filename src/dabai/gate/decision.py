@@ -50,6 +50,7 @@ PASS_REASONS = {
     "not_yet_valid": "pass_not_yet_valid",
     "expired": "pass_expired",
     "revoked": "pass_revoked",
+    "unknown_pass": "pass_invalid",
     "already_used": "pass_used",
     "unknown_resident": "not_resident",
     "resident_inactive": "not_resident",

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from dabai.errors import DabaiError
 from dabai.gate.db import Registry
 from dabai.gate.models import Event, Resident, utcnow
 
@@ -64,6 +65,8 @@ def query_events(reg: Registry, *, outcome: str | None = None, resident: int | N
                  reason: str | None = None, gate_id: str | None = None, since: datetime | None = None,
                  limit: int = 100) -> list[EventInfo]:
     """Newest first, filtered by outcome ('allow'/'deny'), resident id, reason code, gate and time."""
+    if not 1 <= int(limit) <= 10000:
+        raise DabaiError(f"limit must be between 1 and 10000, got {limit}")
     q = select(Event, Resident.name).outerjoin(Resident, Resident.id == Event.resident_id)
     if outcome in ("allow", "deny"):
         q = q.where(Event.allow.is_(outcome == "allow"))
@@ -75,7 +78,7 @@ def query_events(reg: Registry, *, outcome: str | None = None, resident: int | N
         q = q.where(Event.gate_id == gate_id)
     if since is not None:
         q = q.where(Event.time >= since)
-    q = q.order_by(Event.id.desc()).limit(max(1, min(int(limit), 10000)))
+    q = q.order_by(Event.id.desc()).limit(int(limit))
     with reg.read() as s:
         return [EventInfo(e.id, e.time, e.gate_id, e.resident_id, name, e.pass_id, e.mask_label, e.mask_score,
                           e.intent, e.allow, json.loads(e.reasons or "[]"), json.loads(e.latency_ms or "{}"),

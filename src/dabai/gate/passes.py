@@ -5,8 +5,16 @@ Verification order, each step with its refusal reason: the text is a Dabai pass
 is one this gate trusts (``foreign_key``); the signature holds (``bad_signature``:
 forged or altered); it is within its validity window, allowing ``clock_skew_s``
 (``not_yet_valid``, ``expired``); it was not revoked (``revoked``); its resident
-exists and is active (``unknown_resident``, ``resident_inactive``); a single-use
-pass was not used before (``already_used``, made race-free by :func:`consume`).
+exists and is active (``unknown_resident``, ``resident_inactive``); the registry
+recorded it (``unknown_pass``); a single-use pass was not used before (``already_used``, made race-free by :func:`consume`).
+
+The pass model: a signature proves who issued a pass, the registry decides
+whether it still counts. A gate admits only passes its registry has recorded:
+``issue_pass`` records them; a pass signed on another issuing host (a second
+office with a trusted key, a restored backup) is recorded with
+:func:`import_pass` (``dabai pass import``). Revocation is by pass id and works
+for any id, recorded or not, so a pass can be revoked before it is ever seen.
+Validity is capped at issue time (``passes.max_valid_days``).
 """
 
 from __future__ import annotations
@@ -72,19 +80,28 @@ NO_PASS = PassCheck(False, "no_pass", "no pass was shown")
 
 def issue_pass(reg: Registry, private_key, resident_ref: str | int, *, expires_at: datetime | None = None,
                valid_days: float | None = None, single_use: bool = False, now: datetime | None = None,
-               max_name_bytes: int = 60) -> IssuedPass:
-    """Sign a pass for an active resident and record it. Exactly one of expires_at / valid_days (default 30 days)."""
+               max_name_bytes: int = 60, max_valid_days: float = 366.0) -> IssuedPass:
+    """Sign a pass for an active resident and record it. Exactly one of expires_at / valid_days (default 30 days);
+    the validity may not exceed ``max_valid_days``."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     if expires_at is not None and valid_days is not None:
         raise PassError("give either an expiry time or a number of valid days, not both")
     if expires_at is None:
         days = 30.0 if valid_days is None else float(valid_days)
-        if days <= 0:
+        if not days > 0:
             raise PassError(f"valid days must be positive, got {valid_days}")
+        if days > max_valid_days:
+            raise PassError(f"valid days {valid_days:g} is more than the maximum of {max_valid_days:g} "
+                            "(passes.max_valid_days in gate.yaml); issue a shorter pass and renew it")
         expires_at = now + timedelta(days=days)
     if expires_at.tzinfo is None:
         raise PassError("the expiry time needs a time zone, e.g. 2026-12-31T00:00:00+08:00")
     expires_at = expires_at.astimezone(UTC).replace(microsecond=0)
+    if expires_at <= now:
+        raise PassError(f"the expiry time {expires_at.isoformat()} is not in the future")
+    if expires_at - now > timedelta(days=max_valid_days):
+        raise PassError(f"expiry {expires_at.isoformat()} is more than {max_valid_days:g} days away "
+                        "(passes.max_valid_days in gate.yaml); issue a shorter pass and renew it")
     resident = find_resident(reg, resident_ref)
     name = _fit(resident.name, max_name_bytes)
     pid = secrets.token_bytes(8).hex()
@@ -127,18 +144,60 @@ def qr_matrix(text: str):
 
 
 def revoke_pass(reg: Registry, pass_id: str, reason: str | None = None) -> dict:
-    """Revoke an issued pass (idempotent: revoking twice keeps the first record)."""
+    """Revoke a pass by id (idempotent: revoking twice keeps the first record).
+
+    Any well-formed id is accepted, recorded in this registry or not (a pass issued on another host,
+    or from a restored backup), so that it is refused wherever it is shown. ``known`` in the answer says
+    whether this registry had recorded the pass.
+    """
     pass_id = pass_id.strip().lower()
+    if len(pass_id) != 16 or any(c not in "0123456789abcdef" for c in pass_id):
+        raise PassError(f"{pass_id!r} is not a pass id (16 hex digits, as printed by 'dabai pass issue')")
     with reg.write() as s:
-        record = s.get(PassRecord, pass_id)
-        if record is None:
-            raise PassError(f"no issued pass with id {pass_id!r}; see the id printed by 'dabai pass issue'")
+        known = s.get(PassRecord, pass_id) is not None
         existing = s.get(Revocation, pass_id)
         if existing is None:
-            existing = Revocation(pass_id=pass_id, reason=reason)
+            existing = Revocation(pass_id=pass_id, reason=(reason or None) and reason[:200])
             s.add(existing)
             s.flush()
-        return {"pass_id": pass_id, "revoked_at": existing.revoked_at.isoformat(), "reason": existing.reason}
+        return {"pass_id": pass_id, "revoked_at": existing.revoked_at.isoformat(), "reason": existing.reason,
+                "known": known}
+
+
+def import_pass(reg: Registry, keys: dict[str, PublicKey], text: str, *, now: datetime | None = None) -> dict:
+    """Record a pass issued elsewhere (another issuing host, a restored backup) so gates on this registry admit it.
+
+    The pass must be authentic (a trusted key, a valid signature), unexpired and for a resident of this
+    registry. Importing a recorded pass again changes nothing (``already`` is true).
+    """
+    from cryptography.exceptions import InvalidSignature
+
+    decoded = codec.decode(text)
+    if decoded.payload is None:
+        raise PassError(f"not an importable pass: {decoded.reason} ({decoded.detail})")
+    p = decoded.payload
+    key = keys.get(p.key_id)
+    if key is None:
+        raise PassError(f"pass {p.pass_id} is signed by key {p.key_id}, which this gate does not trust; "
+                        "copy that host's signing.pub into HOME/keys/trusted/ first")
+    try:
+        key.key.verify(decoded.signature, codec.signed_message(decoded.body))
+    except InvalidSignature:
+        raise PassError(f"pass {p.pass_id}: the signature does not match (forged or altered); not imported") from None
+    if p.expires_at <= (now or datetime.now(UTC)):
+        raise PassError(f"pass {p.pass_id} expired at {p.expires_at.isoformat()}; not imported")
+    with reg.write() as s:
+        if s.get(Resident, p.resident_id) is None:
+            raise PassError(f"pass {p.pass_id} is for resident {p.resident_id}, who is not in this registry")
+        record = s.get(PassRecord, p.pass_id)
+        already = record is not None
+        if record is None:
+            s.add(PassRecord(id=p.pass_id, resident_id=p.resident_id, issued_at=p.issued_at, expires_at=p.expires_at,
+                             single_use=p.single_use, key_id=p.key_id))
+        elif (record.resident_id, record.key_id) != (p.resident_id, p.key_id):
+            raise PassError(f"pass id {p.pass_id} is already recorded for another resident or key; not imported")
+    return {"pass_id": p.pass_id, "resident_id": p.resident_id, "name": p.name,
+            "expires_at": p.expires_at.isoformat(), "single_use": p.single_use, "already": already}
 
 
 def list_passes(reg: Registry, resident_id: int | None = None) -> list[dict]:
@@ -187,6 +246,10 @@ def verify_text(reg: Registry, keys: dict[str, PublicKey], text: str | None, *, 
         resident = ResidentInfo.of(row)
         if not resident.active:
             return PassCheck(False, "resident_inactive", f"resident {p.resident_id} was removed", p, resident)
+        record = s.get(PassRecord, p.pass_id)
+        if record is None or record.resident_id != p.resident_id:
+            return PassCheck(False, "unknown_pass", f"pass {p.pass_id} is not recorded in this registry (issued "
+                             "elsewhere? record it with 'dabai pass import')", p, resident)
         if p.single_use and s.get(PassUse, p.pass_id) is not None:
             return PassCheck(False, "already_used", f"single-use pass {p.pass_id} was used before", p, resident)
     return PassCheck(True, None, "valid", p, resident)

@@ -88,17 +88,10 @@ def _unsharp(gray: np.ndarray, sigma: float, amount: float) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Load an image file as BGR, with a clear error for a missing or unreadable file."""
-    import cv2
+    """Load an image file as BGR, bounded in bytes and declared pixels, with a clear error for a bad file."""
+    from dabai.imagedecode import read_bgr
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("image file not found", path)
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise DataError("not a readable image (expected JPEG, PNG, BMP, …)", path)
-    return image
+    return read_bgr(path)
 
 
 def pick_pass_text(codes: list[QRCode]) -> str | None:

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.gate.home import private_dir
+
 
 def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_days: float) -> Path | None:
     """Write a JPEG of a denied visitor under ``folder/YYYYMMDD/`` and prune old ones; None if it fails."""
     import cv2
 
     now = datetime.now(UTC)
-    day = folder / now.strftime("%Y%m%d")
-    day.mkdir(parents=True, exist_ok=True)
+    day = private_dir(folder / now.strftime("%Y%m%d"))  # faces of visitors: 0700 folders, 0600 files
     safe_gate = "".join(c if c.isalnum() or c in "-_" else "_" for c in gate_id)
     path = day / f"{now.strftime('%H%M%S-%f')}-{safe_gate}.jpg"
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -47,7 +48,7 @@ def write_live(folder: Path, frame: np.ndarray, faces, state: str, gate_id: str)
     """The latest frame and its detections for the console (replaced atomically)."""
     import cv2
 
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
         return
@@ -59,6 +60,9 @@ def write_live(folder: Path, frame: np.ndarray, faces, state: str, gate_id: str)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (0600), replacing ``path`` in one step."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     os.replace(tmp, path)

@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dabai.errors import DataError
+from dabai.imagedecode import DEFAULT_MAX_PIXELS, read_bgr
 from dabai.runtime.detector import Detector
 from dabai.runtime.draw import draw_detections
 from dabai.runtime.types import Detection
@@ -24,7 +25,7 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 class PredictSummary:
     images: int = 0
     detections: int = 0
-    skipped: list[str] = field(default_factory=list)  # unreadable files, reported not fatal
+    skipped: list[str] = field(default_factory=list)  # "path: why" of unreadable or oversized files (not fatal)
     interrupted: bool = False  # stopped by Ctrl-C (outputs hold what was predicted until then)
 
 
@@ -49,13 +50,17 @@ def iter_video(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def predict_source(detector: Detector, source: str | Path, out_dir: str | Path | None = None,
-                   json_path: str | Path | None = None, kitti_dir: str | Path | None = None) -> PredictSummary:
+                   json_path: str | Path | None = None, kitti_dir: str | Path | None = None,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> PredictSummary:
+    """Detect in an image, every image of a folder, or a video. In a folder, an unreadable or oversized image
+    (declared width x height above ``max_pixels``, checked before decoding) is skipped and listed in
+    ``summary.skipped``; the others are still processed and the JSON is still written."""
     source = Path(source)
     if not source.exists():
         raise DataError("no such file or folder", path=source)
     summary = PredictSummary()
     video = source.suffix.lower() in VIDEO_SUFFIXES
-    return predict_frames(detector, _frames(source, summary), out_dir, json_path, kitti_dir,
+    return predict_frames(detector, _frames(source, summary, max_pixels), out_dir, json_path, kitti_dir,
                           video_name=source.stem if video else None, summary=summary)
 
 
@@ -105,24 +110,22 @@ def kitti_lines(dets: list[Detection]) -> str:
     )
 
 
-def _frames(source: Path, summary: PredictSummary) -> Iterator[tuple[str, np.ndarray]]:
+def _frames(source: Path, summary: PredictSummary, max_pixels: int) -> Iterator[tuple[str, np.ndarray]]:
     if source.is_dir():
         paths = list_images(source)
         if not paths:
             raise DataError("no images found (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")", path=source)
         for path in tqdm(paths, desc="predict", unit="img"):
-            image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-            if image is None:
-                summary.skipped.append(str(path))
+            try:
+                image = read_bgr(path, max_pixels=max_pixels)
+            except DataError as exc:
+                summary.skipped.append(str(exc))
                 continue
             yield path.relative_to(source).as_posix(), image
     elif source.suffix.lower() in VIDEO_SUFFIXES:
         yield from iter_video(source)
     else:
-        image = cv2.imdecode(np.fromfile(str(source), dtype=np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise DataError("not a readable image or video", path=source)
-        yield source.name, image
+        yield source.name, read_bgr(source, max_pixels=max_pixels)
 
 
 def _video_writer(path: Path, first_frame: np.ndarray):

@@ -42,10 +42,10 @@ def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
 
 
 def load_image_rgb(source) -> np.ndarray:
-    """A path, raw bytes, or an already-decoded BGR array -> RGB uint8 array."""
-    from pathlib import Path
-
+    """A path, raw bytes, or an already-decoded BGR array -> RGB uint8 array (files and bytes decoded with
+    their declared size checked first, see :mod:`dabai.imagedecode`)."""
     from dabai.errors import DataError
+    from dabai.imagedecode import decode_bgr, read_bgr
 
     if isinstance(source, np.ndarray):
         if source.ndim == 2:
@@ -55,15 +55,5 @@ def load_image_rgb(source) -> np.ndarray:
         code = cv2.COLOR_BGRA2RGB if source.shape[2] == 4 else cv2.COLOR_BGR2RGB
         return cv2.cvtColor(source, code)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = np.frombuffer(source, dtype=np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        if image is None:
-            raise DataError("the data is not a readable image (expected JPEG, PNG, BMP or WebP bytes)")
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    path = Path(source)
-    if not path.is_file():
-        raise DataError("image file not found", path=path)
-    image = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("not a readable image (corrupt, truncated or not an image format OpenCV reads)", path=path)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(decode_bgr(source), cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2RGB)

@@ -6,7 +6,8 @@ answers ``{"image": "visitor.jpg", "detections": [{"image", "bbox", "score",
 "label"}, ...], "model": ..., "inference_ms": ...}``, the detections being the
 entries ``dabai predict --json`` writes. Anything that is not a decodable image
 is a 400 with a message, an oversized body or image a 413, a missing or wrong
-API key a 401; only a fault of the service itself is a 500.
+API key a 401, an upload that waited too long for the server-wide decode memory
+budget (``dabai.serve.budget``) a 429; only a fault of the service itself is a 500.
 """
 
 
@@ -15,6 +16,8 @@ import time
 
 from dabai import __version__
 from dabai.errors import DataError, require
+from dabai.imagedecode import declared_size
+from dabai.serve.budget import Busy, MemoryBudget, OverBudget, decode_cost
 from dabai.serve.guard import Guard
 from dabai.serve.inference import ImageTooLarge, Inference, decode_checked
 from dabai.serve.metrics import Metrics
@@ -37,8 +40,10 @@ def create_app(options: ServeOptions, detector=None):
         detector = Detector.load(options.model, threads=options.threads, conf=options.conf, iou=options.iou)
     metrics = Metrics()
     inference = Inference(detector, options.threads, options.batch, options.batch_wait_ms, metrics)
+    budget = MemoryBudget(options.memory_budget_mb * 2**20, options.busy_wait_s)
     model_name = str(options.model or "default")
     app = FastAPI(title="Dabai mask detector", version=__version__, docs_url=None, redoc_url=None)
+    app.state.budget = budget
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -61,13 +66,21 @@ def create_app(options: ServeOptions, detector=None):
         name = file.filename or "upload"
         data = await file.read()
         try:
-            image = await _decode(data, options.max_pixels)
-        except ImageTooLarge as exc:
+            if not data:
+                raise DataError("the upload is empty; send a JPEG, PNG, BMP or WebP image")
+            width, height = declared_size(data, max_pixels=options.max_pixels)  # the header only
+            async with budget.claim(decode_cost(width, height, len(data))):  # server-wide, before decoding
+                image = await _decode(data, options.max_pixels)
+                del data
+                start = time.perf_counter()
+                dets = await inference.detect(image)
+                del image
+        except (ImageTooLarge, OverBudget) as exc:
             return JSONResponse({"error": str(exc), "image": name}, status_code=413)
+        except Busy as exc:
+            return JSONResponse({"error": str(exc), "image": name}, status_code=429, headers={"Retry-After": "5"})
         except DataError as exc:
             return JSONResponse({"error": str(exc), "image": name}, status_code=400)
-        start = time.perf_counter()
-        dets = await inference.detect(image)
         return {"image": name, "detections": [d.to_json(image=name) for d in dets], "model": model_name,
                 "inference_ms": round((time.perf_counter() - start) * 1000, 2)}
 

@@ -9,39 +9,22 @@ arrive within ``batch_wait_ms`` of each other are run as one batch.
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 
 import anyio
-import cv2
 import numpy as np
 
 from dabai.errors import DataError
+from dabai.imagedecode import ImageTooLarge, decode_bgr
 
-
-class ImageTooLarge(DataError):
-    """The image's declared size is above the service's pixel limit (HTTP 413)."""
+__all__ = ["ImageTooLarge", "Inference", "decode_checked"]
 
 
 def decode_checked(data: bytes, max_pixels: int) -> np.ndarray:
     """Encoded bytes -> BGR array; a non-image or a decompression bomb is refused before decoding."""
-    from PIL import Image, UnidentifiedImageError
-
     if not data:
         raise DataError("the upload is empty; send a JPEG, PNG, BMP or WebP image")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            width, height = im.size
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"the image declares more than {max_pixels} pixels") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise DataError("the upload is not a readable image (expected JPEG, PNG, BMP or WebP)") from None
-    if width * height > max_pixels:
-        raise ImageTooLarge(f"the image is {width}x{height}, more than the limit of {max_pixels} pixels")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError("the upload is corrupt or truncated: its header is an image but it does not decode")
-    return image
+    return decode_bgr(data, max_pixels=max_pixels)
 
 
 class Inference:

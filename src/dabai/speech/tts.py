@@ -109,15 +109,23 @@ def engine_version(name: Engine = "auto") -> str:
     return get_engine(name).version
 
 
+#: longest text spoken in one call (a gate reply is ~20 characters; 5,000 took 8 minutes and 1.8 GB)
+MAX_TEXT_CHARS = 500
+
+
 def synthesize(text: str, voice: str | None = None, rate: int = 44100, options: TTSOptions | None = None,
                readings: dict[str, str] | None = None) -> Audio:
-    """Speak ``text`` (Mandarin) and return mono float32 ``Audio`` at ``rate`` Hz.
+    """Speak ``text`` (Mandarin, at most ``MAX_TEXT_CHARS`` characters) and return mono float32 ``Audio`` at
+    ``rate`` Hz.
 
     ``readings`` maps words (a resident's name) to tone-numbered pinyin (``{"曾小燕": "zeng1 xiao3 yan4"}``)
     said instead of the G2P's guess.
     """
     from dabai.speech.g2p import normalize_text
 
+    if len(text or "") > MAX_TEXT_CHARS:
+        raise DataError(f"the text has {len(text)} characters, more than the limit of {MAX_TEXT_CHARS} for one "
+                        "reply; split it into shorter sentences")
     opts = options or TTSOptions()
     if not 8000 <= rate <= 192000:
         raise ConfigError(f"rate must be between 8000 and 192000 Hz, got {rate}")

@@ -9,6 +9,7 @@ annotations are kept as entries in ``images``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from dabai.data.dataset import Box, Dataset, ImageRecord
@@ -71,7 +72,7 @@ def read(root: Path, classes: list[str] | None = None, problems: Problems | None
             problems.error("duplicate-label", f"images[{index}] reuses image id {entry['id']!r}; ignored", path=path)
             continue
         by_id[entry["id"]] = record
-    known_ids = {e.get("id") for e in doc.get("images", []) if isinstance(e, dict)}
+    known_ids = {e.get("id") for e in doc.get("images", []) if isinstance(e, dict) and _is_id(e.get("id"))}
     for index, ann in enumerate(_section(doc, "annotations", path)):
         try:
             _add_annotation(ann, index, by_id, known_ids, categories, classes, path, problems)
@@ -94,6 +95,11 @@ def _load_json(path: Path) -> dict:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg}, column {exc.colno})", path=path, line=exc.lineno) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply; expected a COCO object with images, annotations and categories",
+                        path=path) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise DataError(f"not usable JSON ({exc})", path=path) from None
     if not isinstance(doc, dict):
         raise DataError(f"top level is a {type(doc).__name__}; expected an object with images, annotations "
                         "and categories", path=path)
@@ -107,6 +113,16 @@ def _section(doc: dict, key: str, path: Path) -> list:
     return value
 
 
+def _is_id(value) -> bool:
+    """COCO ids are numbers or strings (a list or object id is malformed, and unusable as a key)."""
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def _short(value, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _id_order(value):
     # Ids are normally ints; mixed types still need a stable order.
     return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
@@ -115,7 +131,7 @@ def _id_order(value):
 def _categories(doc: dict, path: Path) -> dict:
     categories = {}
     for index, cat in enumerate(_section(doc, "categories", path)):
-        if not isinstance(cat, dict) or "id" not in cat or not str(cat.get("name", "")).strip():
+        if not isinstance(cat, dict) or not _is_id(cat.get("id")) or not str(cat.get("name", "")).strip():
             raise DataError(f"categories[{index}] is {cat!r}; expected {{\"id\": …, \"name\": …}}", path=path)
         name = str(cat["name"]).strip()
         if name in categories.values():
@@ -125,9 +141,12 @@ def _categories(doc: dict, path: Path) -> dict:
 
 
 def _image_record(entry, index: int, root: Path, image_dir: Path, path: Path, problems: Problems) -> ImageRecord | None:
-    if not isinstance(entry, dict) or "id" not in entry or not entry.get("file_name"):
-        raise DataError(f"images[{index}] is {entry!r}; expected an object with id and file_name", path=path)
+    if not isinstance(entry, dict) or not _is_id(entry.get("id")) or not entry.get("file_name"):
+        raise DataError(f"images[{index}] is {_short(entry)}; expected an object with id and file_name "
+                        "(the id a number or text)", path=path)
     file_name = str(entry["file_name"])
+    if os.path.isabs(file_name) or os.path.normpath(file_name).split(os.sep)[0] == "..":
+        raise DataError(f"images[{index}] file_name {file_name!r} points outside the dataset folder", path=path)
     image_path = next((p for p in (image_dir / file_name, root / file_name) if p.is_file()), None)
     if image_path is None:
         problems.error("label-without-image", f"images[{index}] names {file_name!r}, which is not in "
@@ -151,9 +170,9 @@ def _add_annotation(ann, index, by_id, known_ids, categories, classes, path: Pat
     where = f"annotations[{index}]"
     if not isinstance(ann, dict):
         raise DataError(f"{where} is {ann!r}; expected an object", path=path)
-    if ann.get("image_id") not in known_ids:
+    if not _is_id(ann.get("image_id")) or ann.get("image_id") not in known_ids:
         raise DataError(f"{where} refers to image_id {ann.get('image_id')!r}, which is not in 'images'", path=path)
-    if ann.get("category_id") not in categories:
+    if not _is_id(ann.get("category_id")) or ann.get("category_id") not in categories:
         problems.error("unknown-class", f"{where} has category_id {ann.get('category_id')!r}; expected one of "
                        f"the ids in 'categories' ({', '.join(map(str, categories))})", path=path)
         return

@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import secrets
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from dabai.gate.console.auth import (
     LoginThrottle,
     Sessions,
     check_login,
+    end_sessions,
     has_users,
     load_secret,
 )
@@ -38,8 +40,11 @@ class LoginRequired(Exception):
     pass
 
 
-def create_app(home: GateHome, config: GateConfig, registry: Registry):
+def create_app(home: GateHome, config: GateConfig, registry: Registry, *, secure_cookies: bool = False):
+    """The console app. ``secure_cookies``: mark cookies Secure even when the request looks like plain HTTP
+    (set it when TLS ends at a proxy that is not configured as trusted); https requests always get Secure."""
     require("fastapi", "gate")
+    import anyio
     from fastapi import FastAPI, Request
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
@@ -48,8 +53,9 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
     from dabai.gate.console import views
 
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-    sessions = Sessions(load_secret(home.console_dir))
+    sessions = Sessions(registry, load_secret(home.console_dir))
     throttle = LoginThrottle()
+    hashing = anyio.CapacityLimiter(2)  # scrypt runs in worker threads, two at a time (16 MB each)
     app = FastAPI(title="Dabai gate console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.home, app.state.config, app.state.registry = home, config, registry
@@ -84,6 +90,9 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
         host = request.headers.get("host", "")
         return origin in (f"http://{host}", f"https://{host}")
 
+    def secure(request: Request) -> bool:
+        return secure_cookies or request.url.scheme == "https"
+
     async def form_of(request: Request, nonce: str) -> dict:
         form = dict(await request.form())
         if not same_origin(request) or not sessions.check_csrf(nonce, form.get("csrf")):
@@ -109,7 +118,8 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
         nonce = request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(18)
         resp = page("login.html", request, csrf=sessions.csrf("login|" + nonce),
                     error=None if has_users(registry) else "no console login exists yet: run 'dabai gate passwd admin'")
-        resp.set_cookie(PRELOGIN_COOKIE, nonce, httponly=True, samesite="strict", max_age=3600)
+        resp.set_cookie(PRELOGIN_COOKIE, nonce, httponly=True, samesite="strict", max_age=3600,
+                        secure=secure(request))
         return resp
 
     @app.post("/login")
@@ -120,16 +130,18 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
         if not nonce or not same_origin(request) or not sessions.check_csrf("login|" + nonce, form.get("csrf")):
             return page("login.html", request, 403, csrf=sessions.csrf("login|" + nonce),
                         error="the login form expired; please try again")
-        if throttle.blocked(client):
+        if not throttle.attempt(client):  # counted as a failure until it succeeds
             return page("login.html", request, 429, csrf=sessions.csrf("login|" + nonce),
                         error="too many failed logins; wait a few minutes")
-        if not check_login(registry, str(form.get("username", "")), str(form.get("password", ""))):
-            throttle.failed(client)
+        name, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
+        # scrypt takes ~50 ms of CPU: off the event loop, so other requests (static files) keep flowing
+        if not await anyio.to_thread.run_sync(partial(check_login, registry, name, password), limiter=hashing):
             return page("login.html", request, 401, csrf=sessions.csrf("login|" + nonce),
                         error="wrong user name or password")
+        throttle.succeeded(client)
         resp = RedirectResponse("/", status_code=303)
-        resp.set_cookie(SESSION_COOKIE, sessions.issue(str(form["username"]).strip()), httponly=True,
-                        samesite="strict", max_age=sessions.lifetime)
+        resp.set_cookie(SESSION_COOKIE, sessions.issue(name.strip()), httponly=True,
+                        samesite="strict", max_age=sessions.lifetime, secure=secure(request))
         resp.delete_cookie(PRELOGIN_COOKIE)
         return resp
 
@@ -137,6 +149,17 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
     async def logout(request: Request):
         _, nonce = user(request)
         await form_of(request, nonce)
+        sessions.end(request.cookies.get(SESSION_COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+    @app.post("/logout-everywhere")
+    async def logout_everywhere(request: Request):
+        _, nonce = user(request)
+        await form_of(request, nonce)
+        ended = end_sessions(registry)
+        log.info("console: %d session(s) ended ('log out everywhere')", ended)
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
@@ -231,11 +254,25 @@ def create_app(home: GateHome, config: GateConfig, registry: Registry):
     return app
 
 
-def serve(home: GateHome, config: GateConfig, registry: Registry, host: str = "127.0.0.1", port: int = 8700) -> None:
+def server_config(home: GateHome, config: GateConfig, registry: Registry, host: str = "127.0.0.1", port: int = 8700,
+                  *, trusted_proxy: str | None = None, secure_cookies: bool = False):
+    """The uvicorn config of the console. The client address (rate limit) is the TCP peer: X-Forwarded-For
+    and X-Forwarded-Proto are believed only from ``trusted_proxy`` (comma-separated addresses)."""
+    uvicorn = require("uvicorn", "gate")
+    app = create_app(home, config, registry, secure_cookies=secure_cookies)
+    if trusted_proxy:
+        return uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                              forwarded_allow_ips=trusted_proxy)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def serve(home: GateHome, config: GateConfig, registry: Registry, host: str = "127.0.0.1", port: int = 8700,
+          *, trusted_proxy: str | None = None, secure_cookies: bool = False) -> None:
     uvicorn = require("uvicorn", "gate")
     if not has_users(registry):
         raise DabaiError("no console login exists yet; create one first: dabai gate passwd admin")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in ("127.0.0.1", "localhost", "::1") and not (trusted_proxy or secure_cookies):
         log.warning("the console listens on %s: put it behind TLS (cookies travel in clear over plain HTTP)", host)
     print(f"console: http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    uvicorn.run(create_app(home, config, registry), host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(home, config, registry, host, port, trusted_proxy=trusted_proxy,
+                                 secure_cookies=secure_cookies)).run()

@@ -1,11 +1,16 @@
 """Console logins, sessions and CSRF tokens.
 
 * Passwords: salted scrypt (hashlib), stored in the registry's ``console_users`` table.
-* Sessions: an HMAC-signed cookie (``user|expiry|nonce|mac``), HttpOnly and SameSite=Strict, keyed
-  by a random secret in ``HOME/console/secret`` (mode 0600).
-* CSRF: every form carries a token derived from the session nonce (or, on the login page, from a
-  pre-login cookie); a POST without the matching token, or from another Origin, is refused.
-* Failed logins are rate-limited per client address.
+* Sessions: server-side. The cookie carries a random 256-bit token (HttpOnly, SameSite=Strict, Secure
+  behind TLS); the registry's ``console_sessions`` table keeps only its SHA-256 with the user and the
+  expiry. Logout deletes the row, a password change deletes all of that user's rows, and
+  :func:`end_sessions` ("log out everywhere") deletes them for one user or for all: a copied cookie
+  stops working at once.
+* CSRF: every form carries an HMAC (keyed by ``HOME/console/secret``, mode 0600) of the session id
+  (or, on the login page, of a pre-login cookie); a POST without the matching token, or from another
+  Origin, is refused.
+* Failed logins are rate-limited per client address (the TCP peer; a proxy's X-Forwarded-For is
+  believed only when that proxy is configured as trusted, see ``app.serve``).
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import os
 import secrets
 import time
 from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dabai.errors import DabaiError
 from dabai.gate.db import Registry
-from dabai.gate.models import ConsoleUser
+from dabai.gate.models import ConsoleSession, ConsoleUser
 
 SESSION_COOKIE = "dabai_session"
 PRELOGIN_COOKIE = "dabai_prelogin"
@@ -52,12 +58,23 @@ def set_password(reg: Registry, username: str, password: str) -> None:
         raise DabaiError(f"user name {username!r}: use 1-64 letters, digits, '-' or '_'")
     if len(password) < 8:
         raise DabaiError("the password must have at least 8 characters")
+    digest = hash_password(password)
     with reg.write() as s:
         row = s.get(ConsoleUser, username)
         if row is None:
-            s.add(ConsoleUser(username=username, password_hash=hash_password(password)))
+            s.add(ConsoleUser(username=username, password_hash=digest))
         else:
-            row.password_hash = hash_password(password)
+            row.password_hash = digest
+        s.query(ConsoleSession).filter(ConsoleSession.username == username).delete()  # old cookies end here
+
+
+def end_sessions(reg: Registry, username: str | None = None) -> int:
+    """Log out everywhere: end every console session of ``username`` (all users when None); how many ended."""
+    with reg.write() as s:
+        q = s.query(ConsoleSession)
+        if username is not None:
+            q = q.filter(ConsoleSession.username == username.strip())
+        return q.delete()
 
 
 def has_users(reg: Registry) -> bool:
@@ -94,40 +111,61 @@ def load_secret(folder: Path) -> bytes:
 
 
 class Sessions:
-    """Signs and checks session cookies and CSRF tokens."""
+    """Issues, checks and ends server-side sessions; derives and checks CSRF tokens."""
 
-    def __init__(self, secret: bytes, lifetime: int = SESSION_SECONDS):
+    def __init__(self, registry: Registry, secret: bytes, lifetime: int = SESSION_SECONDS):
+        self.registry = registry
         self.secret = secret
         self.lifetime = lifetime
 
     def _mac(self, text: str) -> str:
         return hmac.new(self.secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    @staticmethod
+    def _id(cookie: str) -> str:
+        return hashlib.sha256(cookie.encode("ascii")).hexdigest()
+
     def issue(self, username: str) -> str:
-        body = f"{username}|{int(time.time()) + self.lifetime}|{secrets.token_hex(16)}"
-        return body + "|" + self._mac(body)
+        """A new session for ``username``: the cookie value (the only copy of the token)."""
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        with self.registry.write() as s:
+            s.query(ConsoleSession).filter(ConsoleSession.expires_at < now).delete()  # tidy up old rows
+            s.add(ConsoleSession(token_hash=self._id(token), username=username, created_at=now,
+                                 expires_at=now + timedelta(seconds=self.lifetime)))
+        return token
 
     def user_of(self, cookie: str | None) -> tuple[str, str] | None:
-        """(user, nonce) of a valid, unexpired session cookie; None otherwise."""
-        if not cookie or cookie.count("|") != 3:
+        """(user, session id) of a live session cookie; None for a missing, ended, expired or forged one."""
+        if not cookie or len(cookie) > 100 or not cookie.isascii():
             return None
-        body, mac = cookie.rsplit("|", 1)
-        if not hmac.compare_digest(mac, self._mac(body)):
-            return None
-        user, expiry, nonce = body.split("|")
-        if not expiry.isdigit() or int(expiry) < time.time():
-            return None
-        return user, nonce
+        sid = self._id(cookie)
+        with self.registry.read() as s:
+            row = s.get(ConsoleSession, sid)
+            if row is None or row.expires_at <= datetime.now(UTC):
+                return None
+            return row.username, sid
+
+    def end(self, cookie: str | None) -> None:
+        """Logout: the session is deleted server-side, so a copy of the cookie is useless afterwards."""
+        if cookie and len(cookie) <= 100 and cookie.isascii():
+            with self.registry.write() as s:
+                s.query(ConsoleSession).filter(ConsoleSession.token_hash == self._id(cookie)).delete()
 
     def csrf(self, nonce: str) -> str:
         return self._mac("csrf|" + nonce)
 
     def check_csrf(self, nonce: str, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf(nonce), token)
+        return bool(token) and hmac.compare_digest(self.csrf(nonce), str(token))
 
 
 class LoginThrottle:
-    """At most ``limit`` failed logins per client in ``window`` seconds."""
+    """At most ``limit`` failed logins per client in ``window`` seconds.
+
+    An attempt counts as a failure from the moment it starts (:meth:`attempt`) until it succeeds
+    (:meth:`succeeded`), so a burst of parallel guesses cannot all pass the check before the first
+    one has failed.
+    """
 
     def __init__(self, limit: int = 10, window: float = 300.0):
         self.limit, self.window = limit, window
@@ -137,7 +175,22 @@ class LoginThrottle:
         q = self._fails[client]
         while q and q[0] < time.monotonic() - self.window:
             q.popleft()
+        if not q:
+            del self._fails[client]  # keeps the table as small as the set of recent offenders
+            return False
         return len(q) >= self.limit
+
+    def attempt(self, client: str) -> bool:
+        """Start a login attempt; False (and nothing counted) when the client is blocked."""
+        if self.blocked(client):
+            return False
+        self._fails[client].append(time.monotonic())
+        return True
+
+    def succeeded(self, client: str) -> None:
+        q = self._fails.get(client)
+        if q:
+            q.pop()
 
     def failed(self, client: str) -> None:
         self._fails[client].append(time.monotonic())

@@ -63,7 +63,8 @@ def issue(home, config, reg: Registry, form: dict):
     except ValueError:
         raise DabaiError(f"valid days must be a number, got {form.get('valid_days')!r}") from None
     issued = issue_pass(reg, load_private_key(home), str(form.get("resident", "")), valid_days=days,
-                        single_use=bool(form.get("single_use")), max_name_bytes=config.passes.max_name_bytes)
+                        single_use=bool(form.get("single_use")), max_name_bytes=config.passes.max_name_bytes,
+                        max_valid_days=config.passes.max_valid_days)
     with tempfile.TemporaryDirectory() as tmp:
         png = write_qr_png(issued.text, Path(tmp) / "pass.png").read_bytes()
     return issued, png
