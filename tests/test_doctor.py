@@ -41,3 +41,17 @@ def test_a_corrupt_pack_fails_its_sha256(tmp_path, monkeypatch):
     assert rows["whisper-base-ct2"].status == FAILED and "does not match the pinned" in rows["whisper-base-ct2"].detail
     assert rows["kokoro voices"].status == FAILED and "wrong sha256: zf_xiaobei" in rows["kokoro voices"].detail
     assert "missing: zf_xiaoni" in rows["kokoro voices"].detail
+
+
+def test_doctor_warns_about_a_home_others_can_read(tmp_path, monkeypatch):
+    import os
+
+    from dabai.doctor import _home_row
+    from dabai.gate.home import GateHome
+
+    home = GateHome(tmp_path / "home").ensure()
+    monkeypatch.setenv("DABAI_HOME", str(home.root))
+    assert _home_row().status == "ok"
+    os.chmod(home.root, 0o755)
+    row = _home_row()
+    assert row.status == "failed" and "chmod -R go-rwx" in row.fix

@@ -166,14 +166,18 @@ def _detector_row() -> Row:
 def _home_row() -> Row:
     from dabai.gate.home import resolve_home
 
+    from dabai.gate.home import check_home_permissions
+
     home = resolve_home()
     exists = home.root.is_dir()
     writable = os.access(home.root if exists else home.root.parent, os.W_OK)
-    status = OK if writable else FAILED
+    too_open = check_home_permissions(home) if exists else []  # personal data others can read
+    status = OK if writable and not too_open else FAILED
     detail = ("per-user writable state (keys, registry, reply cache)" + ("" if exists else "; created on first use")
-              + ("" if writable else "; not writable by this user"))
-    return Row("gate", "DABAI_HOME", status, str(home.root), None, detail,
-               None if writable else "set DABAI_HOME to a folder this user can write")
+              + ("" if writable else "; not writable by this user") + "".join(f"; {w}" for w in too_open))
+    fix = (None if writable else "set DABAI_HOME to a folder this user can write") or \
+          (f"chmod -R go-rwx {home.root}" if too_open else None)
+    return Row("gate", "DABAI_HOME", status, str(home.root), None, detail, fix)
 
 
 def format_report(report: Report) -> str:
