@@ -164,9 +164,7 @@ def _detector_row() -> Row:
 
 
 def _home_row() -> Row:
-    from dabai.gate.home import resolve_home
-
-    from dabai.gate.home import check_home_permissions
+    from dabai.gate.home import check_home_permissions, resolve_home
 
     home = resolve_home()
     exists = home.root.is_dir()
