@@ -279,7 +279,7 @@ def train_classifier(spec: ClassifierSpec, resume: str | Path | None = None) -> 
             loss.backward()
             optim.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
         row = {"epoch": epoch + 1, "loss": total / seen, "epoch_seconds": round(time.time() - t0, 1)}
