@@ -85,7 +85,7 @@ def source_folds(ds: Dataset) -> Split:
 
     parts = by_source(ds)
     if "" in parts:
-        raise DataError(f"{len(parts['']) } images record no source; --by-source needs a dataset written by "
+        raise DataError(f"{len(parts[''])} images record no source; --by-source needs a dataset written by "
                         "`dabai data merge` (sources.csv)")
     if len(parts) < 2:
         raise DataError(f"--by-source needs 2 or more sources; the dataset has {len(parts)}: {list(parts)}")

@@ -55,8 +55,12 @@ def image_errors(record: ImageRecord, dets: list[Detection], conf: float, iou: f
 
 
 def _cell(record: ImageRecord, dets: list[Detection], conf: float, side: int, caption: str) -> np.ndarray:
-    image = cv2.imdecode(np.fromfile(str(record.path), np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
+    from dabai.errors import DataError
+    from dabai.imagedecode import read_bgr
+
+    try:
+        image = read_bgr(record.path)  # the project's bounded decoder (bytes and declared pixels checked first)
+    except DataError:  # an unreadable image still gets its cell, blank, with its caption
         image = np.zeros((record.height or side, record.width or side, 3), np.uint8)
     for b in record.boxes:
         x1, y1, x2, y2 = (int(round(v)) for v in b.as_list())

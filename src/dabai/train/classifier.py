@@ -115,6 +115,7 @@ def source_name(src: SourceSpec) -> str:
 
 def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
     from dabai.data.progress import progress
+    from dabai.runtime.preprocess import load_image_rgb
 
     ids = {c: i for i, c in enumerate(classes)}
     images, allowed, labels, sources = [], [], [], []
@@ -125,7 +126,7 @@ def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
             if label not in ids:
                 raise DataError(f"label {label!r} is not one of the classes {classes}; add it to the source's map",
                                 path=image_path)
-            image = _read_rgb(image_path)
+            image = load_image_rgb(image_path)
             if box is None:
                 h, w = image.shape[:2]
                 f = src.crop_face_fraction
@@ -145,23 +146,21 @@ def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
 
 def _crop_items(src: SourceSpec):
     """(image path, box or None for a whole crop, label) for every face of a source."""
-    from dabai.data.formats import read_dataset
+    from dabai.data.formats import detect_format, read_dataset
     from dabai.data.imageio import list_images
 
     root = Path(src.path)
     if not root.is_dir():
         raise DataError("source folder not found", path=root)
-    folders = [p for p in sorted(root.iterdir()) if p.is_dir()]
-    if folders and all(p.name not in ("images", "annotations", "labels", "image_2", "label_2") for p in folders):
+    try:
+        fmt = detect_format(root)
+    except DataError:  # not a detection dataset: a folder of class folders of face crops
+        folders = [p for p in sorted(root.iterdir()) if p.is_dir()]
+        if not folders:
+            raise
         return [(path, None, folder.name) for folder in folders for path in list_images(folder)]
-    ds = read_dataset(root)
+    ds = read_dataset(root, fmt)
     return [(im.path, b.as_list(), b.label) for im in ds.images for b in im.boxes if b.width >= 2 and b.height >= 2]
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    from dabai.runtime.preprocess import load_image_rgb
-
-    return load_image_rgb(path)
 
 
 def jittered(store: np.ndarray, rng: np.random.Generator, context: float, size: int, aug: ClassifierAugment) -> np.ndarray:
