@@ -10,7 +10,7 @@ pulls in torch::
 
 from __future__ import annotations
 
-from dabai._lazy import lazy_exports
+from dabai.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 

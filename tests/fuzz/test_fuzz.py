@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 from . import corpus
 
@@ -66,10 +66,10 @@ def image_dir(tmp_path_factory) -> Path:
 
 
 def test_image_readers(image_dir):
+    from dabai.core.images import read_bgr
     from dabai.data.fingerprint import inspect_image
     from dabai.data.imageio import image_size
     from dabai.gate.qr import decode_qr, read_image
-    from dabai.imagedecode import read_bgr
     from dabai.runtime.preprocess import load_image_rgb
 
     before = digest(image_dir)

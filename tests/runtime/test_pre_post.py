@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
 from dabai.runtime.preprocess import PAD_VALUE, letterbox, load_image_rgb
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 BENCH_SIDE = 400  # the long side of the benchmark image, in pixels
 

@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 
 def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> argparse.ArgumentParser:

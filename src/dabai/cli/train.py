@@ -48,7 +48,7 @@ def run(args) -> int:
         for name, doc in list_models().items():
             print(f"{name:16s} {doc}")
         return 0
-    from dabai.errors import ConfigError, require
+    from dabai.core.errors import ConfigError, require
 
     require("torch", "train")
     from dabai.train.api import train

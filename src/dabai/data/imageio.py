@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -118,7 +118,7 @@ def prepare_output_dir(out: Path) -> Path:
 
 def read_image_bgr(path: Path):
     """Decode an image for the tools that write new pixels (OpenCV's BGR order; non-ASCII paths work)."""
-    from dabai.imagedecode import read_bgr
+    from dabai.core.images import read_bgr
 
     try:
         return read_bgr(path)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Dataset
-from dabai.errors import DataError
 from dabai.eval.coco import EvalResult, coco_evaluate
 from dabai.eval.views import score_by_source
 from dabai.runtime.detector import Detector

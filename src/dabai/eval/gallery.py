@@ -55,8 +55,8 @@ def image_errors(record: ImageRecord, dets: list[Detection], conf: float, iou: f
 
 
 def _cell(record: ImageRecord, dets: list[Detection], conf: float, side: int, caption: str) -> np.ndarray:
-    from dabai.errors import DataError
-    from dabai.imagedecode import read_bgr
+    from dabai.core.errors import DataError
+    from dabai.core.images import read_bgr
 
     try:
         image = read_bgr(record.path)  # the project's bounded decoder (bytes and declared pixels checked first)

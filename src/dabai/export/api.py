@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dabai.errors import ConfigError, ModelError
+from dabai.core.errors import ConfigError, ModelError
 from dabai.export.parity import ParityError, ParityOptions, ParityReport, Tolerances, run_parity
 from dabai.export.quantize import Int8Options, quantize_int8, to_fp16
 from dabai.runtime.backends import resolve_model

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.runtime.predict import IMAGE_SUFFIXES, list_images
 from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
 

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from dabai import __version__
-from dabai.errors import DependencyError
+from dabai.core.errors import DependencyError
 
 log = logging.getLogger("dabai.export")
 OPSET = 17

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError, DataError
+from dabai.core.errors import DabaiError, DataError
 from dabai.export.calib import letterboxed, pick_images, random_inputs
 from dabai.runtime.types import box_iou
 
@@ -142,7 +142,7 @@ def run_parity(reference, candidate, options: ParityOptions = ParityOptions()) -
 
 
 def _check_compatible(ref, cand, ref_name, cand_name) -> None:
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     if list(ref.info.classes) != list(cand.info.classes):
         raise ParityError(f"class lists differ: {ref_name} has {ref.info.classes}, {cand_name} has {cand.info.classes} "

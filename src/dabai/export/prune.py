@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from dabai.errors import ConfigError, DependencyError
+from dabai.core.errors import ConfigError, DependencyError
 
 log = logging.getLogger("dabai.prune")
 HEAD_OUTPUTS = ("cls", "reg")  # names of the prediction convs (models/head.py) whose outputs are fixed

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DependencyError, ModelError
+from dabai.core.errors import DependencyError, ModelError
 
 log = logging.getLogger("dabai.export")
 MAX_BATCH = 16  # the optimisation profile covers batch 1..MAX_BATCH

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError, ModelError
+from dabai.core.errors import DabaiError, ModelError
 from dabai.gate.config import GateConfig
 from dabai.gate.db import Registry
 from dabai.gate.decision import Decision, Observations, decide

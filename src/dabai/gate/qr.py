@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError, require
+from dabai.core.errors import DataError, require
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _unsharp(gray: np.ndarray, sigma: float, amount: float) -> np.ndarray:
 
 def read_image(path: str | Path) -> np.ndarray:
     """Load an image file as BGR, bounded in bytes and declared pixels, with a clear error for a bad file."""
-    from dabai.imagedecode import read_bgr
+    from dabai.core.images import read_bgr
 
     return read_bgr(path)
 

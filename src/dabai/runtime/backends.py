@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 
 
 @dataclass
@@ -122,7 +122,7 @@ def open_backend(path: str | Path, threads: int | None = None):
     if suffix == ".onnx":
         return OnnxBackend(path, threads)
     if suffix in (".pt", ".pth"):
-        from dabai.errors import require
+        from dabai.core.errors import require
 
         require("torch", "train")
         if threads:

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dabai.errors import DataError
-from dabai.imagedecode import DEFAULT_MAX_PIXELS, read_bgr
+from dabai.core.errors import DataError
+from dabai.core.images import DEFAULT_MAX_PIXELS, read_bgr
 from dabai.runtime.detector import Detector
 from dabai.runtime.draw import draw_detections
 from dabai.runtime.types import Detection

@@ -43,9 +43,9 @@ def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
 
 def load_image_rgb(source) -> np.ndarray:
     """A path, raw bytes, or an already-decoded BGR array -> RGB uint8 array (files and bytes decoded with
-    their declared size checked first, see :mod:`dabai.imagedecode`)."""
-    from dabai.errors import DataError
-    from dabai.imagedecode import decode_bgr, read_bgr
+    their declared size checked first, see :mod:`dabai.core.images`)."""
+    from dabai.core.errors import DataError
+    from dabai.core.images import decode_bgr, read_bgr
 
     if isinstance(source, np.ndarray):
         if source.ndim == 2:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from dabai.config import load_yaml
+from dabai.core.config import load_yaml
 
 TARGETS = {"intent_accuracy": 0.95, "false_accepts": 0, "greeting_cer": 0.10, "asr_rtf": 0.3, "tts_rtf": 0.5,
            "cached_start_ms": 50.0}
@@ -57,7 +57,7 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     data = bench_data()
     voices = options.voices or [v for v in available_voices() if v.startswith("z")]
     if not voices:
-        from dabai.errors import ModelError
+        from dabai.core.errors import ModelError
         from dabai.speech.models import INSTALL_HINT
 
         raise ModelError(f"no Kokoro Chinese voices installed; {INSTALL_HINT}")

@@ -40,7 +40,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 
 INSTALL_HINT = "install the speech model packs with: bash scripts/install_speech_models.sh (or: dabai speech install)"
 STAMP = ".dabai-verified.json"

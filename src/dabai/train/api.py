@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dabai.config import from_dict, load_yaml, save_yaml
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict, load_yaml, save_yaml
+from dabai.core.errors import ConfigError
 from dabai.train import distributed as dist
 from dabai.train.checkpoint import load_checkpoint
 from dabai.train.spec import TrainSpec

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 
 
 def rng_state() -> dict:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.config import apply_overrides, from_dict, load_yaml, save_yaml
-from dabai.errors import ConfigError, DataError
+from dabai.core.config import apply_overrides, from_dict, load_yaml, save_yaml
+from dabai.core.errors import ConfigError, DataError
 from dabai.runtime.refine import face_crop
 
 log = logging.getLogger("dabai.train")

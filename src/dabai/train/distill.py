@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torchvision.ops import generalized_box_iou_loss
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.models.head import distances_to_boxes
 from dabai.train.loss import quality_focal_loss
 

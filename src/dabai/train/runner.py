@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 
-from dabai.config import to_dict
+from dabai.core.config import to_dict
+from dabai.core.errors import ConfigError
 from dabai.data.dataset import Dataset
 from dabai.data.formats import read_dataset
-from dabai.errors import ConfigError
 from dabai.models.registry import create_model
 from dabai.runtime.backends import ModelInfo, TorchBackend
 from dabai.runtime.detector import Detector

@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -25,7 +26,6 @@ from dabai.data.formats.base import (
 from dabai.data.imageio import find_image_dir, list_images
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 DEFAULT_NAME = "annotations.json"
 

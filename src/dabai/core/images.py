@@ -4,7 +4,7 @@ An image file can declare far more pixels than its bytes suggest (a 115 KB PNG o
 2.6 MB PNG of 30000x30000 = 2.7 GB decoded). So the header is read first (PIL reads only the header
 on ``Image.open``), the declared width x height is checked against ``max_pixels``, and only then are
 the pixels decoded (OpenCV). The file size is checked before anything is read. Every refusal is a
-:class:`~dabai.errors.DataError` (:class:`ImageTooLarge` for the size limits), never an OpenCV
+:class:`~dabai.core.errors.DataError` (:class:`ImageTooLarge` for the size limits), never an OpenCV
 assertion or a MemoryError.
 
 Used by ``predict`` (and the Detector for paths and bytes), ``gate check``/``pass verify``/``pass
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 DEFAULT_MAX_PIXELS = 40_000_000  # width x height; 40 MP = 120 MB decoded (BGR)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # an image file larger than this is not read at all
