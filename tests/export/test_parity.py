@@ -7,7 +7,8 @@ import json
 import pytest
 
 from dabai.cli.main import main
-from dabai.export.parity import ParityError, ParityOptions, box_iou, match_count, run_parity
+from dabai.core.boxes import box_iou
+from dabai.export.parity import ParityError, ParityOptions, match_count, run_parity
 from dabai.runtime.types import Detection
 
 from .conftest import save_tiny_checkpoint, tiny_model

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dabai.core.errors import DataError
+from dabai.core.images import read_bgr as read_image
 from dabai.gate.payload import b45encode
-from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+from dabai.gate.qr import decode_qr, pick_pass_text
 
 from .helpers import qr_frame
 

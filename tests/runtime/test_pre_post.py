@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dabai.core.errors import DataError
+from dabai.core.images import load_image_rgb
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import PAD_VALUE, letterbox, load_image_rgb
+from dabai.runtime.preprocess import PAD_VALUE, letterbox
 
 CLASSES = ["a", "b", "c"]
 

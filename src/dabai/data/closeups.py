@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.boxes import clip_to_window
 from dabai.core.errors import DataError
-from dabai.data.boxes import clip_to_window
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.boxes import greedy_match
 from dabai.core.errors import DabaiError, DataError
 from dabai.export.calib import letterboxed, pick_images, random_inputs
-from dabai.runtime.types import box_iou
 
 log = logging.getLogger("dabai.parity")
 
@@ -208,19 +208,9 @@ def _detections(boxes, scores, classes, conf):
 
 def match_count(ref, cand, iou: float) -> int:
     """Greedy one-to-one matches (best score first) at IoU >= ``iou`` with the same label."""
-    used, matched = set(), 0
-    for r in sorted(ref, key=lambda d: -d.score):
-        best, best_iou = None, iou
-        for j, c in enumerate(cand):
-            if j in used or c.label != r.label:
-                continue
-            v = box_iou(r.bbox, c.bbox)
-            if v >= best_iou:
-                best, best_iou = j, v
-        if best is not None:
-            used.add(best)
-            matched += 1
-    return matched
+    ref = sorted(ref, key=lambda d: -d.score)
+    same_label = np.array([[r.label == c.label for c in cand] for r in ref], dtype=bool).reshape(len(ref), len(cand))
+    return int((greedy_match([r.bbox for r in ref], [c.bbox for c in cand], iou, same_label) >= 0).sum())
 
 
 def _map_delta(ref, cand, options: ParityOptions) -> dict | None:

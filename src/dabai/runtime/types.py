@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from dabai.core.boxes import box_iou
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -29,12 +31,3 @@ class Detection:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def box_iou(a, b) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes (0 for empty ones)."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -114,8 +114,8 @@ def source_name(src: SourceSpec) -> str:
 
 
 def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
+    from dabai.core.images import load_image_rgb
     from dabai.data.progress import progress
-    from dabai.runtime.preprocess import load_image_rgb
 
     ids = {c: i for i, c in enumerate(classes)}
     images, allowed, labels, sources = [], [], [], []
@@ -146,8 +146,8 @@ def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
 
 def _crop_items(src: SourceSpec):
     """(image path, box or None for a whole crop, label) for every face of a source."""
+    from dabai.core.images import list_images
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.data.imageio import list_images
 
     root = Path(src.path)
     if not root.is_dir():

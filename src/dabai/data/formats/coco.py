@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from dabai.core.errors import DataError
+from dabai.core.images import list_images
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -23,7 +24,7 @@ from dabai.data.formats.base import (
     record_size,
     unlabeled_images,
 )
-from dabai.data.imageio import find_image_dir, list_images
+from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
 
