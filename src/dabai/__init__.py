@@ -23,7 +23,7 @@ _LAZY = {
     "write_dataset": "dabai.data.formats",
     "Detector": "dabai.runtime.detector",
     "Detection": "dabai.runtime.types",
-    "train": "dabai.train.api",
+    "train": "dabai.pipeline",
     "evaluate": "dabai.eval.api",
     "compare_models": "dabai.eval.api",
     "diagnose": "dabai.eval.api",

@@ -30,7 +30,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "gate": frozenset({"core", "audio", "runtime", "bench", "speech"}),
     "serve": frozenset({"core", "runtime"}),
     "pipeline": frozenset({"core", "train", "export"}),  # compositions: train, then export
-    "doctor": frozenset({"core", "runtime", "speech", "gate"}),
+    "doctor": frozenset({"core", "speech", "gate"}),
     "cli": frozenset({"core", "data", "audio", "models", "runtime", "eval", "bench", "speech", "export", "train",
                       "gate", "serve", "pipeline", "doctor"}),
     "__main__": frozenset({"cli"}),

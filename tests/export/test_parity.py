@@ -47,7 +47,7 @@ def test_swapped_class_channels_fail(tiny_ckpt, tmp_path):
 
 
 def test_swapped_class_names_are_refused(tiny_ckpt, tmp_path):
-    from dabai.train.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, save_checkpoint
 
     payload = load_checkpoint(tiny_ckpt)
     payload["classes"] = [payload["classes"][i] for i in (1, 0, 2)]

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dabai.core.errors import ConfigError  # noqa: E402
-from dabai.train.api import train  # noqa: E402
+from dabai.pipeline import train  # noqa: E402
 from dabai.train.engine import NonFiniteLossError  # noqa: E402
 from dabai.train.spec import load_spec  # noqa: E402
 

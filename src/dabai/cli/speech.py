@@ -301,7 +301,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from dabai.speech.bench import BenchOptions, format_report, run_benchmark
+    from dabai.gate.reply_bench import run_benchmark
+    from dabai.speech.bench import BenchOptions, format_report
 
     voices = [v.strip() for v in args.voices.split(",")] if args.voices else None
     if args.holdout:

@@ -51,7 +51,7 @@ def run(args) -> int:
     from dabai.core.errors import ConfigError, require
 
     require("torch", "train")
-    from dabai.train.api import train
+    from dabai.pipeline import train
     from dabai.train.classifier import is_classifier_spec, load_classifier_spec, train_classifier
     from dabai.train.spec import load_spec
 

@@ -79,7 +79,7 @@ def export_model(options: ExportOptions) -> ExportResult:
     check_options(options)
     out = Path(options.out)
     if options.format == "engine":
-        from dabai.export.tensorrt import check_tensorrt
+        from dabai.runtime.tensorrt import check_tensorrt
 
         check_tensorrt()  # before any work: say plainly why an engine cannot be built here
     with tempfile.TemporaryDirectory(prefix="dabai-export-") as tmp:

@@ -214,8 +214,9 @@ def match_count(ref, cand, iou: float) -> int:
 
 
 def _map_delta(ref, cand, options: ParityOptions) -> dict | None:
+    from dabai.data.classnames import check_classes
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.eval.api import check_classes, evaluate
+    from dabai.eval.api import evaluate
     from dabai.runtime.detector import Detector
 
     try:
@@ -224,7 +225,7 @@ def _map_delta(ref, cand, options: ParityOptions) -> dict | None:
         log.info("%s is not a labelled dataset: no mAP comparison", options.data)
         return None
     dataset = read_dataset(options.data, fmt)
-    check_classes(dataset, list(ref.info.classes), str(options.data))
+    check_classes(dataset.labels_used(), list(ref.info.classes), str(options.data), "model")
     if options.map_images and len(dataset) > options.map_images:
         dataset = dataset.subset(range(options.map_images))
     r = evaluate(Detector(ref), dataset, progress=False).map50

@@ -186,7 +186,7 @@ def prune_checkpoint(options: PruneOptions) -> PruneReport:
     import json
     import tempfile
 
-    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 
     check_options(options)
     payload = load_checkpoint(options.model)

@@ -1,10 +1,20 @@
-"""Result types of the detector runtime (shared by predict, serve, bench and the gate)."""
+"""Types of the detector runtime: a model's info and its detections (shared by predict, serve, bench and the gate)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from dabai.core.boxes import box_iou
+
+
+@dataclass
+class ModelInfo:
+    """What a backend knows of its model: class names, square input side, name and extra metadata."""
+
+    classes: list[str]
+    input_size: int
+    name: str = ""
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

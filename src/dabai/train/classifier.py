@@ -230,8 +230,8 @@ def train_classifier(spec: ClassifierSpec, resume: str | Path | None = None) -> 
     import torch
     from tqdm import tqdm
 
-    from dabai.train.api import append_metrics
-    from dabai.train.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.train.metrics import append_metrics
 
     run_dir = Path(resume) if resume else Path(spec.output_dir) / (spec.name or f"classifier-{time.strftime('%Y%m%d-%H%M%S')}")
     if resume:

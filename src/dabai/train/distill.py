@@ -69,7 +69,7 @@ class Teacher:
 def load_teacher(path: str, classes: list[str], student: torch.nn.Module, device: torch.device,
                  channels_last: bool) -> Teacher:
     """Load a dabai checkpoint as the teacher, refusing one whose classes or point layout differ."""
-    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(path)
     if list(payload["classes"]) != list(classes):
