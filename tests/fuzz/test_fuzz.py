@@ -66,12 +66,10 @@ def image_dir(tmp_path_factory) -> Path:
 
 
 def test_image_readers(image_dir):
-    from dabai.core.images import read_bgr
+    from dabai.core.images import image_size, load_image_rgb, read_bgr
     from dabai.core.images import read_bgr as read_image
     from dabai.data.fingerprint import inspect_image
-    from dabai.data.imageio import image_size
     from dabai.gate.qr import decode_qr
-    from dabai.runtime.preprocess import load_image_rgb
 
     before = digest(image_dir)
     refused = 0
