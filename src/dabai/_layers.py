@@ -14,7 +14,7 @@ other, even through others) and that no part reaches a part ``NEVER`` forbids it
 
 from __future__ import annotations
 
-# part -> the parts it may import (besides itself). Bottom first; each part lists only parts above it.
+# part -> the parts it may import (besides itself). Bottom first: a part lists only parts that come before it.
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "core": frozenset(),  # errors, config, images, boxes, home, lazy exports: uses nothing of Dabai
     "_layers": frozenset(),  # this table
