@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.images import load_image_rgb
 from dabai.data.formats import read_dataset
 from dabai.export.api import ExportOptions, export_model
 from dabai.export.checker import build_checker, quantize_classifier
 from dabai.runtime.checker import CheckerOptions
-from dabai.runtime.preprocess import load_image_rgb
 from dabai.runtime.refine import CropClassifier
 
 

@@ -10,7 +10,7 @@ pulls in torch::
 
 from __future__ import annotations
 
-from dabai._lazy import lazy_exports
+from dabai.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -23,7 +23,7 @@ _LAZY = {
     "write_dataset": "dabai.data.formats",
     "Detector": "dabai.runtime.detector",
     "Detection": "dabai.runtime.types",
-    "train": "dabai.train.api",
+    "train": "dabai.pipeline",
     "evaluate": "dabai.eval.api",
     "compare_models": "dabai.eval.api",
     "diagnose": "dabai.eval.api",

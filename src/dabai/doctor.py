@@ -89,7 +89,7 @@ def _python_rows() -> list[Row]:
 
 
 def _pack_rows(models, verify: bool) -> list[Row]:
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     rows = []
     for pack in (models.WHISPER_BASE, models.KOKORO):

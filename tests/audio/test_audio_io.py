@@ -5,7 +5,7 @@ import pytest
 
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, expand_inputs, list_audio, read_audio, read_raw, write_wav
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 from .helpers import silence, tone, utterance, write
 

@@ -12,7 +12,7 @@ from dabai.audio.io import Audio, read_raw
 from dabai.audio.manifest import collect, read_manifest, write_manifest
 from dabai.audio.phrases import cut_points, split_recording, template_phrases
 from dabai.audio.prep import PrepOptions, prep
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 from .helpers import silence, tone, utterance, write
 

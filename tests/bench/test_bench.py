@@ -30,7 +30,7 @@ def test_bench_image_is_400px_jpeg(tmp_path):
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert data[:2] == b"\xff\xd8" and max(img.shape[:2]) == 400
     (tmp_path / "bad.jpg").write_bytes(b"nope")
-    from dabai.errors import DataError
+    from dabai.core.errors import DataError
 
     with pytest.raises(DataError, match="bad.jpg"):
         bench_jpeg(tmp_path / "bad.jpg")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dabai.core.errors import DataError
 from dabai.data.closeups import closeup_dataset
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import read_dataset
-from dabai.errors import DataError
 
 from .helpers import write_image
 

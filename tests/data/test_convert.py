@@ -7,8 +7,8 @@ import os
 import pytest
 
 from dabai.cli.main import main
+from dabai.core.errors import DataError
 from dabai.data.formats import FORMATS, detect_format, read_dataset, write_dataset
-from dabai.errors import DataError
 
 from .helpers import assert_same_boxes, tiny_dataset, tree_digest
 

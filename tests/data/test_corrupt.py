@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from dabai.core.errors import DataError
 from dabai.data.corrupt import CORRUPTIONS, corrupt_dataset, parse_kinds
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import read_dataset
-from dabai.errors import DataError
 
 CLASSES = ["with_mask", "without_mask", "mask_weared_incorrect"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import detect_format, read_dataset, write_dataset
 from dabai.data.formats.kitti import class_token
-from dabai.errors import DataError
 
 from .helpers import assert_same_boxes, tiny_dataset, write_image
 

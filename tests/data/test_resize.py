@@ -7,10 +7,10 @@ import logging
 import pytest
 from PIL import Image
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import detect_format, read_dataset
 from dabai.data.resize import parse_size, resize_dataset, size_warnings
-from dabai.errors import DataError
 
 from .helpers import write_image
 

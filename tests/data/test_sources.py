@@ -10,6 +10,7 @@ import pytest
 from tests.data.helpers import tree_digest, write_image
 
 from dabai.cli.main import main
+from dabai.core.errors import DataError
 from dabai.data.check import check_dataset
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import read_dataset, write_dataset
@@ -23,7 +24,6 @@ from dabai.data.sources import (
 )
 from dabai.data.split import source_folds, write_folds
 from dabai.data.synth import make_sample_dataset
-from dabai.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

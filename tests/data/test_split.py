@@ -7,10 +7,10 @@ import json
 import pytest
 
 from dabai.cli.main import main
+from dabai.core.errors import DataError
 from dabai.data.formats import detect_format, read_dataset
 from dabai.data.split import fold_dataset, split_dataset, split_fractions, write_folds, write_split
 from dabai.data.synth import make_sample_dataset
-from dabai.errors import DataError
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dabai.core.errors import DataError
 from dabai.data.formats import detect_format, read_dataset, write_dataset
 from dabai.data.problems import Problems
-from dabai.errors import DataError
 
 from .helpers import assert_same_boxes, tiny_dataset, write_image
 

@@ -39,7 +39,7 @@ def tiny_model(seed: int = 0):
 
 
 def save_tiny_checkpoint(path: Path, model=None) -> Path:
-    from dabai.train.checkpoint import save_checkpoint
+    from dabai.models.checkpoint import save_checkpoint
 
     model = model if model is not None else tiny_model()
     save_checkpoint(path, {"model": model.state_dict(), "model_name": "mnv2_pan", "classes": list(SAMPLE_CLASSES),

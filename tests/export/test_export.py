@@ -8,7 +8,7 @@ import onnx
 import pytest
 
 from dabai.cli.main import main
-from dabai.errors import ConfigError, DependencyError, ModelError
+from dabai.core.errors import ConfigError, DependencyError, ModelError
 from dabai.export.api import ExportOptions, export_model
 from dabai.export.parity import ParityError, ParityOptions, Tolerances, run_parity
 from dabai.runtime.detector import Detector

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from dabai.cli.main import main
-from dabai.export.parity import ParityError, ParityOptions, box_iou, match_count, run_parity
+from dabai.core.boxes import box_iou
+from dabai.export.parity import ParityError, ParityOptions, match_count, run_parity
 from dabai.runtime.types import Detection
 
 from .conftest import save_tiny_checkpoint, tiny_model
@@ -46,7 +47,7 @@ def test_swapped_class_channels_fail(tiny_ckpt, tmp_path):
 
 
 def test_swapped_class_names_are_refused(tiny_ckpt, tmp_path):
-    from dabai.train.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, save_checkpoint
 
     payload = load_checkpoint(tiny_ckpt)
     payload["classes"] = [payload["classes"][i] for i in (1, 0, 2)]

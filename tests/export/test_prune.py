@@ -7,9 +7,9 @@ import json
 import pytest
 
 from dabai.cli.main import main
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.export.prune import PruneOptions, count_macs_params, prune_checkpoint, prune_model
-from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint
 
 from .conftest import SIZE, tiny_model
 

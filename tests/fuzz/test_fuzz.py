@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 from . import corpus
 
@@ -66,11 +66,10 @@ def image_dir(tmp_path_factory) -> Path:
 
 
 def test_image_readers(image_dir):
+    from dabai.core.images import image_size, load_image_rgb, read_bgr
+    from dabai.core.images import read_bgr as read_image
     from dabai.data.fingerprint import inspect_image
-    from dabai.data.imageio import image_size
-    from dabai.gate.qr import decode_qr, read_image
-    from dabai.imagedecode import read_bgr
-    from dabai.runtime.preprocess import load_image_rgb
+    from dabai.gate.qr import decode_qr
 
     before = digest(image_dir)
     refused = 0

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.camera import LiveCamera, parse_source, redact
 from dabai.gate.config import CameraRules
 

@@ -184,7 +184,7 @@ def test_verbose_keeps_the_internal_error_exit_code(env, capsys, monkeypatch):
 
 def test_gate_run_json_streams_each_decision(env, capsys, monkeypatch):
     """Smaller: 'gate run --json' printed only at the end, so a kill lost every decision."""
-    from dabai.errors import DabaiError
+    from dabai.core.errors import DabaiError
 
     run(capsys, "keys", "init")
 

@@ -249,7 +249,7 @@ def test_security_headers_and_no_external_assets(client):
 
 
 def test_serve_refuses_without_login(home, config, registry):
-    from dabai.errors import DabaiError
+    from dabai.core.errors import DabaiError
     from dabai.gate.console.app import serve
 
     with pytest.raises(DabaiError, match="dabai gate passwd"):

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dabai.config import from_dict
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict
+from dabai.core.errors import ConfigError
 from dabai.gate.config import DEFAULT_REPLIES, GateConfig
 from dabai.gate.decision import Observations, decide, persons_at_gate
 from dabai.gate.passes import NO_PASS, PassCheck

@@ -23,7 +23,7 @@ def _fake_detector(image):
 
 
 def _real_detector_or_skip():
-    from dabai.errors import DabaiError
+    from dabai.core.errors import DabaiError
     from dabai.gate.check import load_detector
 
     try:
@@ -53,7 +53,7 @@ def test_demo_flow(tmp_path, capsys):
 
 def test_demo_cli_says_clearly_when_the_model_is_missing(tmp_path, capsys, monkeypatch):
     from dabai.cli.main import main
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     def missing(path=None):
         raise ModelError("the default model is missing from the installation (x.onnx); pass --model FILE")

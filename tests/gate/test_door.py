@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from dabai.config import from_dict
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict
+from dabai.core.errors import ConfigError
 from dabai.gate.check import GateChecker
 from dabai.gate.config import DoorAction, DoorRules, GateConfig, SessionRules
 from dabai.gate.door import SIGNATURE_HEADER, TIMESTAMP_HEADER, Door, verify_signature

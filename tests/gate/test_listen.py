@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dabai.errors import DabaiError, DependencyError
+from dabai.core.errors import DabaiError, DependencyError
 from dabai.gate.listen import MicrophoneIntent
 
 

@@ -70,7 +70,7 @@ def test_prerender_renders_exactly_the_gate_table(home, registry, config, fake_s
     from dabai.gate.replies import prerender_replies, reply_texts
 
     said, _ = fake_speech
-    from dabai.config import from_dict
+    from dabai.core.config import from_dict
     from dabai.gate.config import DEFAULT_REPLIES, GateConfig
 
     cfg = from_dict(GateConfig, {"replies": {"no_mask": "请您戴好口罩"}})

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
+from dabai.core.images import read_bgr as read_image
 from dabai.gate.payload import b45encode
-from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+from dabai.gate.qr import decode_qr, pick_pass_text
 
 from .helpers import qr_frame
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.gate.residents import ResidentError, add_resident, find_resident, import_csv, list_residents, remove_resident
 
 

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from dabai.cli.main import main
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.service import ServiceSpec, render_unit, verify_unit
 
 

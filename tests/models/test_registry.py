@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dabai.errors import ConfigError  # noqa: E402
+from dabai.core.errors import ConfigError  # noqa: E402
 from dabai.models.registry import create_model, list_models  # noqa: E402
 from dabai.train.loss import DetectionLoss  # noqa: E402
 
@@ -88,7 +88,7 @@ def test_onnx_export_matches_torch(name, tmp_path):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_input_size_must_fit_every_level(name):
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     with pytest.raises(ModelError, match="input size must be a positive multiple of 32 for this model, got 100"):
         create_model(name, 3, input_size=100)
@@ -114,7 +114,7 @@ def test_freeze_backbone_keeps_weights_and_batchnorm_stats(name):
 
 
 def test_freeze_out_of_range_names_the_limit():
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     model = create_model("mnv2_pan", num_classes=3, input_size=SIZE)
     with pytest.raises(ModelError, match="between 0 and 18"):

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.models.weights import KNOWN_WEIGHTS, resolve_weights, sha256_of
 
 

@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from dabai.core.errors import ModelError  # noqa: E402
 from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset  # noqa: E402
-from dabai.errors import ModelError  # noqa: E402
 from dabai.export.checker import build_checker, quantize_classifier  # noqa: E402
 from dabai.export.onnx import export_onnx  # noqa: E402
 from dabai.models.registry import create_model  # noqa: E402

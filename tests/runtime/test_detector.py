@@ -93,7 +93,7 @@ def test_onnx_without_metadata_is_refused(tmp_path, tiny_model):
     del proto.metadata_props[:]
     bare = tmp_path / "bare.onnx"
     onnx.save(proto, str(bare))
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     with pytest.raises(ModelError, match="no 'classes' metadata"):
         Detector.load(bare)
@@ -141,7 +141,7 @@ def test_predict_cli_bad_input_is_a_clear_error(tiny_model, tmp_path):
 
 def test_shipped_models_load_by_name_and_agree(tmp_path, monkeypatch):
     """`--model int8` is the shipped INT8 export; a file of that name in the working folder wins."""
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
     from dabai.runtime.backends import ASSETS, resolve_model
     from dabai.runtime.detector import Detector
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
+from dabai.core.images import load_image_rgb
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import PAD_VALUE, letterbox, load_image_rgb
+from dabai.runtime.preprocess import PAD_VALUE, letterbox
 
 CLASSES = ["a", "b", "c"]
 

@@ -12,7 +12,7 @@ HOW = "run: bash scripts/install_speech_models.sh (or: dabai speech install)"
 @pytest.fixture(scope="session")
 def whisper_pack():
     pytest.importorskip("faster_whisper", reason="needs the speech extra: pip install -e '.[speech]'")
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
     from dabai.speech.models import WHISPER_BASE, ensure_pack
 
     try:
@@ -24,7 +24,7 @@ def whisper_pack():
 @pytest.fixture(scope="session")
 def kokoro_pack():
     pytest.importorskip("misaki", reason="needs the speech extra: pip install -e '.[speech]'")
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
     from dabai.speech.models import kokoro_files
 
     try:

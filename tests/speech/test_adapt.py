@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.speech.adapt import adapt, read_clips
 from dabai.speech.intent import load_grammar, recognize_intent
 

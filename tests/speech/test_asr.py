@@ -9,7 +9,7 @@ import pytest
 
 from dabai.audio.io import Audio, write_wav
 from dabai.cli.main import main
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.speech.asr import _echoes_prompt, _tidy
 from dabai.speech.bench import cer
 
@@ -128,7 +128,7 @@ def test_encoder_window_pads_short_segments_only(frames_in, window, frames_out):
 
 
 def test_encoder_window_outside_1_to_30_s_is_refused(tmp_path, capsys):
-    from dabai.errors import ConfigError
+    from dabai.core.errors import ConfigError
     from dabai.speech.asr import ASROptions
 
     with pytest.raises(ConfigError, match="1 to 30 seconds"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dabai.audio.io import Audio, read_raw
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 from dabai.speech import cache as cache_mod
 from dabai.speech import tts
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.speech.intent import load_grammar, recognize_intent
 from dabai.speech.pinyin import align, cost, split, syllables
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.speech import models
 from dabai.speech.models import Pack, PackFile, Part
 

@@ -8,7 +8,7 @@ import pytest
 from dabai.audio.dsp import frame_db, speech_level_db
 from dabai.audio.io import read_raw
 from dabai.cli.main import main
-from dabai.errors import ConfigError, DataError
+from dabai.core.errors import ConfigError, DataError
 
 GREETING = "您好，张三，欢迎回家，二维码有效请您通过。"
 

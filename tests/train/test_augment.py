@@ -96,7 +96,7 @@ def test_zoom_to_face_window_is_the_context_times_the_face(context):
 
 
 def test_zoom_face_context_is_checked_by_the_spec():
-    from dabai.errors import ConfigError
+    from dabai.core.errors import ConfigError
     from dabai.train.spec import AugmentSpec, DataSpec, TrainSpec
 
     with pytest.raises(ConfigError, match="zoom_face_context"):

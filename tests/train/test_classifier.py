@@ -9,8 +9,8 @@ import yaml
 torch = pytest.importorskip("torch")
 
 from dabai.cli.main import main  # noqa: E402
+from dabai.core.errors import ConfigError  # noqa: E402
 from dabai.data.synth import SAMPLE_CLASSES  # noqa: E402
-from dabai.errors import ConfigError  # noqa: E402
 from dabai.runtime.refine import CropClassifier, face_crop  # noqa: E402
 from dabai.train.classifier import (  # noqa: E402
     STORE_CONTEXT,

@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dabai.errors import ConfigError  # noqa: E402
+from dabai.core.errors import ConfigError  # noqa: E402
+from dabai.models.checkpoint import load_checkpoint  # noqa: E402
 from dabai.models.registry import create_model  # noqa: E402
-from dabai.train.api import train  # noqa: E402
-from dabai.train.checkpoint import load_checkpoint  # noqa: E402
+from dabai.pipeline import train  # noqa: E402
 from dabai.train.distill import DistillLoss, load_teacher  # noqa: E402
 from dabai.train.spec import load_spec  # noqa: E402
 

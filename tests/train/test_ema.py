@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dabai.errors import ConfigError  # noqa: E402
+from dabai.core.errors import ConfigError  # noqa: E402
 from dabai.train.ema import ModelEMA  # noqa: E402
 
 

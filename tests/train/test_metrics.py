@@ -1,6 +1,6 @@
 """metrics.csv: one header that fits every epoch's row, validated or not."""
 
-from dabai.train.api import append_metrics, read_metrics
+from dabai.train.metrics import append_metrics, read_metrics
 
 
 def test_rows_with_and_without_validation_read_back(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.train.spec import TrainSpec, load_spec
 
 BASE = "data: {train: a}\nclasses: [x, y]\n"

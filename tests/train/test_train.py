@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dabai.errors import ConfigError  # noqa: E402
-from dabai.train.api import train  # noqa: E402
+from dabai.core.errors import ConfigError  # noqa: E402
+from dabai.pipeline import train  # noqa: E402
 from dabai.train.engine import NonFiniteLossError  # noqa: E402
 from dabai.train.spec import load_spec  # noqa: E402
 

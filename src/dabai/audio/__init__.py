@@ -8,7 +8,7 @@ Everything is lazy so ``import dabai.audio`` costs nothing::
 
 from __future__ import annotations
 
-from dabai._lazy import lazy_exports
+from dabai.core.lazy import lazy_exports
 
 _LAZY = {
     "Audio": "dabai.audio.io",

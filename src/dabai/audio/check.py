@@ -15,7 +15,7 @@ import numpy as np
 
 from dabai.audio.dsp import clipped_fraction, estimate_snr_db, silence_ratio
 from dabai.audio.io import expand_inputs, read_raw
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from dabai.audio.io import Audio
-from dabai.errors import require
+from dabai.core.errors import require
 
 FRAME_S = 0.02  # analysis frame for energies: 20 ms
 SILENCE_DB = -40.0  # a frame this far below the loudest frame counts as silence

@@ -2,7 +2,7 @@
 
 Files are decoded with soundfile (libsndfile: WAV, FLAC, OGG, MP3…), never by
 shelling out to ffmpeg. Every problem a user can cause (a missing file, a file
-that is not audio, an empty recording) is a :class:`~dabai.errors.DataError`
+that is not audio, an empty recording) is a :class:`~dabai.core.errors.DataError`
 naming the file and what was expected.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError, require
+from dabai.core.errors import DataError, require
 
 #: extensions that ``list_audio`` picks up in a folder
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")

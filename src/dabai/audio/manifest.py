@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dabai.audio.io import list_audio, read_raw
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 from dabai.audio.dsp import frame_db, trim_silence
 from dabai.audio.io import Audio, read_audio, write_wav
 from dabai.audio.manifest import ManifestEntry
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 _SPLIT = re.compile(r"[，,。.！!？?、；;：:\s]+")
 FRAME_S = 0.01

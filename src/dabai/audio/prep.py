@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dabai.audio.dsp import normalize_loudness, resample, trim_silence
 from dabai.audio.io import read_raw, write_wav
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from dabai.bench.images import bench_jpeg
 from dabai.bench.stats import latency_stats, machine_info, markdown_table
-from dabai.errors import ConfigError, DependencyError
+from dabai.core.errors import ConfigError, DependencyError
 
 log = logging.getLogger("dabai.bench")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
+from dabai.core.images import read_bgr
 
 BENCH_SIDE = 400  # the long side of the benchmark image, in pixels
 
@@ -15,10 +16,7 @@ BENCH_SIDE = 400  # the long side of the benchmark image, in pixels
 def bench_jpeg(image: str | Path | None = None, side: int = BENCH_SIDE, quality: int = 90) -> bytes:
     """JPEG bytes with a long side of ``side`` px: ``image`` resized, or a drawn scene with two faces."""
     if image is not None:
-        path = Path(image)
-        array = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_COLOR) if path.is_file() else None
-        if array is None:
-            raise DataError("benchmark image not found or not readable (expected a JPEG/PNG photo)", path=path)
+        array = read_bgr(image)  # a missing or unreadable file is a DataError naming it
         h, w = array.shape[:2]
         scale = side / max(h, w)
         array = cv2.resize(array, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)

@@ -16,7 +16,7 @@ import numpy as np
 
 from dabai.bench.images import bench_jpeg
 from dabai.bench.stats import latency_stats, machine_info, markdown_table
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 log = logging.getLogger("dabai.bench")
 

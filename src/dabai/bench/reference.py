@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import onnx_session
 from dabai.runtime.postprocess import _nms
-from dabai.runtime.preprocess import load_image_rgb
 from dabai.runtime.types import Detection
 
 LABELS = {1: "without_mask", 2: "with_mask"}  # its 'face' is a bare face, 'masked_face' a masked one

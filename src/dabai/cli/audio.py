@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 EXAMPLES = """\
   dabai audio prep raw/ clean/ --rate 44100 --mono --trim --normalize

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 EXAMPLES = """\
   dabai bench --model mask_detector.onnx --batch 1 8 --threads 1 2 --seconds 10

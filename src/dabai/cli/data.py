@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 FORMAT_NAMES = ("voc", "coco", "yolo", "kitti")
 

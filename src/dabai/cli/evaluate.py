@@ -36,7 +36,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from dabai.errors import ConfigError
+    from dabai.core.errors import ConfigError
     from dabai.eval.api import evaluate
     from dabai.runtime.detector import Detector
 
@@ -67,7 +67,7 @@ def run(args) -> int:
 
 
 def run_compare(args) -> int:
-    from dabai.errors import ConfigError
+    from dabai.core.errors import ConfigError
     from dabai.eval.api import compare_models
     from dabai.runtime.detector import Detector
 

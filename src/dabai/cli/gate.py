@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 
 def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> argparse.ArgumentParser:
@@ -339,10 +339,11 @@ def cmd_pass_revoke(args) -> int:
 def cmd_pass_import(args) -> int:
     from pathlib import Path
 
-    from dabai.data.imageio import is_image
+    from dabai.core.images import is_image
+    from dabai.core.images import read_bgr as read_image
     from dabai.gate.keys import load_public_keys
     from dabai.gate.passes import import_pass
-    from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+    from dabai.gate.qr import decode_qr, pick_pass_text
 
     home, _, reg = _open(args)
     keys = load_public_keys(home)
@@ -379,9 +380,10 @@ def cmd_pass_import(args) -> int:
 
 
 def cmd_pass_verify(args) -> int:
+    from dabai.core.images import read_bgr as read_image
     from dabai.gate.keys import load_public_keys
     from dabai.gate.passes import verify_text
-    from dabai.gate.qr import decode_qr, pick_pass_text, read_image
+    from dabai.gate.qr import decode_qr, pick_pass_text
 
     home, cfg, reg = _open(args)
     text = pick_pass_text(decode_qr(read_image(args.image)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 INTENTS = ("enter", "visitor", "courier", "leave", "help", "none")
 

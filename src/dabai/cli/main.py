@@ -13,7 +13,7 @@ import logging
 import sys
 
 from dabai import __version__
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 # (module under dabai.cli) in the order they appear in `dabai --help`.
 COMMAND_MODULES = [

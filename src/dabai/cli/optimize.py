@@ -100,7 +100,7 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def run_prune(args) -> int:
-    from dabai.errors import require
+    from dabai.core.errors import require
 
     require("torch", "train")
     from dabai.export.prune import PruneOptions, prune_checkpoint, report_paths
@@ -121,7 +121,7 @@ def run_prune(args) -> int:
 def run_export(args) -> int:
     from dabai.export.api import ExportOptions, export_model
     if Path(args.model).suffix.lower() in (".pt", ".pth"):
-        from dabai.errors import require
+        from dabai.core.errors import require
 
         require("torch", "train")
     options = ExportOptions(model=args.model, out=args.out, format=args.format, precision=args.precision,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from dabai.cli.common import add_command, add_group, print_json
-from dabai.errors import ConfigError, DabaiError
+from dabai.core.errors import ConfigError, DabaiError
 
 ASR_EXAMPLES = """\
   dabai asr request.wav                       # transcript, intent and confidence
@@ -157,7 +157,7 @@ def _asr_options(args: argparse.Namespace):
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
-    from dabai.config import to_dict
+    from dabai.core.config import to_dict
     from dabai.speech.adapt import adapt
     from dabai.speech.intent import load_grammar
 
@@ -301,7 +301,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from dabai.speech.bench import BenchOptions, format_report, run_benchmark
+    from dabai.gate.reply_bench import run_benchmark
+    from dabai.speech.bench import BenchOptions, format_report
 
     voices = [v.strip() for v in args.voices.split(",")] if args.voices else None
     if args.holdout:

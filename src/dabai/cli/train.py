@@ -48,10 +48,10 @@ def run(args) -> int:
         for name, doc in list_models().items():
             print(f"{name:16s} {doc}")
         return 0
-    from dabai.errors import ConfigError, require
+    from dabai.core.errors import ConfigError, require
 
     require("torch", "train")
-    from dabai.train.api import train
+    from dabai.pipeline import train
     from dabai.train.classifier import is_classifier_spec, load_classifier_spec, train_classifier
     from dabai.train.spec import load_spec
 

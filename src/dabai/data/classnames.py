@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from dabai.core.errors import ClassMismatch
+
 
 def canonical(name: str) -> str:
     """Lower case with spaces, hyphens and underscores treated alike."""
@@ -49,3 +51,14 @@ def unknown_class_message(name: str, classes: list[str]) -> str:
     if guess is not None:
         message += f"; {name!r} looks like {guess!r}"
     return message
+
+
+def check_classes(data_classes: list[str], known: list[str], where: object, known_as: str) -> None:
+    """Every class of the data must be one of ``known`` (a spec's or a model's classes, ``known_as`` says
+    which): TAO's silent mapping failure, made loud. The one check of training, evaluation and parity."""
+    unknown = [c for c in data_classes if c not in known]
+    if unknown:
+        hints = [f"'{c}' looks like '{guess}'" for c in unknown if (guess := near_miss(c, known)) is not None]
+        raise ClassMismatch(f"the data's classes {list(data_classes)} do not match the {known_as}'s classes "
+                            f"{list(known)}: {unknown} not in the {known_as}" + (f" ({'; '.join(hints)})" if hints else ""),
+                            path=where)

@@ -16,12 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.data.boxes import clip_to_window
+from dabai.core.boxes import clip_to_window
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 KEEP_FRACTION = 0.5  # a box is kept when at least this much of it lies inside the window
 JPEG_QUALITY = 95

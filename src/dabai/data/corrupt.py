@@ -17,11 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 JPEG_QUALITY = 95  # of the written files (the jpeg15 kind is applied before, on purpose)
 

@@ -89,6 +89,10 @@ class Dataset:
                 counts[b.label] = counts.get(b.label, 0) + 1
         return counts
 
+    def labels_used(self) -> list[str]:
+        """The class names the boxes carry, sorted (a declared class without boxes is not one)."""
+        return sorted({b.label for im in self.images for b in im.boxes})
+
     def subset(self, indices) -> Dataset:
         return Dataset(images=[self.images[i] for i in indices], classes=list(self.classes))
 

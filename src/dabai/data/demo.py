@@ -10,13 +10,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.check import check_dataset
 from dabai.data.formats import read_dataset, write_dataset
 from dabai.data.imageio import prepare_output_dir
 from dabai.data.split import split_dataset, write_split
 from dabai.data.stats import HISTOGRAM_NAME, dataset_stats, save_box_size_histogram
 from dabai.data.synth import SAMPLE_CLASSES, make_sample_dataset
-from dabai.errors import DataError
 
 CHAIN = ("coco", "yolo", "kitti", "voc")
 # A couple of look-alike images so check has something to find and split something to keep together.

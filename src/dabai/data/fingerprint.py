@@ -38,7 +38,7 @@ def inspect_image(path: Path) -> ImageInfo:
     """Read and fully decode one image; never raises for a bad image, says why in ``error``."""
     from PIL import Image, UnidentifiedImageError
 
-    from dabai.imagedecode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+    from dabai.core.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
     info = ImageInfo(path=path)
     try:

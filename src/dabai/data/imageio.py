@@ -1,7 +1,6 @@
-"""Image files on disk: finding them, reading their size, and copying or linking them.
+"""Image files of datasets: their folders, and copying or linking them (finding, sizing and decoding image
+files is :mod:`dabai.core.images`).
 
-Readers only need an image's size, which PIL gets from the header without
-decoding pixels, so reading a dataset of thousands of images stays fast.
 Images are always copied or linked into an output, never moved, so an input
 dataset is never changed by any data command.
 """
@@ -12,25 +11,13 @@ import os
 import shutil
 from pathlib import Path
 
-from dabai.errors import DataError
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+from dabai.core.errors import DataError
+from dabai.core.images import IMAGE_EXTENSIONS, read_bgr
 
 # Folder names tried, in order, for the images of a dataset (TAO's KITTI uses image_2).
 IMAGE_DIR_NAMES = ("images", "JPEGImages", "image_2")
 
 LINK_MODES = ("copy", "hard", "symlink", "auto")
-
-
-def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Every image under ``folder`` (recursively), sorted so results are reproducible."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image(p))
 
 
 def find_image_dir(root: Path, required: bool = True) -> Path | None:
@@ -41,27 +28,6 @@ def find_image_dir(root: Path, required: bool = True) -> Path | None:
     if required:
         raise DataError(f"no images folder; expected one of {', '.join(n + '/' for n in IMAGE_DIR_NAMES)}", path=root)
     return None
-
-
-def image_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` read from the image header; DataError when it is not a readable image."""
-    import struct
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        if path.stat().st_size == 0:
-            raise DataError("image file is empty (0 bytes)", path=path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # only the size is read here
-            with Image.open(path) as im:
-                return int(im.width), int(im.height)
-    except FileNotFoundError:
-        raise DataError("image file not found", path=path) from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError,
-            struct.error) as exc:
-        raise DataError(f"not a readable image ({exc})", path=path) from None
 
 
 def find_image_by_stem(folder: Path, relative_stem: str) -> Path | None:
@@ -118,8 +84,6 @@ def prepare_output_dir(out: Path) -> Path:
 
 def read_image_bgr(path: Path):
     """Decode an image for the tools that write new pixels (OpenCV's BGR order; non-ASCII paths work)."""
-    from dabai.imagedecode import read_bgr
-
     try:
         return read_bgr(path)
     except DataError as exc:

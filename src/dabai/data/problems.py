@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 log = logging.getLogger(__name__)
 

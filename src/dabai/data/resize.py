@@ -11,11 +11,11 @@ import logging
 import re
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import place_file, prepare_output_dir
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Dataset, ImageRecord, ordered_classes
 from dabai.data.fingerprint import NEAR_DUPLICATE_DISTANCE, hamming, hamming_to_all, inspect_images
-from dabai.errors import DataError
 
 SOURCES_FILE = "sources.csv"
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

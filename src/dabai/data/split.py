@@ -17,11 +17,11 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Dataset
 from dabai.data.fingerprint import NEAR_DUPLICATE_DISTANCE, duplicate_groups, inspect_images
 from dabai.data.formats import write_dataset
 from dabai.data.imageio import prepare_output_dir
-from dabai.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from dabai.core.errors import DataError
+from dabai.data.classnames import check_classes
 from dabai.data.dataset import Dataset
-from dabai.errors import DataError
 from dabai.eval.coco import EvalResult, coco_evaluate
 from dabai.eval.views import score_by_source
 from dabai.runtime.detector import Detector
@@ -33,14 +34,6 @@ def predict_dataset_with(detector: Detector, dataset: Dataset, options, batch_si
         bar.update(len(chunk))
     bar.close()
     return out
-
-
-def check_classes(dataset: Dataset, model_classes: list[str], where: str) -> None:
-    unknown = sorted({b.label for im in dataset.images for b in im.boxes} - set(model_classes))
-    if unknown:
-        raise DataError(
-            f"the data has classes the model does not know: {unknown}; model classes: {model_classes}", path=where
-        )
 
 
 def read_eval_data(data, data_format: str | None = None) -> Dataset:
@@ -89,7 +82,7 @@ def _scoring_detector(model) -> Detector:
 
 
 def _all_detections(detector: Detector, dataset: Dataset, where: str, batch_size: int, progress: bool):
-    check_classes(dataset, detector.classes, where)
+    check_classes(dataset.labels_used(), detector.classes, where, "model")
     return predict_dataset(detector, dataset, batch_size, progress)
 
 
@@ -113,7 +106,7 @@ def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, p
 
     detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
-    check_classes(dataset, detector.classes, _where(data))
+    check_classes(dataset.labels_used(), detector.classes, _where(data), "model")
     # one forward pass, post-processed twice: per-class NMS as eval runs it, and NMS across classes
     agnostic_options = replace(detector.options, class_agnostic=True)
     detections, agnostic = predict_dataset_with(detector, dataset, [detector.options, agnostic_options],

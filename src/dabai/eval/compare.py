@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dabai.core.boxes import greedy_match
 from dabai.data.dataset import Dataset
-from dabai.eval.confusion import box_iou
 from dabai.runtime.types import Detection
 
 IOU = 0.5
@@ -68,25 +68,9 @@ def match_image(gt_boxes: np.ndarray, gt_labels: np.ndarray, dets: list[Detectio
         s = np.array([d.score for d in mine], dtype=np.float64)
         b = np.array([d.bbox for d in mine], dtype=np.float64).reshape(-1, 4)
         scores.append(s)
-        hits.append(greedy_match(b, g)[0])
+        hits.append((greedy_match(b, g, IOU) >= 0).astype(np.int8))
         gt.append(len(g))
     return ImageMatches(scores, hits, np.array(gt))
-
-
-def greedy_match(dets: np.ndarray, gts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """COCOeval's matching for one image and class: detections, in the given (score) order, each take
-    the best free box at IoU >= 0.5. Returns 1 per detection that matched, and True per box matched."""
-    hit = np.zeros(len(dets), dtype=np.int8)
-    free = np.ones(len(gts), dtype=bool)
-    if len(dets) == 0 or len(gts) == 0:
-        return hit, ~free
-    iou = box_iou(dets, gts)
-    for i in range(len(dets)):
-        candidates = np.where(free & (iou[i] >= IOU), iou[i], -1.0)
-        j = int(candidates.argmax())
-        if candidates[j] >= 0:
-            hit[i], free[j] = 1, False
-    return hit, ~free
 
 
 def average_precision(scores: np.ndarray, hits: np.ndarray, num_gt: int) -> float:

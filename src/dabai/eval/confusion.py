@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dabai.core.boxes import greedy_match
 from dabai.data.dataset import Dataset
 from dabai.runtime.types import Detection
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
 
 
 def confusion_matrix(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str],
@@ -30,22 +22,13 @@ def confusion_matrix(dataset: Dataset, detections: dict[str, list[Detection]], c
         gt = record.box_array()
         gt_cls = [index[b.label] for b in record.boxes]
         dets = sorted((d for d in detections.get(record.name, []) if d.score >= conf), key=lambda d: -d.score)
-        matched = set()
-        for d in dets:
-            j_best, best = -1, iou
-            if len(gt):
-                ious = box_iou(np.array([d.bbox]), gt)[0]
-                for j in np.argsort(-ious):
-                    if ious[j] < best:
-                        break
-                    if j not in matched:
-                        j_best = int(j)
-                        break
-            if j_best < 0:
+        match = greedy_match([d.bbox for d in dets], gt, iou)
+        for d, j in zip(dets, match):
+            if j < 0:
                 matrix[k, index[d.label]] += 1  # background predicted as a class
             else:
-                matched.add(j_best)
-                matrix[gt_cls[j_best], index[d.label]] += 1
+                matrix[gt_cls[j], index[d.label]] += 1
+        matched = set(match[match >= 0].tolist())
         for j, c in enumerate(gt_cls):
             if j not in matched:
                 matrix[c, k] += 1  # missed

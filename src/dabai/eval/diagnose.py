@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dabai.core.boxes import box_iou_matrix, greedy_match
 from dabai.data.dataset import Dataset
 from dabai.eval.coco import coco_evaluate
-from dabai.eval.compare import IOU, greedy_match
-from dabai.eval.confusion import box_iou
+from dabai.eval.compare import IOU
 from dabai.runtime.types import Detection
 
 SIZE_EDGES = (0.0, 8.0, 16.0, 32.0, 64.0, 128.0, float("inf"))  # face side bins, source pixels
@@ -105,7 +105,7 @@ def oracle_labels(dataset: Dataset, detections: dict[str, list[Detection]]) -> d
         if not len(gt) or not dets:
             out[im.name] = list(dets)
             continue
-        iou = box_iou(np.array([d.bbox for d in dets], dtype=np.float64), gt)
+        iou = box_iou_matrix(np.array([d.bbox for d in dets], dtype=np.float64), gt)
         best = iou.argmax(1)
         out[im.name] = [dataclasses.replace(d, label=im.boxes[j].label) if iou[i, j] >= IOU else d
                         for i, (d, j) in enumerate(zip(dets, best))]
@@ -120,7 +120,9 @@ def recall_by_size(dataset: Dataset, detections: dict[str, list[Detection]],
         gt = im.box_array()
         top = sorted(detections.get(im.name, []), key=lambda d: -d.score)[:100]
         dets = np.array([d.bbox for d in top], dtype=np.float64).reshape(-1, 4)
-        _, matched = greedy_match(dets, gt)
+        match = greedy_match(dets, gt, IOU)
+        matched = np.zeros(len(gt), dtype=bool)
+        matched[match[match >= 0]] = True
         sides.extend(np.sqrt(np.prod(np.clip(gt[:, 2:] - gt[:, :2], 0, None), axis=1)))
         hit.extend(matched)
     sides_a, hit_a = np.array(sides), np.array(hit, dtype=bool)

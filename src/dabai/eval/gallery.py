@@ -15,9 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.boxes import greedy_match
 from dabai.data.dataset import Dataset, ImageRecord
 from dabai.runtime.draw import draw_detections
-from dabai.runtime.types import Detection, box_iou
+from dabai.runtime.types import Detection
 
 
 @dataclass
@@ -37,26 +38,15 @@ class ImageErrors:
 
 def image_errors(record: ImageRecord, dets: list[Detection], conf: float, iou: float = 0.5) -> ImageErrors:
     kept = [d for d in dets if d.score >= conf]
-    used: set[int] = set()
-    missed = wrong = 0
-    for box in record.boxes:
-        gt = box.as_list()
-        best, best_iou = None, iou
-        for k, d in enumerate(kept):
-            overlap = box_iou(gt, d.bbox)
-            if k not in used and overlap >= best_iou:
-                best, best_iou = k, overlap
-        if best is None:
-            missed += 1
-            continue
-        used.add(best)
-        wrong += kept[best].label != box.label
-    return ImageErrors(record, missed, wrong, len(kept) - len(used))
+    match = greedy_match([box.as_list() for box in record.boxes], [d.bbox for d in kept], iou)
+    found = int((match >= 0).sum())
+    wrong = sum(kept[j].label != box.label for box, j in zip(record.boxes, match) if j >= 0)
+    return ImageErrors(record, len(match) - found, wrong, len(kept) - found)
 
 
 def _cell(record: ImageRecord, dets: list[Detection], conf: float, side: int, caption: str) -> np.ndarray:
-    from dabai.errors import DataError
-    from dabai.imagedecode import read_bgr
+    from dabai.core.errors import DataError
+    from dabai.core.images import read_bgr
 
     try:
         image = read_bgr(record.path)  # the project's bounded decoder (bytes and declared pixels checked first)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dabai.errors import ConfigError, ModelError
+from dabai.core.errors import ConfigError, ModelError
 from dabai.export.parity import ParityError, ParityOptions, ParityReport, Tolerances, run_parity
 from dabai.export.quantize import Int8Options, quantize_int8, to_fp16
 from dabai.runtime.backends import resolve_model
@@ -79,7 +79,7 @@ def export_model(options: ExportOptions) -> ExportResult:
     check_options(options)
     out = Path(options.out)
     if options.format == "engine":
-        from dabai.export.tensorrt import check_tensorrt
+        from dabai.runtime.tensorrt import check_tensorrt
 
         check_tensorrt()  # before any work: say plainly why an engine cannot be built here
     with tempfile.TemporaryDirectory(prefix="dabai-export-") as tmp:

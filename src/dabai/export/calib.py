@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError
-from dabai.runtime.predict import IMAGE_SUFFIXES, list_images
-from dabai.runtime.preprocess import letterbox, load_image_rgb, to_tensor_layout
+from dabai.core.errors import DataError
+from dabai.core.images import list_images, load_image_rgb
+from dabai.runtime.preprocess import letterbox, to_tensor_layout
 
 
 def pick_images(folder: str | Path, count: int, seed: int = 0) -> list[Path]:
@@ -23,9 +23,7 @@ def pick_images(folder: str | Path, count: int, seed: int = 0) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise DataError("image folder not found (expected a dataset or a folder of images)", path=root)
-    paths = list_images(root)
-    if not paths:
-        raise DataError("no images found (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")", path=root)
+    paths = list_images(root, required=True)
     if count and len(paths) > count:
         paths = sorted(random.Random(seed).sample(paths, count))
     return paths

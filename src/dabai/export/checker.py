@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
 from dabai.runtime.checker import MANIFEST_FORMAT, CheckerOptions, read_manifest
 

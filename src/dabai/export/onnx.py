@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from dabai import __version__
-from dabai.errors import DependencyError
+from dabai.core.errors import DependencyError
 
 log = logging.getLogger("dabai.export")
 OPSET = 17
@@ -77,7 +77,7 @@ def _simplify(proto):
 def export_checkpoint(checkpoint: str | Path, out: str | Path, simplify: bool = True,
                       input_size: int | None = None) -> Path:
     """ONNX of a dabai checkpoint, at its trained input size or at ``input_size``."""
-    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload, input_size)

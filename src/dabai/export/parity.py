@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError, DataError
+from dabai.core.boxes import greedy_match
+from dabai.core.errors import DabaiError, DataError
 from dabai.export.calib import letterboxed, pick_images, random_inputs
-from dabai.runtime.types import box_iou
 
 log = logging.getLogger("dabai.parity")
 
@@ -142,7 +142,7 @@ def run_parity(reference, candidate, options: ParityOptions = ParityOptions()) -
 
 
 def _check_compatible(ref, cand, ref_name, cand_name) -> None:
-    from dabai.errors import ModelError
+    from dabai.core.errors import ModelError
 
     if list(ref.info.classes) != list(cand.info.classes):
         raise ParityError(f"class lists differ: {ref_name} has {ref.info.classes}, {cand_name} has {cand.info.classes} "
@@ -208,24 +208,15 @@ def _detections(boxes, scores, classes, conf):
 
 def match_count(ref, cand, iou: float) -> int:
     """Greedy one-to-one matches (best score first) at IoU >= ``iou`` with the same label."""
-    used, matched = set(), 0
-    for r in sorted(ref, key=lambda d: -d.score):
-        best, best_iou = None, iou
-        for j, c in enumerate(cand):
-            if j in used or c.label != r.label:
-                continue
-            v = box_iou(r.bbox, c.bbox)
-            if v >= best_iou:
-                best, best_iou = j, v
-        if best is not None:
-            used.add(best)
-            matched += 1
-    return matched
+    ref = sorted(ref, key=lambda d: -d.score)
+    same_label = np.array([[r.label == c.label for c in cand] for r in ref], dtype=bool).reshape(len(ref), len(cand))
+    return int((greedy_match([r.bbox for r in ref], [c.bbox for c in cand], iou, same_label) >= 0).sum())
 
 
 def _map_delta(ref, cand, options: ParityOptions) -> dict | None:
+    from dabai.data.classnames import check_classes
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.eval.api import check_classes, evaluate
+    from dabai.eval.api import evaluate
     from dabai.runtime.detector import Detector
 
     try:
@@ -234,7 +225,7 @@ def _map_delta(ref, cand, options: ParityOptions) -> dict | None:
         log.info("%s is not a labelled dataset: no mAP comparison", options.data)
         return None
     dataset = read_dataset(options.data, fmt)
-    check_classes(dataset, list(ref.info.classes), str(options.data))
+    check_classes(dataset.labels_used(), list(ref.info.classes), str(options.data), "model")
     if options.map_images and len(dataset) > options.map_images:
         dataset = dataset.subset(range(options.map_images))
     r = evaluate(Detector(ref), dataset, progress=False).map50

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from dabai.errors import ConfigError, DependencyError
+from dabai.core.errors import ConfigError, DependencyError
 
 log = logging.getLogger("dabai.prune")
 HEAD_OUTPUTS = ("cls", "reg")  # names of the prediction convs (models/head.py) whose outputs are fixed
@@ -186,7 +186,7 @@ def prune_checkpoint(options: PruneOptions) -> PruneReport:
     import json
     import tempfile
 
-    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 
     check_options(options)
     payload = load_checkpoint(options.model)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dabai.errors import ConfigError, ModelError
+from dabai.core.errors import ConfigError, ModelError
 from dabai.export.calib import CalibrationReader, chunk_size, file_digest, images_digest, pick_images
 
 log = logging.getLogger("dabai.export")

@@ -17,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from dabai.errors import ConfigError, ModelError
+from dabai.core.errors import ConfigError, ModelError
 
 CONFIG = """\
 name: "{name}"

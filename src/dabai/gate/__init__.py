@@ -11,7 +11,7 @@ Imports are lazy so ``import dabai.gate`` is cheap::
 
 from __future__ import annotations
 
-from dabai._lazy import lazy_exports
+from dabai.core.lazy import lazy_exports
 
 _LAZY = {
     "GateHome": "dabai.gate.home",

@@ -83,7 +83,7 @@ def _turn(checker, frame, tmp: Path, n: int) -> dict:
         from dabai.speech import Audio, synthesize, write_wav
     except ImportError as exc:
         return {"skipped": f"speech not available ({exc})"}
-    from dabai.errors import DabaiError
+    from dabai.core.errors import DabaiError
 
     try:
         spoken = synthesize(REQUEST, rate=16000)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.config import CameraRules
 
 log = logging.getLogger(__name__)

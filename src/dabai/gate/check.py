@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError, ModelError
+from dabai.core.errors import DabaiError, ModelError
+from dabai.core.images import read_bgr
 from dabai.gate.config import GateConfig
 from dabai.gate.db import Registry
 from dabai.gate.decision import Decision, Observations, decide
@@ -25,7 +26,7 @@ from dabai.gate.events import add_event
 from dabai.gate.home import GateHome
 from dabai.gate.keys import PublicKey, load_public_keys
 from dabai.gate.passes import INVALID_REASONS, PassCheck, consume, verify_text
-from dabai.gate.qr import QRCode, decode_qr, pick_pass_text, read_image
+from dabai.gate.qr import QRCode, decode_qr, pick_pass_text
 from dabai.gate.replies import ReplyVoice
 from dabai.runtime.types import Detection
 
@@ -149,8 +150,8 @@ class GateChecker:
         latency: dict[str, float] = {}
         t_start = time.perf_counter()
         t = time.perf_counter()
-        frame = read_image(image) if not isinstance(image, np.ndarray) else image
-        qr_frame = frame if qr_image is None else (read_image(qr_image) if not isinstance(qr_image, np.ndarray)
+        frame = read_bgr(image) if not isinstance(image, np.ndarray) else image
+        qr_frame = frame if qr_image is None else (read_bgr(qr_image) if not isinstance(qr_image, np.ndarray)
                                                    else qr_image)
         latency["load_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()

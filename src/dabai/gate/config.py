@@ -1,7 +1,7 @@
 """Typed gate configuration: thresholds, pass rules, session timing and reply texts.
 
 Read from ``DABAI_HOME/gate.yaml`` (or ``--config FILE``) through
-:func:`dabai.config.from_dict`, so an unknown key or a wrong type is reported
+:func:`dabai.core.config.from_dict`, so an unknown key or a wrong type is reported
 with its full key path before the gate starts. Every field has a default; an
 empty or missing file gives the defaults.
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from dabai.config import from_dict, load_yaml
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict, load_yaml
+from dabai.core.errors import ConfigError
 
 # The gate's spoken replies: the one table of what it can say. Keyed by the decision reason they answer
 # ("welcome" for an allow), plus the replies a guest's request gets instead (see dabai.gate.decision).

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 _WRITE = "dabai_write"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError, ModelError
+from dabai.core.errors import DabaiError, ModelError
 
 log = logging.getLogger(__name__)
 REQUEST = "你好大白，请让我进入小区"

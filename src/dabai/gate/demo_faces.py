@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dabai.errors import DependencyError
+from dabai.core.errors import DependencyError
 
 ASTRONAUT_FACE = (177, 66, 95, 95)  # x, y, w, h of the face in skimage.data.astronaut() (OpenCV Haar)
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.gate.config import DoorAction, DoorRules
 from dabai.gate.db import Registry
 from dabai.gate.events import set_door

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.db import Registry
 from dabai.gate.models import Event, Resident, utcnow
 

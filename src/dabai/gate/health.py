@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.config import HealthRules
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_HOME = "DABAI_HOME"
+from dabai.core.home import dabai_home
+
 ENV_DB = "DABAI_DB"
 
 
@@ -109,8 +110,7 @@ class GateHome:
 
 def resolve_home(path: str | os.PathLike | None = None, db_url: str | None = None) -> GateHome:
     """The gate home from an argument, else ``$DABAI_HOME``, else ``~/.dabai``; DB from arg or ``$DABAI_DB``."""
-    root = Path(path) if path else Path(os.environ.get(ENV_HOME) or Path.home() / ".dabai")
-    return GateHome(root=root.expanduser().resolve(), db_url=db_url or os.environ.get(ENV_DB) or None)
+    return GateHome(root=dabai_home(path).resolve(), db_url=db_url or os.environ.get(ENV_DB) or None)
 
 
 def private_dir(path: Path) -> Path:

@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from dabai.errors import DabaiError, require
+from dabai.core.errors import DabaiError, require
 from dabai.gate.home import GateHome
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from dabai.errors import DabaiError, DependencyError
+from dabai.core.errors import DabaiError, DependencyError
 
 log = logging.getLogger(__name__)
 

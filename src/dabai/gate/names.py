@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from dabai.errors import require
+from dabai.core.errors import require
 from dabai.gate.config import GateConfig
 from dabai.gate.replies import ReplyVoice, greeting_text
 from dabai.gate.residents import ResidentInfo
@@ -142,7 +142,7 @@ def enrol(residents: Iterable[ResidentInfo], config: GateConfig, voice: ReplyVoi
     """The speech side of enrolment: render each greeting into the reply cache (with the reading) and,
     with ``check``, hear it back (:func:`check_name`). The residents are registered whatever happens here;
     a missing TTS or ASR is reported in ``speech_note``, never an error."""
-    from dabai.errors import DabaiError
+    from dabai.core.errors import DabaiError
 
     residents = list(residents)
     out = Enrolment()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate import payload as codec
 from dabai.gate.db import Registry
 from dabai.gate.keys import PublicKey, key_id_of
@@ -121,7 +121,7 @@ def _fit(name: str, max_bytes: int) -> str:
 
 def write_qr_png(text: str, path: str | Path, scale: int = 8) -> Path:
     """Write the pass as a QR PNG (error correction M or better; quiet zone included)."""
-    from dabai.errors import require
+    from dabai.core.errors import require
 
     segno = require("segno", "gate")
     path = Path(path)
@@ -135,7 +135,7 @@ def qr_matrix(text: str):
     """The pass as a uint8 array (0 dark, 255 light) with a 4-module quiet zone, one pixel per module."""
     import numpy as np
 
-    from dabai.errors import require
+    from dabai.core.errors import require
 
     segno = require("segno", "gate")
     q = segno.make(text, error="m", micro=False)

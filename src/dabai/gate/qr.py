@@ -10,11 +10,10 @@ yields no text: a garbage frame never raises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DataError, require
+from dabai.core.errors import DataError, require
 
 
 @dataclass(frozen=True)
@@ -85,13 +84,6 @@ def _unsharp(gray: np.ndarray, sigma: float, amount: float) -> np.ndarray:
     import cv2
 
     return cv2.addWeighted(gray, 1.0 + amount, cv2.GaussianBlur(gray, (0, 0), sigma), -amount, 0)
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Load an image file as BGR, bounded in bytes and declared pixels, with a clear error for a bad file."""
-    from dabai.imagedecode import read_bgr
-
-    return read_bgr(path)
 
 
 def pick_pass_text(codes: list[QRCode]) -> str | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.config import GateConfig
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from dabai.errors import DabaiError, DataError
+from dabai.core.errors import DabaiError, DataError
 from dabai.gate.db import Registry
 from dabai.gate.models import Resident
 

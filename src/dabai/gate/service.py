@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.check import GateChecker
 from dabai.gate.decision import Observations, decide, mask_reason, persons_at_gate
 from dabai.gate.door import Door, initial_state

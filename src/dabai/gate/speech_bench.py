@@ -55,7 +55,7 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
 
     bad = [c for c in options.conditions if c not in CONDITIONS]
     if bad:
-        from dabai.errors import ConfigError
+        from dabai.core.errors import ConfigError
 
         raise ConfigError(f"unknown condition(s) {bad}; known: {', '.join(CONDITIONS)}")
     data = bench_data()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 _MODELS: dict[str, Callable] = {}
 _DOCS: dict[str, str] = {}

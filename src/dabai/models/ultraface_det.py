@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.models.base import DetectorBase, Normalize, check_input_size
 from dabai.models.head import DenseHead
 from dabai.models.neck import LightPAN

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import ModelError
-
-
-@dataclass
-class ModelInfo:
-    classes: list[str]
-    input_size: int
-    name: str = ""
-    extra: dict = field(default_factory=dict)
+from dabai.core.errors import ModelError
+from dabai.runtime.types import ModelInfo
 
 
 def onnx_session(path: Path, threads: int | None = None, providers: list[str] | None = None, what: str = "model"):
@@ -76,7 +68,7 @@ class TorchBackend:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", input_size: int | None = None) -> TorchBackend:
         """A dabai checkpoint; ``input_size`` runs it at another square side than it was trained at."""
-        from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+        from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint
 
         payload = load_checkpoint(path)
         model = model_from_checkpoint(payload, input_size)
@@ -122,7 +114,7 @@ def open_backend(path: str | Path, threads: int | None = None):
     if suffix == ".onnx":
         return OnnxBackend(path, threads)
     if suffix in (".pt", ".pth"):
-        from dabai.errors import require
+        from dabai.core.errors import require
 
         require("torch", "train")
         if threads:
@@ -131,7 +123,7 @@ def open_backend(path: str | Path, threads: int | None = None):
             torch.set_num_threads(threads)
         return TorchBackend.from_checkpoint(path)
     if suffix in (".engine", ".plan"):
-        from dabai.export.tensorrt import TensorRTBackend
+        from dabai.runtime.tensorrt import TensorRTBackend
 
         return TensorRTBackend(path)
     raise ModelError(f"{path}: unknown model type '{suffix}'; expected .onnx, .pt/.pth (dabai checkpoint), .engine "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
 from dabai.runtime.postprocess import _nms
 from dabai.runtime.preprocess import Letterbox

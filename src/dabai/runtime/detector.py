@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import open_backend, resolve_model, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import Letterbox, letterbox, load_image_rgb, to_tensor_layout
+from dabai.runtime.preprocess import Letterbox, letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
 
 

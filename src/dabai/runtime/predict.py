@@ -11,13 +11,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dabai.errors import DataError
-from dabai.imagedecode import DEFAULT_MAX_PIXELS, read_bgr
+from dabai.core.errors import DataError
+from dabai.core.images import DEFAULT_MAX_PIXELS, list_images, read_bgr
 from dabai.runtime.detector import Detector
 from dabai.runtime.draw import draw_detections
 from dabai.runtime.types import Detection
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
@@ -27,10 +26,6 @@ class PredictSummary:
     detections: int = 0
     skipped: list[str] = field(default_factory=list)  # "path: why" of unreadable or oversized files (not fatal)
     interrupted: bool = False  # stopped by Ctrl-C (outputs hold what was predicted until then)
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def iter_video(path: Path) -> Iterator[tuple[str, np.ndarray]]:
@@ -112,9 +107,7 @@ def kitti_lines(dets: list[Detection]) -> str:
 
 def _frames(source: Path, summary: PredictSummary, max_pixels: int) -> Iterator[tuple[str, np.ndarray]]:
     if source.is_dir():
-        paths = list_images(source)
-        if not paths:
-            raise DataError("no images found (looked for " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")", path=source)
+        paths = list_images(source, required=True)
         for path in tqdm(paths, desc="predict", unit="img"):
             try:
                 image = read_bgr(path, max_pixels=max_pixels)

@@ -41,19 +41,3 @@ def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
 
-def load_image_rgb(source) -> np.ndarray:
-    """A path, raw bytes, or an already-decoded BGR array -> RGB uint8 array (files and bytes decoded with
-    their declared size checked first, see :mod:`dabai.imagedecode`)."""
-    from dabai.errors import DataError
-    from dabai.imagedecode import decode_bgr, read_bgr
-
-    if isinstance(source, np.ndarray):
-        if source.ndim == 2:
-            return cv2.cvtColor(source, cv2.COLOR_GRAY2RGB)
-        if source.ndim != 3 or source.shape[2] not in (3, 4):
-            raise DataError(f"expected an HxWx3 image array, got shape {source.shape}")
-        code = cv2.COLOR_BGRA2RGB if source.shape[2] == 4 else cv2.COLOR_BGR2RGB
-        return cv2.cvtColor(source, code)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return cv2.cvtColor(decode_bgr(source), cv2.COLOR_BGR2RGB)
-    return cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2RGB)

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
 from dabai.runtime.preprocess import PAD_VALUE
 
 

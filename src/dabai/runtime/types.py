@@ -1,8 +1,20 @@
-"""Result types of the detector runtime (shared by predict, serve, bench and the gate)."""
+"""Types of the detector runtime: a model's info and its detections (shared by predict, serve, bench and the gate)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+
+from dabai.core.boxes import box_iou
+
+
+@dataclass
+class ModelInfo:
+    """What a backend knows of its model: class names, square input side, name and extra metadata."""
+
+    classes: list[str]
+    input_size: int
+    name: str = ""
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,12 +41,3 @@ class Detection:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def box_iou(a, b) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes (0 for empty ones)."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -15,8 +15,8 @@ import logging
 import time
 
 from dabai import __version__
-from dabai.errors import DataError, require
-from dabai.imagedecode import declared_size
+from dabai.core.errors import DataError, require
+from dabai.core.images import declared_size
 from dabai.serve.budget import Busy, MemoryBudget, OverBudget, decode_cost
 from dabai.serve.guard import Guard
 from dabai.serve.inference import ImageTooLarge, Inference, decode_checked

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from contextlib import asynccontextmanager
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 BYTES_PER_PIXEL = 6  # the decoded BGR image plus the RGB copy letterboxing starts from
 

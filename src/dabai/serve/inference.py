@@ -14,8 +14,8 @@ import time
 import anyio
 import numpy as np
 
-from dabai.errors import DataError
-from dabai.imagedecode import ImageTooLarge, decode_bgr
+from dabai.core.errors import DataError
+from dabai.core.images import ImageTooLarge, decode_bgr
 
 __all__ = ["ImageTooLarge", "Inference", "decode_checked"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from dabai.errors import require
+from dabai.core.errors import require
 
 ENDPOINTS = {"/v1/detect", "/healthz", "/metrics"}
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0)

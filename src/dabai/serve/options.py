@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 ENV_OPTIONS = "DABAI_SERVE_OPTIONS"  # JSON of ServeOptions, set by the parent for worker processes
 ENV_API_KEY = "DABAI_API_KEY"

@@ -11,7 +11,7 @@ import os
 import socket
 import tempfile
 
-from dabai.errors import ConfigError, require
+from dabai.core.errors import ConfigError, require
 from dabai.serve.options import ENV_OPTIONS, ServeOptions
 
 log = logging.getLogger("dabai.serve")

@@ -17,7 +17,7 @@ Model packs are installed by ``scripts/install_speech_models.sh`` (see
 
 from __future__ import annotations
 
-from dabai._lazy import lazy_exports
+from dabai.core.lazy import lazy_exports
 
 _LAZY = {
     "Audio": "dabai.audio.io",

@@ -25,8 +25,8 @@ import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dabai.config import save_yaml
-from dabai.errors import DataError
+from dabai.core.config import save_yaml
+from dabai.core.errors import DataError
 from dabai.speech.intent import (
     NONE,
     GrammarSpec,
@@ -177,7 +177,7 @@ def key_words(grammar: IntentGrammar, limit: int = 8) -> str:
     import logging
     from collections import Counter
 
-    from dabai.errors import require
+    from dabai.core.errors import require
 
     jieba = require("jieba", "speech")
     jieba.setLogLevel(logging.WARNING)

@@ -28,7 +28,7 @@ import numpy as np
 
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
-from dabai.errors import ConfigError, DataError, ModelError, require
+from dabai.core.errors import ConfigError, DataError, ModelError, require
 from dabai.speech.intent import IntentGrammar, load_grammar, recognize_intent
 
 log = logging.getLogger(__name__)

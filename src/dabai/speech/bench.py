@@ -20,11 +20,12 @@ import statistics
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from dabai.config import load_yaml
+from dabai.core.config import load_yaml
 
 TARGETS = {"intent_accuracy": 0.95, "false_accepts": 0, "greeting_cer": 0.10, "asr_rtf": 0.3, "tts_rtf": 0.5,
            "cached_start_ms": 50.0}
@@ -46,8 +47,12 @@ def bench_data() -> dict:
     return load_yaml(Path(str(resources.files("dabai.speech") / "data" / "bench.yaml")))
 
 
-def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Path | None = None) -> dict:
-    """Run every part; with ``partial``, the rows measured so far are written there after each voice."""
+def run_benchmark(options: BenchOptions, greeting: Callable[[str], str], replies: list[str], log=print,
+                  partial: Path | None = None) -> dict:
+    """Run every part; with ``partial``, the rows measured so far are written there after each voice.
+
+    ``greeting`` makes the greeting of a name and ``replies`` are the texts whose cached start is timed:
+    the gate's own (:func:`dabai.gate.reply_bench.run_benchmark` passes them; speech knows no gate)."""
     from dabai.audio.dsp import add_noise
     from dabai.speech.asr import ASROptions, get_recognizer
     from dabai.speech.models import available_voices
@@ -57,7 +62,7 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     data = bench_data()
     voices = options.voices or [v for v in available_voices() if v.startswith("z")]
     if not voices:
-        from dabai.errors import ModelError
+        from dabai.core.errors import ModelError
         from dabai.speech.models import INSTALL_HINT
 
         raise ModelError(f"no Kokoro Chinese voices installed; {INSTALL_HINT}")
@@ -124,18 +129,15 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     _dump(partial, {"intents": intents, "non_commands": false_accepts, "asr": [asr_time, asr_cpu, asr_audio],
                     "tts": [tts_time, tts_cpu, tts_audio]})
 
-    from dabai.gate.config import GateConfig
-    from dabai.gate.replies import greeting_text
-
     greeting_voice = options.greeting_voice or DEFAULT_VOICE
     greetings = []
     for name in names:
-        ref = greeting_text(GateConfig(), name)
+        ref = greeting(name)
         t = hear(speak(ref, greeting_voice), clean=True)
         greetings.append({"name": name, "reference": ref, "heard": t.text, "cer": round(cer(ref, t.text), 4)})
     log(f"greeting CER: {_mean([g['cer'] for g in greetings]):.1%}")
 
-    latency = cached_start_latency(options.home, voice=greeting_voice)
+    latency = cached_start_latency(replies, options.home, voice=greeting_voice)
     result = _summarise(voices, intents, false_accepts, greetings, latency,
                         asr_time / asr_audio if asr_audio else 0.0, tts_time / tts_audio if tts_audio else 0.0)
     # CPU seconds (all threads of this process) per audio second: unlike wall time it does not grow
@@ -153,18 +155,14 @@ def run_benchmark(options: BenchOptions = BenchOptions(), log=print, partial: Pa
     return result
 
 
-def cached_start_latency(home: Path | None, voice: str | None = None, repeats: int = 30) -> dict:
-    """Milliseconds from ``ReplyCache.render`` (a hit) to the first 100 ms of samples read."""
+def cached_start_latency(texts: list[str], home: Path | None, voice: str | None = None, repeats: int = 30) -> dict:
+    """Milliseconds from ``ReplyCache.render`` (a hit) of one of ``texts`` to the first 100 ms of samples read."""
     import soundfile as sf
 
-    from dabai.gate.config import GateConfig
-    from dabai.gate.replies import greeting_text, reply_texts
     from dabai.speech.cache import ReplyCache
 
     with tempfile.TemporaryDirectory(prefix="dabai-replies-") as tmp:
         cache = ReplyCache(Path(home or tmp), voice=voice)
-        config = GateConfig()  # the gate's own replies table
-        texts = reply_texts(config)[:4] + [greeting_text(config, "张三")]
         cache.prerender(texts)
         times = []
         for i in range(repeats):

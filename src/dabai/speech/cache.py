@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dabai.audio.io import Audio, read_audio, write_wav
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 JOIN_PAUSE_S = 0.15  # silence between the clips of a reply made of several parts
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from dabai.audio.io import Audio, read_audio
-from dabai.errors import DabaiError, ModelError
+from dabai.core.errors import DabaiError, ModelError
 
 VOICE = "cmn-latn-pinyin"
 

@@ -12,7 +12,7 @@ import logging
 import re
 from functools import lru_cache
 
-from dabai.errors import require
+from dabai.core.errors import require
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _HAN = re.compile(r"[\u3400-\u9fff]")

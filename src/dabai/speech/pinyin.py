@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from dabai.errors import require
+from dabai.core.errors import require
 
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s")
 # y/w are spelling, not sounds: yao = iao, wo = uo, yu = ü …

@@ -20,7 +20,7 @@ from typing import Literal
 
 from dabai.audio.dsp import normalize_loudness, resample, trim_silence
 from dabai.audio.io import Audio
-from dabai.errors import ConfigError, DataError, ModelError
+from dabai.core.errors import ConfigError, DataError, ModelError
 
 log = logging.getLogger(__name__)
 DEFAULT_VOICE = "zf_xiaobei"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import random
 import time
@@ -11,36 +10,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dabai.config import from_dict, load_yaml, save_yaml
-from dabai.errors import ConfigError
+from dabai.core.config import from_dict, load_yaml, save_yaml
+from dabai.core.errors import ConfigError
+from dabai.models.checkpoint import load_checkpoint
 from dabai.train import distributed as dist
-from dabai.train.checkpoint import load_checkpoint
 from dabai.train.spec import TrainSpec
 
 log = logging.getLogger("dabai.train")
-
-METRIC_FIELDS = ["epoch", "lr", "loss", "loss_cls", "loss_box", "val_map50", "val_map50_95", "epoch_seconds"]
-
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def check_classes(spec_classes: list[str], data_classes: list[str], where: str) -> None:
-    """Every label in the data must be one of the spec's classes (TAO's silent mapping failure, made loud)."""
-    unknown = [c for c in data_classes if c not in spec_classes]
-    if unknown:
-        hints = []
-        for c in unknown:
-            close = [s for s in spec_classes if s.lower().replace("-", "_") == c.lower().replace("-", "_")]
-            if close:
-                hints.append(f"'{c}' looks like '{close[0]}'")
-        raise ConfigError(
-            f"{where}: the data's classes {data_classes} do not match the spec's classes {spec_classes}: "
-            f"{unknown} not in the spec" + (f" ({'; '.join(hints)})" if hints else "")
-        )
 
 
 def new_run_dir(spec: TrainSpec) -> Path:
@@ -52,7 +33,8 @@ def new_run_dir(spec: TrainSpec) -> Path:
 
 
 def train(spec: TrainSpec | None = None, resume: str | Path | None = None, overrides: dict | None = None) -> Path:
-    """Train a detector; returns the run directory (with best.pt, last.pt, the selected checkpoint as ONNX, metrics)."""
+    """Train a detector; returns the run directory (checkpoints, metrics, summary.json). Training only: the
+    ONNX of the selected checkpoint is :func:`dabai.pipeline.train`'s second step (what ``dabai train`` runs)."""
     from dabai.train.runner import Runner
 
     payload = None
@@ -78,34 +60,3 @@ def train(spec: TrainSpec | None = None, resume: str | Path | None = None, overr
     finally:
         dist.cleanup(ctx)
     return run_dir
-
-
-def append_metrics(path: Path, row: dict) -> None:
-    """Append one epoch's row; a row with new columns rewrites the file under the widened header
-    (epochs without validation have no per-class AP, and the header must still fit every row)."""
-    rows = [] if not path.exists() else _read_rows(path)
-    header = list(rows[0].keys()) if rows else list(METRIC_FIELDS)
-    extra = sorted(k for k in row if k not in header)
-    if rows and not extra:
-        with open(path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=header).writerow(row)
-        return
-    header += extra
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header, restval="")
-        writer.writeheader()
-        writer.writerows(rows + [row])
-    tmp.replace(path)
-
-
-def _read_rows(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def read_metrics(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [{k: (float(v) if v not in ("", None) else None) for k, v in r.items()} for r in _read_rows(path)]
-

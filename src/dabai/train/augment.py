@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dabai.data.boxes import clip_to_window
+from dabai.core.boxes import clip_to_window
 from dabai.runtime.preprocess import PAD_VALUE
 from dabai.train.spec import AugmentSpec
 

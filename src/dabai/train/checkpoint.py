@@ -1,19 +1,14 @@
-"""Checkpoints that resume exactly: model, optimiser, scheduler, scaler, epoch and RNG states.
+"""The training side of a checkpoint: the RNG states that make a resumed run continue exactly.
 
-Files are written to a temporary name and renamed, so a kill -9 mid-save never
-leaves a truncated ``last.pt`` behind.
+Writing and reading checkpoints (and rebuilding their network) is :mod:`dabai.models.checkpoint`.
 """
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import numpy as np
 import torch
-
-from dabai.errors import ModelError
 
 
 def rng_state() -> dict:
@@ -29,42 +24,3 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a corrupt file
-        raise ModelError(f"{path}: not a readable dabai checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or "model" not in payload or "model_name" not in payload:
-        raise ModelError(f"{path}: not a dabai checkpoint (expected keys 'model' and 'model_name')")
-    return payload
-
-
-def model_from_checkpoint(payload: dict, input_size: int | None = None):
-    """Rebuild the network of a checkpoint (a pruned one carries its whole module).
-
-    ``input_size`` runs it at another square side than it was trained at (same weights).
-    """
-    from dabai.models.registry import create_model
-
-    if payload.get("module") is not None:  # structurally pruned: the architecture itself changed
-        model = payload["module"]
-    else:
-        model = create_model(payload["model_name"], len(payload["classes"]), payload["input_size"])
-        model.load_state_dict(payload["model"])
-    if input_size is not None:
-        model.set_input_size(int(input_size))
-    return model.eval()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dabai.config import apply_overrides, from_dict, load_yaml, save_yaml
-from dabai.errors import ConfigError, DataError
+from dabai.core.config import apply_overrides, from_dict, load_yaml, save_yaml
+from dabai.core.errors import ConfigError, DataError
 from dabai.runtime.refine import face_crop
 
 log = logging.getLogger("dabai.train")
@@ -114,8 +114,8 @@ def source_name(src: SourceSpec) -> str:
 
 
 def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
+    from dabai.core.images import load_image_rgb
     from dabai.data.progress import progress
-    from dabai.runtime.preprocess import load_image_rgb
 
     ids = {c: i for i, c in enumerate(classes)}
     images, allowed, labels, sources = [], [], [], []
@@ -146,8 +146,8 @@ def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
 
 def _crop_items(src: SourceSpec):
     """(image path, box or None for a whole crop, label) for every face of a source."""
+    from dabai.core.images import list_images
     from dabai.data.formats import detect_format, read_dataset
-    from dabai.data.imageio import list_images
 
     root = Path(src.path)
     if not root.is_dir():
@@ -230,8 +230,8 @@ def train_classifier(spec: ClassifierSpec, resume: str | Path | None = None) -> 
     import torch
     from tqdm import tqdm
 
-    from dabai.train.api import append_metrics
-    from dabai.train.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, save_checkpoint
+    from dabai.train.metrics import append_metrics
 
     run_dir = Path(resume) if resume else Path(spec.output_dir) / (spec.name or f"classifier-{time.strftime('%Y%m%d-%H%M%S')}")
     if resume:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dabai.core.images import load_image_rgb
 from dabai.data.dataset import Dataset
-from dabai.runtime.preprocess import load_image_rgb
 
 CONTEXT = 1.25  # patch side / face side: a little context around the face to blend into
 MAX_TRIES = 10  # placements tried per face before giving up on it

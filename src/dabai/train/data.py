@@ -9,8 +9,9 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import Sampler
 
+from dabai.core.images import load_image_rgb
 from dabai.data.dataset import Dataset
-from dabai.runtime.preprocess import letterbox, load_image_rgb
+from dabai.runtime.preprocess import letterbox
 from dabai.train.augment import build_pipeline, mosaic, zoom_to_face
 from dabai.train.copy_paste import FaceBank, paste_faces
 from dabai.train.spec import AugmentSpec

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torchvision.ops import generalized_box_iou_loss
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 from dabai.models.head import distances_to_boxes
 from dabai.train.loss import quality_focal_loss
 
@@ -69,7 +69,7 @@ class Teacher:
 def load_teacher(path: str, classes: list[str], student: torch.nn.Module, device: torch.device,
                  channels_last: bool) -> Teacher:
     """Load a dabai checkpoint as the teacher, refusing one whose classes or point layout differ."""
-    from dabai.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from dabai.models.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(path)
     if list(payload["classes"]) != list(classes):

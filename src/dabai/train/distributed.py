@@ -34,6 +34,11 @@ def setup() -> DistContext:
     return DistContext(tdist.get_rank(), tdist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 of a torchrun launch (or not launched by torchrun at all)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def cleanup(ctx: DistContext) -> None:
     if ctx.enabled and tdist.is_initialized():
         tdist.destroy_process_group()

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 
 class ModelEMA:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.train.distill import DistillLoss, Teacher
 from dabai.train.ema import ModelEMA
 from dabai.train.loss import DetectionLoss

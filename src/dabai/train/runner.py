@@ -9,21 +9,23 @@ from pathlib import Path
 
 import torch
 
-from dabai.config import to_dict
+from dabai.core.config import to_dict
+from dabai.core.errors import ConfigError
+from dabai.data.classnames import check_classes
 from dabai.data.dataset import Dataset
 from dabai.data.formats import read_dataset
-from dabai.errors import ConfigError
+from dabai.models.checkpoint import load_checkpoint, save_checkpoint
 from dabai.models.registry import create_model
 from dabai.runtime.backends import ModelInfo, TorchBackend
 from dabai.runtime.detector import Detector
 from dabai.train import distributed as dist
-from dabai.train.api import append_metrics, check_classes, read_metrics
-from dabai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dabai.train.checkpoint import rng_state, set_rng_state
 from dabai.train.data import DetectionData, EpochSampler, collate, repeat_factors
 from dabai.train.distill import load_teacher
 from dabai.train.ema import ModelEMA
 from dabai.train.engine import Engine, NonFiniteLossError
 from dabai.train.loss import DetectionLoss
+from dabai.train.metrics import append_metrics, read_metrics
 from dabai.train.schedule import build_scheduler
 from dabai.train.spec import TrainSpec
 
@@ -39,7 +41,7 @@ class Runner:
         self.train_set = self._read_train_set()
         self.val_set = read_dataset(spec.data.val, spec.data.format) if spec.data.val else None
         if self.val_set is not None:
-            check_classes(spec.classes, self.val_set.classes, spec.data.val)
+            check_classes(self.val_set.classes, spec.classes, spec.data.val, "spec")
         self.pruned = False  # set by _build_model when model.init is a structurally pruned checkpoint
         self.model = self._build_model()
         self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -56,7 +58,7 @@ class Runner:
         images = []
         for folder in (self.spec.data.train, *self.spec.data.extra_train):
             part = read_dataset(folder, self.spec.data.format)
-            check_classes(self.spec.classes, part.classes, folder)
+            check_classes(part.classes, self.spec.classes, folder, "spec")
             images.extend(part.images)
         return Dataset(images=images, classes=list(self.spec.classes))
 
@@ -249,11 +251,5 @@ class Runner:
         chosen = self.run_dir / "checkpoints" / f"{self.spec.select}.pt"
         summary = {"run_dir": str(self.run_dir), "best_val_map50": self.best_map, "epochs": self.spec.epochs,
                    "selected": self.spec.select, "checkpoint": str(chosen)}
-        if self.spec.export_onnx and chosen.exists():
-            from dabai.export.onnx import export_checkpoint
-
-            onnx = self.run_dir / f"{self.spec.select}.onnx"
-            export_checkpoint(chosen, onnx, input_size=self.spec.export_input_size)
-            summary["onnx"] = str(onnx)
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         log.info("done: %s", summary)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dabai.config import apply_overrides, from_dict, load_yaml
-from dabai.errors import ConfigError
+from dabai.core.config import apply_overrides, from_dict, load_yaml
+from dabai.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

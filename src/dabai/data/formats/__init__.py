@@ -15,11 +15,11 @@ import importlib
 import logging
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Dataset
 from dabai.data.imageio import normalize_link_mode, prepare_output_dir
 from dabai.data.problems import Problems
 from dabai.data.sources import read_sources, write_sources
-from dabai.errors import DataError
 
 log = logging.getLogger(__name__)
 

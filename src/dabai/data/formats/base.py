@@ -6,12 +6,13 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from dabai.core.errors import DataError
+from dabai.core.images import image_size, list_images
 from dabai.data.classnames import unknown_class_message
 from dabai.data.dataset import Box, Dataset, ImageRecord, ordered_classes
-from dabai.data.imageio import find_image_by_stem, image_size, list_images, place_file
+from dabai.data.imageio import find_image_by_stem, place_file
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 CLASSES_FILE = "classes.txt"
 

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from dabai.core.errors import DataError
+from dabai.core.images import list_images
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -22,10 +24,9 @@ from dabai.data.formats.base import (
     record_size,
     unlabeled_images,
 )
-from dabai.data.imageio import find_image_dir, list_images
+from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 DEFAULT_NAME = "annotations.json"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -35,7 +36,6 @@ from dabai.data.formats.base import (
 from dabai.data.formats.yolo import first_label_field_count
 from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
-from dabai.errors import DataError
 
 LABEL_DIR_NAMES = ("labels", "label_2")
 FIELD_COUNTS = (15, 16)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from dabai.core.errors import DataError
+from dabai.core.images import list_images
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -24,10 +26,9 @@ from dabai.data.formats.base import (
     write_classes_file,
 )
 from dabai.data.formats.xmlnode import XmlNode, parse_xml
-from dabai.data.imageio import find_image_by_stem, find_image_dir, list_images
+from dabai.data.imageio import find_image_by_stem, find_image_dir
 from dabai.data.problems import Problems
 from dabai.data.progress import progress
-from dabai.errors import DataError
 
 ANNOTATION_DIR_NAMES = ("annotations", "Annotations")
 COORDS = ("xmin", "ymin", "xmax", "ymax")

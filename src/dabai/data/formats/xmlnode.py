@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 
-from dabai.errors import DataError
+from dabai.core.errors import DataError
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from dabai.core.errors import DataError
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats.base import (
     check_class,
@@ -27,7 +28,6 @@ from dabai.data.formats.base import (
 )
 from dabai.data.imageio import find_image_dir
 from dabai.data.problems import Problems
-from dabai.errors import DataError
 
 YAML_NAMES = ("data.yaml", "data.yml")
 LABEL_DIR_NAMES = ("labels",)

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dabai.errors import DabaiError, require
+from dabai.core.errors import DabaiError, require
 from dabai.gate.config import GateConfig
 from dabai.gate.console.auth import (
     PRELOGIN_COOKIE,

@@ -25,7 +25,7 @@ from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.db import Registry
 from dabai.gate.models import ConsoleSession, ConsoleUser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from dabai.errors import DabaiError
+from dabai.core.errors import DabaiError
 from dabai.gate.config import DEFAULT_REPLIES
 from dabai.gate.db import Registry
 from dabai.gate.events import query_events

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from dabai.errors import ConfigError
+from dabai.core.errors import ConfigError
 
 T = TypeVar("T")
 

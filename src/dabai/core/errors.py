@@ -34,6 +34,11 @@ class DataError(DabaiError):
         self.line = line
 
 
+class ClassMismatch(ConfigError, DataError):
+    """The data's class names do not fit a spec's or a model's classes: either side may be the one to fix,
+    so it is both a ConfigError and a DataError."""
+
+
 class ModelError(DabaiError):
     """A model file is missing, corrupt or incompatible with this runtime."""
 

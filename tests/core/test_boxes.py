@@ -1,11 +1,11 @@
-"""clip_to_window (data/boxes.py): which boxes a crop keeps, and where."""
+"""clip_to_window (core/boxes.py): which boxes a crop keeps, and where."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dabai.data.boxes import clip_to_window
+from dabai.core.boxes import clip_to_window
 
 WINDOW = (10, 10, 110, 110)
 
@@ -46,3 +46,30 @@ def test_image_record_box_array():
     assert record.box_array().tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
     assert record.box_array(np.float32).dtype == np.float32
     assert ImageRecord("/n/b.jpg", 10, 10).box_array().shape == (0, 4)
+
+
+def test_iou_pair_and_batch_agree():
+    from dabai.core.boxes import box_iou, box_iou_matrix
+
+    a = np.array([[0, 0, 10, 10], [5, 5, 15, 15]], dtype=np.float64)
+    b = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 5, 10]], dtype=np.float64)
+    matrix = box_iou_matrix(a, b)
+    assert matrix.shape == (2, 3)
+    assert matrix[0, 0] == 1.0 and matrix[0, 1] == 0.0 and matrix[0, 2] == pytest.approx(0.5)
+    assert matrix[1, 0] == pytest.approx(25 / 175)
+    for i in range(2):
+        for j in range(3):
+            assert box_iou(a[i], b[j]) == pytest.approx(matrix[i, j])
+    assert box_iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0  # empty boxes
+
+
+def test_greedy_match_takes_the_best_free_box_in_order():
+    from dabai.core.boxes import greedy_match
+
+    gts = [[0, 0, 10, 10], [0, 0, 10, 9]]
+    # the first detection takes the best box; the second, though closer to box 0, gets the other one
+    assert greedy_match([[0, 0, 10, 10], [0, 0, 10, 10]], gts, 0.5).tolist() == [0, 1]
+    assert greedy_match([[50, 50, 60, 60]], gts, 0.5).tolist() == [-1]  # nothing at IoU >= 0.5
+    assert greedy_match([], gts, 0.5).tolist() == [] and greedy_match(gts, [], 0.5).tolist() == [-1, -1]
+    not_box0 = np.array([[False, True]])
+    assert greedy_match([[0, 0, 10, 10]], gts, 0.5, allowed=not_box0).tolist() == [1]  # e.g. another class
