@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -133,3 +135,26 @@ def test_shipped_classifier_spec_is_valid():
     spec = load_classifier_spec(path)
     assert [s.name for s in spec.sources] == ["face-mask", "ilc2021", "macwin", "crops-grey"]
     assert spec.sources[2].label_sets == {"with_mask": ["with_mask", "mask_weared_incorrect"]}
+
+
+@pytest.mark.parametrize("fold,left_out", [("cls_no_andrew", "face-mask"), ("cls_no_ilc", "ilc2021"),
+                                           ("cls_no_macwin", "macwin")])
+def test_leave_one_source_out_classifier_specs_leave_their_source_out(fold, left_out):
+    """configs/loso/ (docs/benchmarks.md): each fold is the shipped spec without one source, in training
+    and in validation, and otherwise the same recipe."""
+    from dabai.train.classifier import load_classifier_spec
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    shipped = load_classifier_spec(configs / "mask_classifier.yaml")
+    fold_spec = load_classifier_spec(configs / "loso" / f"{fold}.yaml")
+    assert [s.name for s in fold_spec.sources] == [s.name for s in shipped.sources if s.name != left_out]
+    assert all(f"splits/{left_out}/" not in str(s.path) for s in (*fold_spec.sources, *fold_spec.val))
+    assert (fold_spec.epochs, fold_spec.samples_per_epoch, fold_spec.input_size) == \
+        (shipped.epochs, shipped.samples_per_epoch, shipped.input_size)
+
+
+def test_leave_one_source_out_detector_spec_trains_without_face_mask():
+    from dabai.train.spec import load_spec
+
+    spec = load_spec(str(Path(__file__).resolve().parents[2] / "configs" / "loso" / "det_no_andrew.yaml"))
+    assert "face-mask" not in spec.data.train and not spec.data.extra_train
