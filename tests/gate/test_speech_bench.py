@@ -47,15 +47,35 @@ def test_holdout_counts_entry_requests_as_the_gate_decides(fake_turn):
     assert held["subset"] is True  # not every condition
     courier = "大白，我是快递员，让我进去送个快递。"
     assert result["per_phrasing"][courier] == 0.0
-    # the grammar does not know 开下门 (held out: not added after the fact); both are counted as misses
-    assert {r["sentence"] for r in result["misses"]} == {courier, "嗨大白，我下班回来了，开下门吧。"}
-    assert result["entry_recognised"] == pytest.approx(12 / 16)
+    assert {r["sentence"] for r in result["misses"]} == {courier}  # 开下门 too, since this set was tuned on
+    assert result["entry_recognised"] == pytest.approx(14 / 16)
     visitor = "你好，我来拜访三号楼的朋友，请让我进去。"
     assert result["per_phrasing"][visitor] == 1.0  # a visitor's request is an entry request
     assert result["false_accepts"] == 0 and not result["false_accept_rows"]
     assert result["asr_rtf"] == pytest.approx(0.2)
     names = result["names"]
     assert names["syllable_error_rate"] == 0.0 and len(names["rows"]) == 10  # the fake says exactly the text
+    assert names["default_reading"]["syllable_error_rate"] == 0.0
+    said = {r["name"]: r["said"] for r in names["default_reading"]["rows"]}
+    assert said["曾小燕"] == "zeng1 xiao3 yan4" and said["朴志勇"] == "piao2 zhi4 yong3"  # read as names
+    assert "no prompt, no hotwords" in names["judge"]
     assert not result["targets_met"]
     report = format_holdout(result)
-    assert "missed: zf_a+zf_b clean: " + courier in report and "subset: True" in report
+    assert "missed: zf_a+zf_b clean: " + courier in report and "set: holdout; subset: True" in report
+
+
+def test_the_unseen_set_is_its_own(fake_turn):
+    from dabai.errors import ConfigError
+    from dabai.gate.speech_bench import HoldoutOptions, judge_options, run_holdout
+    from dabai.speech.bench import bench_data
+
+    unseen = bench_data()["holdout_unseen"]
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), phrasing_set="unseen"),
+                         log=lambda *a: None)
+    assert result["held_out"]["set"] == "unseen" and result["held_out"]["phrasings"] == unseen["entry"]
+    assert result["entry_clips"] == len(unseen["entry"]) and result["non_entry_clips"] == 2 * len(unseen["non_entry"])
+    assert [r["name"] for r in result["names"]["rows"]] == list(unseen["names"])
+    with pytest.raises(ConfigError, match="unknown phrasing set 'other'"):
+        run_holdout(HoldoutOptions(phrasing_set="other"), log=lambda *a: None)
+    judge = judge_options(HoldoutOptions())
+    assert (judge.prompt, judge.hotwords, judge.window_s, judge.beam_size, judge.vad) == ("", "", 30.0, 5, False)

@@ -296,8 +296,12 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--phrasings", type=int, default=0, help="only the first N entry phrasings (default: all)")
     h.add_argument("--non-entry", type=int, default=0, help="only the first N non-entry sentences (default: all)")
     h.add_argument("--no-names", action="store_true", help="skip the unseen-names greeting check")
+    h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen"), default="holdout",
+                   help="phrasings and names: 'holdout' (the first held-out set, since tuned on) or 'unseen' "
+                        "(never tuned on)")
     h.add_argument("--judge-model", metavar="DIR",
-                   help="an independent CTranslate2 Whisper folder to transcribe the greetings (default: the gate's)")
+                   help="other CTranslate2 Whisper weights to transcribe the greetings (default: the gate's weights; "
+                        "the judge always decodes with faster-whisper's own settings, not the gate's)")
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -323,7 +327,7 @@ def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
     conditions = tuple(c.strip() for c in args.conditions.split(",")) if args.conditions else CONDITIONS
     opts = HoldoutOptions(voices=tuple(voices) if voices else HoldoutOptions.voices, conditions=conditions,
                           phrasings=args.phrasings, non_entry=args.non_entry, names=not args.no_names,
-                          threads=args.threads, judge_model=args.judge_model)
+                          threads=args.threads, judge_model=args.judge_model, phrasing_set=args.phrasing_set)
     result = run_holdout(opts, partial=Path(args.json).with_suffix(".partial.json") if args.json else None)
     print(format_holdout(result))
     if args.json:
