@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dabai.config import from_dict, load_yaml
 from dabai.errors import ConfigError
-from dabai.speech.pinyin import align, expand_alternatives, find_exact, han_syllables, syllables
+from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_syllables, syllables
 
 NONE = "none"
 DEFAULT_PROMPT = "以下是普通话的句子。"
@@ -52,11 +52,12 @@ class GrammarSpec:
     # regular expressions over the transcript's Chinese characters whose matches explain syllables the way
     # fillers do: who or where a request mentions (三号楼, 王阿姨), never an intent alone
     context: list[str] = field(default_factory=list)
-    # a phrase heard with one of these right before it (negation_window characters, same clause) or inside
-    # it where the phrase has none does not count: 不要开门, 我不进去, 别让他进来
+    # a phrase heard with one of these right before it (negation_window syllables, same clause) or inside
+    # it where the phrase has none does not count: 不要开门, 我不进去, 别让他进来. Matched by sound, like
+    # phrases (部要开门 is heard as 不要开门), and so are not_negations: 不好意思, 对不起 negate nothing.
     negators: list[str] = field(default_factory=list)
     negation_window: int = 3
-    not_negations: list[str] = field(default_factory=list)  # 不好意思, 对不起: a negator that negates nothing
+    not_negations: list[str] = field(default_factory=list)
     # a clause with one of these asks rather than requests: 小区几点开门？ 他们进去了吗？
     question_words: list[str] = field(default_factory=list)
     # a clause with one of these is about another time, not a request now: 我朋友明天来拜访我
@@ -83,6 +84,8 @@ class IntentGrammar:
     extra: tuple[tuple[str, ...], ...]  # wake words and fillers as pinyin
     source: str  # file it came from
     context: tuple[re.Pattern, ...] = ()
+    negators: tuple[tuple[str, ...], ...] = ()  # as pinyin
+    not_negations: tuple[tuple[str, ...], ...] = ()  # as pinyin
 
     @property
     def intents(self) -> list[str]:
@@ -155,7 +158,9 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
         except re.error as exc:
             raise ConfigError(f"{source}: context[{i}] {pattern!r} is not a regular expression ({exc})") from None
     extra = tuple(py for w in (*spec.wake_words, *spec.fillers) if (py := syllables(w)))
-    return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context))
+    negators = tuple(py for w in spec.negators if (py := syllables(w)))
+    not_negations = tuple(py for w in spec.not_negations if (py := syllables(w)))
+    return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
@@ -179,11 +184,11 @@ def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], 
     best: dict[str, str] = {}
     if not heard:
         return scores, best
-    guard = _Guards(grammar.spec, text, han)
+    guard = _Guards(grammar, text, han, heard)
     matches = []
     for phrase in grammar.phrases:
         score, start, end = align(phrase.pinyin, heard)
-        if score > 0.0 and not guard.blocks(phrase.text, start, end):
+        if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     context_cover = [False] * len(heard)
     for pattern in grammar.context:
@@ -206,8 +211,8 @@ def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], 
 class _Guards:
     """Where a heard phrase is negated (不要开门), asked about (几点开门) or told as past (开了门)."""
 
-    def __init__(self, spec: GrammarSpec, text: str, han: str):
-        self.spec = spec
+    def __init__(self, grammar: IntentGrammar, text: str, han: str, heard: tuple[str, ...]):
+        self.spec = grammar.spec
         self.han = han
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
         for ch in text:
@@ -217,32 +222,44 @@ class _Guards:
                 self.clause.append(clause)
         if len(self.clause) != len(han):  # digits read as words: no clause marks to trust
             self.clause = [0] * len(han)
-        masked = list(han)
-        for word in spec.not_negations:
-            for m in re.finditer(re.escape(word), han):
-                masked[m.start():m.end()] = ["\0"] * (m.end() - m.start())
-        for i in range(1, len(han) - 1):  # 能不能, 可不可以, 是不是: a question asking for a yes
-            if han[i - 1] == han[i + 1] and han[i] in "不没":
-                masked[i] = "\0"
-        self.masked = "".join(masked)
+        negated = [False] * len(heard)  # syllables that sound like a negator that negates something
+        for word in grammar.negators:
+            for i in _occurrences(word, heard):
+                negated[i:i + len(word)] = [True] * len(word)
+        for word in grammar.not_negations:
+            for i in _occurrences(word, heard):
+                negated[i:i + len(word)] = [False] * len(word)
+        for i in range(1, len(heard) - 1):  # 能不能, 可不可以, 是不是: a question asking for a yes
+            if negated[i] and fuzzy(heard[i - 1]) == fuzzy(heard[i + 1]):
+                negated[i] = False
+        self.negated = negated
+        self.negators = {s for w in grammar.negators for s in w}
 
-    def blocks(self, phrase: str, start: int, end: int) -> bool:
+    def blocks(self, phrase: Phrase, start: int, end: int) -> bool:
         if end <= start:
             return True
-        spec, masked = self.spec, self.masked
+        spec = self.spec
         clause = self.clause[start]
         before = start
         while before > 0 and start - before < spec.negation_window and self.clause[before - 1] == clause:
             before -= 1
-        if any(w in masked[before:end] and w not in phrase for w in spec.negators):
+        own = self.negators.intersection(phrase.pinyin)  # a phrase may say 不 itself
+        if any(self.negated[i] for i in range(before, start)) or any(
+                self.negated[i] and not own for i in range(start, end)):
             return True
-        if any(w in self.han[start:end] and w not in phrase for w in spec.past_markers):
+        if any(w in self.han[start:end] and w not in phrase.text for w in spec.past_markers):
             return True
         if any(self.han.startswith(w, end) for w in spec.past_after):
             return True
         lo = self.clause.index(clause)
         hi = len(self.clause) - self.clause[::-1].index(clause)
         return any(w in self.han[lo:hi] for w in (*spec.question_words, *spec.other_time_words))
+
+
+def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
+    k = len(word)
+    return [i for i in range(len(heard) - k + 1)
+            if all(fuzzy(a) == fuzzy(b) for a, b in zip(word, heard[i:i + k]))]
 
 
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
