@@ -79,3 +79,43 @@ def test_the_unseen_set_is_its_own(fake_turn):
         run_holdout(HoldoutOptions(phrasing_set="other"), log=lambda *a: None)
     judge = judge_options(HoldoutOptions())
     assert (judge.prompt, judge.hotwords, judge.window_s, judge.beam_size, judge.vad) == ("", "", 30.0, 5, False)
+
+
+def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, capsys):
+    import json
+
+    from dabai.errors import ConfigError
+    from dabai.gate.speech_bench import HoldoutOptions, rescore_holdout, run_holdout
+
+    partial = tmp_path / "run.partial.json"
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False),
+                         log=lambda *a: None, partial=partial)
+    saved = json.loads(json.dumps(result, ensure_ascii=False))
+    saved["details"]["entry"][0]["heard"] = "今天天气真不错"  # as if the ASR had heard this instead
+    again = rescore_holdout(saved)
+    assert again["held_out"]["rescored"] and again["held_out"]["complete"]
+    assert again["entry_clips"] == result["entry_clips"] and len(again["misses"]) == len(result["misses"]) + 1
+    assert again["asr_rtf"] == result["asr_rtf"] and again["false_accepts"] == result["false_accepts"]
+    part = rescore_holdout(json.loads(partial.read_text(encoding="utf-8")))  # the per-voice partial file works too
+    assert part["entry_recognised"] == result["entry_recognised"] and part["held_out"]["complete"]
+    saved["asr"] = {"prompt": "另一个提示", "hotwords": ""}
+    with pytest.raises(ConfigError, match="transcribed with ASR prompt/hotwords"):
+        rescore_holdout(saved)
+    with pytest.raises(ConfigError, match="not a held-out benchmark result"):
+        rescore_holdout({"intents": []})
+    out = tmp_path / "result.json"
+    out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    import argparse
+
+    from dabai.cli.speech import add_bench_arguments, run_bench_command
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 1  # the fake misses one
+    assert "rescored with the current grammar" in capsys.readouterr().out
+    from dabai.errors import DataError
+
+    with pytest.raises(DataError, match="expected a JSON object"):
+        run_bench_command(parser.parse_args(["--holdout", "--rescore", str(bad)]))

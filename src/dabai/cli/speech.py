@@ -299,6 +299,9 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen"), default="holdout",
                    help="phrasings and names: 'holdout' (the first held-out set, since tuned on) or 'unseen' "
                         "(never tuned on)")
+    h.add_argument("--rescore", metavar="FILE", type=Path,
+                   help="decide again with the current grammar on the transcripts of an earlier run (its --json or "
+                        ".partial.json); nothing is synthesised or transcribed")
     h.add_argument("--judge-model", metavar="DIR",
                    help="other CTranslate2 Whisper weights to transcribe the greetings (default: the gate's weights; "
                         "the judge always decodes with faster-whisper's own settings, not the gate's)")
@@ -322,8 +325,23 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
-    from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, run_holdout
+    from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, rescore_holdout, run_holdout
 
+    if args.rescore is not None:
+        from dabai.errors import DataError
+
+        try:
+            saved = json.loads(args.rescore.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read a benchmark result ({exc})", args.rescore) from None
+        if not isinstance(saved, dict):
+            raise DataError("not a held-out benchmark result (expected a JSON object)", args.rescore)
+        result = rescore_holdout(saved)
+        print(format_holdout(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+            print(f"wrote {args.json}")
+        return 0 if result["targets_met"] else 1
     conditions = tuple(c.strip() for c in args.conditions.split(",")) if args.conditions else CONDITIONS
     opts = HoldoutOptions(voices=tuple(voices) if voices else HoldoutOptions.voices, conditions=conditions,
                           phrasings=args.phrasings, non_entry=args.non_entry, names=not args.no_names,

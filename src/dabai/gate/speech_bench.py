@@ -58,6 +58,7 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
     from dabai.gate.decision import is_entry_request
     from dabai.speech.asr import ASROptions, get_recognizer
     from dabai.speech.bench import bench_data
+    from dabai.speech.intent import load_grammar
     from dabai.speech.tts import TTSOptions, synthesize
 
     bad = [c for c in options.conditions if c not in CONDITIONS]
@@ -71,6 +72,8 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
     non_entry = held["non_entry"][: options.non_entry or None]
     config = GateConfig()
     rec = get_recognizer(ASROptions(threads=options.threads))
+    spec = load_grammar().spec  # the recognizer's (the default grammar): its prompt and hotwords shape the transcripts
+    asr = {"prompt": spec.asr_prompt, "hotwords": spec.asr_hotwords}
     load_start = os.getloadavg()[0]
     clock = {"asr_wall": 0.0, "asr_cpu": 0.0, "audio": 0.0, "tts_wall": 0.0}
 
@@ -119,7 +122,8 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
                              "entry": is_entry_request(t.intent, config)})
         done = [r for r in rows if r["voice"] == voice]
         log(f"{voice}: {sum(r['entry'] for r in done)}/{len(done)} entry requests recognised")
-        _dump(partial, {"entry": rows, "clock": clock})
+        _dump(partial, {"entry": rows, "clock": clock,
+                        "asr": asr})
     others = []
     for voice in options.voices:
         for i, text in enumerate(non_entry):
@@ -129,24 +133,32 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
                 others.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text,
                                "intent": t.intent, "entry": is_entry_request(t.intent, config)})
     log(f"non-entry: {sum(r['entry'] for r in others)} false accepts of {len(others)}")
-    _dump(partial, {"entry": rows, "non_entry": others, "clock": clock})
+    _dump(partial, {"entry": rows, "non_entry": others, "clock": clock,
+                    "asr": asr})
     names = _names(held["names"], config, options, log) if options.names else None
 
+    held_out = {"set": options.phrasing_set, "voices": list(options.voices), "phrasings": entry, "non_entry": non_entry,
+                "subset": bool(options.phrasings or options.non_entry) or options.conditions != CONDITIONS}
+    return _summarise(held_out, rows, others, clock, names, load_start, options.conditions, spec)
+
+
+def _summarise(held_out: dict, rows: list[dict], others: list[dict], clock: dict, names: dict | None,
+               load_start: float, conditions, spec) -> dict:
+    voices = list(dict.fromkeys(r["voice"] for r in rows)) or held_out["voices"]
     result = {
-        "held_out": {"set": options.phrasing_set, "voices": list(options.voices), "phrasings": entry,
-                     "non_entry": non_entry,
-                     "subset": bool(options.phrasings or options.non_entry) or options.conditions != CONDITIONS},
+        "held_out": held_out,
         "entry_recognised": _share(rows),
         "entry_clips": len(rows),
-        "per_voice": {v: _share([r for r in rows if r["voice"] == v]) for v in options.voices},
-        "per_condition": {c: _share([r for r in rows if r["condition"] == c]) for c in options.conditions},
-        "per_phrasing": {s: _share([r for r in rows if r["sentence"] == s]) for s in entry},
+        "per_voice": {v: _share([r for r in rows if r["voice"] == v]) for v in voices},
+        "per_condition": {c: _share([r for r in rows if r["condition"] == c]) for c in conditions},
+        "per_phrasing": {s: _share([r for r in rows if r["sentence"] == s]) for s in held_out["phrasings"]},
         "false_accepts": sum(r["entry"] for r in others),
         "non_entry_clips": len(others),
         "asr_rtf": round(clock["asr_wall"] / clock["audio"], 4) if clock["audio"] else 0.0,
         "asr_cpu_rtf": round(clock["asr_cpu"] / clock["audio"], 4) if clock["audio"] else 0.0,
         "audio_seconds": round(clock["audio"], 1),
         "tts_seconds": round(clock["tts_wall"], 1),
+        "asr": {"prompt": spec.asr_prompt, "hotwords": spec.asr_hotwords},  # what the transcripts depend on
         "names": names,
         "misses": [r for r in rows if not r["entry"]],
         "false_accept_rows": [r for r in others if r["entry"]],
@@ -162,6 +174,46 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
         and result["asr_rtf"] <= TARGETS["asr_rtf"]
         and (names is None or max(names["syllable_error_rate"], names["default_reading"]["syllable_error_rate"])
              <= TARGETS["name_syllable_error"]))
+    return result
+
+
+def rescore_holdout(saved: dict, grammar_path=None) -> dict:
+    """Decide again, with the current grammar, on the transcripts of an earlier run (its ``--json`` or
+    the ``.partial.json`` written per voice): the transcripts depend on the grammar only through its
+    ASR prompt and hotwords, which must be unchanged (ConfigError otherwise)."""
+    from dabai.errors import ConfigError
+    from dabai.gate.config import GateConfig
+    from dabai.gate.decision import is_entry_request
+    from dabai.speech.intent import load_grammar, recognize_intent
+
+    grammar = load_grammar(grammar_path)
+    details = saved.get("details", saved)
+    asr = saved.get("asr")
+    if asr is not None and asr != {"prompt": grammar.spec.asr_prompt, "hotwords": grammar.spec.asr_hotwords}:
+        raise ConfigError(f"the run was transcribed with ASR prompt/hotwords {asr}, the grammar now has "
+                          f"{grammar.spec.asr_prompt!r}/{grammar.spec.asr_hotwords!r}: run the benchmark again")
+    if "entry" not in details:
+        raise ConfigError("not a held-out benchmark result (no 'entry' rows); give the --json or .partial.json "
+                          "of 'dabai bench speech --holdout'")
+    config = GateConfig()
+    rows, others = [], []
+    for src, dst in ((details["entry"], rows), (details.get("non_entry", []), others)):
+        for r in src:
+            intent = recognize_intent(r["heard"], grammar).intent
+            dst.append({**r, "intent": intent, "entry": is_entry_request(intent, config)})
+    held_out = saved.get("held_out") or {
+        "set": "?", "voices": list(dict.fromkeys(r["voice"] for r in rows)),
+        "phrasings": list(dict.fromkeys(r["sentence"] for r in rows)),
+        "non_entry": list(dict.fromkeys(r["sentence"] for r in others)), "subset": True}
+    held_out = {**held_out, "rescored": True, "complete": "non_entry" in details}
+    conditions = list(dict.fromkeys(r["condition"] for r in rows))
+    clock = saved.get("clock") or {"asr_wall": 0.0, "asr_cpu": 0.0, "audio": 0.0, "tts_wall": 0.0}
+    if "clock" not in saved:  # a finished run keeps its figures, not its clock
+        clock = {"asr_wall": saved.get("asr_rtf", 0.0) * saved.get("audio_seconds", 0.0),
+                 "asr_cpu": saved.get("asr_cpu_rtf", 0.0) * saved.get("audio_seconds", 0.0),
+                 "audio": saved.get("audio_seconds", 0.0), "tts_wall": saved.get("tts_seconds", 0.0)}
+    result = _summarise(held_out, rows, others, clock, saved.get("names"), 0.0, conditions, grammar.spec)
+    result["machine"] = saved.get("machine", {})
     return result
 
 
@@ -260,6 +312,9 @@ def format_holdout(result: dict) -> str:
                 lines.append(f"name: {r['name']} ({r['reading']}, said {r['said']}) → heard {r['heard']} "
                              f"in {r['heard_text']!r}")
         lines.append(f"names judged by {result['names']['judge']}")
+    if result["held_out"].get("rescored"):
+        lines.append("rescored with the current grammar on the run's transcripts"
+                     + ("" if result["held_out"]["complete"] else " (a partial run: entry rows only)"))
     lines.append(f"set: {result['held_out']['set']}; subset: {result['held_out']['subset']}; machine: {result['machine']}; "
                  f"targets met: {result['targets_met']}")
     return "\n".join(lines)
