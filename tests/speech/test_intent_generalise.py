@@ -40,6 +40,7 @@ def test_tuning_other_sentences_are_not(text):
     ("不要开门", "none"),                      # negated right before the phrase
     ("我不进去", "none"),                      # negated inside it
     ("部要开门", "none"),                      # a homophone of 不 negates too: negators match by sound
+    ("我没带卡开下门", "enter"),                # 没 negates 带, not 开下门 three syllables on
     ("大白，能不能开一下门？", "enter"),        # 能不能 asks for a yes, it negates nothing
     ("不好意思，麻烦开一下门", "enter"),        # 不好意思 is politeness
     ("小区几点开门？", "none"),                # asked about
