@@ -96,8 +96,12 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
     assert again["held_out"]["rescored"] and again["held_out"]["complete"]
     assert again["entry_clips"] == result["entry_clips"] and len(again["misses"]) == len(result["misses"]) + 1
     assert again["asr_rtf"] == result["asr_rtf"] and again["false_accepts"] == result["false_accepts"]
-    part = rescore_holdout(json.loads(partial.read_text(encoding="utf-8")))  # the per-voice partial file works too
-    assert part["entry_recognised"] == result["entry_recognised"] and part["held_out"]["complete"]
+    written = json.loads(partial.read_text(encoding="utf-8"))  # the partial file, written as clips are heard
+    part = rescore_holdout(written)
+    assert part["entry_recognised"] == result["entry_recognised"] and not part["held_out"]["complete"]
+    assert part["non_entry_clips"] == result["non_entry_clips"] and list(part["per_voice"]) == ["zf_a+zf_b"]
+    written["voices_done"] = []  # stopped inside the first voice: only whole voices count
+    assert rescore_holdout(written)["entry_clips"] == 0
     saved["asr"] = {"prompt": "另一个提示", "hotwords": ""}
     with pytest.raises(ConfigError, match="transcribed with ASR prompt/hotwords"):
         rescore_holdout(saved)

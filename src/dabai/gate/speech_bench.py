@@ -112,29 +112,27 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
             return mix_at_snr(audio, _babble(babble_bank, len(audio.samples), seed), SNR_DB)
         return audio
 
-    rows = []
-    for voice in options.voices:
+    rows, others, done = [], [], []
+    for voice in options.voices:  # each voice whole (entry requests, then the others) before the next
         for i, text in enumerate(entry):
             clean = speak(text, voice)
             for cond in options.conditions:
                 t = hear(condition(clean, cond, text, voice, f"{voice}/{i}/{cond}"))
                 rows.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text, "intent": t.intent,
                              "entry": is_entry_request(t.intent, config)})
-        done = [r for r in rows if r["voice"] == voice]
-        log(f"{voice}: {sum(r['entry'] for r in done)}/{len(done)} entry requests recognised")
-        _dump(partial, {"entry": rows, "clock": clock,
-                        "asr": asr})
-    others = []
-    for voice in options.voices:
+            _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
         for i, text in enumerate(non_entry):
             clean = speak(text, voice)
             for cond in ("clean", "white10"):
                 t = hear(condition(clean, cond, text, voice, f"{voice}/n{i}/{cond}"))
                 others.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text,
                                "intent": t.intent, "entry": is_entry_request(t.intent, config)})
-    log(f"non-entry: {sum(r['entry'] for r in others)} false accepts of {len(others)}")
-    _dump(partial, {"entry": rows, "non_entry": others, "clock": clock,
-                    "asr": asr})
+            _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
+        done.append(voice)
+        mine, theirs = [r for r in rows if r["voice"] == voice], [r for r in others if r["voice"] == voice]
+        log(f"{voice}: {sum(r['entry'] for r in mine)}/{len(mine)} entry requests recognised, "
+            f"{sum(r['entry'] for r in theirs)} false accepts of {len(theirs)}")
+        _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
     names = _names(held["names"], config, options, log) if options.names else None
 
     held_out = {"set": options.phrasing_set, "voices": list(options.voices), "phrasings": entry, "non_entry": non_entry,
@@ -197,15 +195,18 @@ def rescore_holdout(saved: dict, grammar_path=None) -> dict:
                           "of 'dabai bench speech --holdout'")
     config = GateConfig()
     rows, others = [], []
+    voices_done = saved.get("voices_done")  # a partial run: the voices heard in full
     for src, dst in ((details["entry"], rows), (details.get("non_entry", []), others)):
         for r in src:
+            if voices_done is not None and r["voice"] not in voices_done:
+                continue
             intent = recognize_intent(r["heard"], grammar).intent
             dst.append({**r, "intent": intent, "entry": is_entry_request(intent, config)})
     held_out = saved.get("held_out") or {
         "set": "?", "voices": list(dict.fromkeys(r["voice"] for r in rows)),
         "phrasings": list(dict.fromkeys(r["sentence"] for r in rows)),
         "non_entry": list(dict.fromkeys(r["sentence"] for r in others)), "subset": True}
-    held_out = {**held_out, "rescored": True, "complete": "non_entry" in details}
+    held_out = {**held_out, "rescored": True, "complete": voices_done is None}
     conditions = list(dict.fromkeys(r["condition"] for r in rows))
     clock = saved.get("clock") or {"asr_wall": 0.0, "asr_cpu": 0.0, "audio": 0.0, "tts_wall": 0.0}
     if "clock" not in saved:  # a finished run keeps its figures, not its clock
@@ -314,7 +315,8 @@ def format_holdout(result: dict) -> str:
         lines.append(f"names judged by {result['names']['judge']}")
     if result["held_out"].get("rescored"):
         lines.append("rescored with the current grammar on the run's transcripts"
-                     + ("" if result["held_out"]["complete"] else " (a partial run: entry rows only)"))
+                     + ("" if result["held_out"]["complete"] else
+                        f" (a partial run: the {len(result['per_voice'])} voice(s) heard in full)"))
     lines.append(f"set: {result['held_out']['set']}; subset: {result['held_out']['subset']}; machine: {result['machine']}; "
                  f"targets met: {result['targets_met']}")
     return "\n".join(lines)
