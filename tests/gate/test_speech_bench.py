@@ -70,10 +70,10 @@ def test_the_unseen_set_is_its_own(fake_turn):
     from dabai.speech.bench import bench_data
 
     unseen = bench_data()["holdout_unseen"]
-    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), phrasing_set="unseen"),
-                         log=lambda *a: None)
-    assert result["held_out"]["set"] == "unseen" and result["held_out"]["phrasings"] == unseen["entry"]
-    assert result["entry_clips"] == len(unseen["entry"]) and result["non_entry_clips"] == 2 * len(unseen["non_entry"])
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), phrasing_set="unseen",
+                                        phrasings=2, non_entry=2), log=lambda *a: None)
+    assert result["held_out"]["set"] == "unseen" and result["held_out"]["phrasings"] == unseen["entry"][:2]
+    assert result["entry_clips"] == 2 and result["non_entry_clips"] == 4 and result["held_out"]["subset"]
     assert [r["name"] for r in result["names"]["rows"]] == list(unseen["names"])
     with pytest.raises(ConfigError, match="unknown phrasing set 'other'"):
         run_holdout(HoldoutOptions(phrasing_set="other"), log=lambda *a: None)
@@ -88,9 +88,10 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
     from dabai.gate.speech_bench import HoldoutOptions, rescore_holdout, run_holdout
 
     partial = tmp_path / "run.partial.json"
-    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False),
-                         log=lambda *a: None, partial=partial)
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False, phrasings=2,
+                                        non_entry=3), log=lambda *a: None, partial=partial)
     saved = json.loads(json.dumps(result, ensure_ascii=False))
+    assert not result["misses"]
     saved["details"]["entry"][0]["heard"] = "今天天气真不错"  # as if the ASR had heard this instead
     again = rescore_holdout(saved)
     assert again["held_out"]["rescored"] and again["held_out"]["complete"]
@@ -117,7 +118,7 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
 
     parser = argparse.ArgumentParser()
     add_bench_arguments(parser)
-    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 1  # the fake misses one
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 1  # a subset: no target met
     assert "rescored with the current grammar" in capsys.readouterr().out
     from dabai.errors import DataError
 
