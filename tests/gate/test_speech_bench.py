@@ -103,6 +103,8 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
     assert part["non_entry_clips"] == result["non_entry_clips"] and list(part["per_voice"]) == ["zf_a+zf_b"]
     written["voices_done"] = []  # stopped inside the first voice: only whole voices count
     assert rescore_holdout(written)["entry_clips"] == 0
+    missed = tmp_path / "missed.json"
+    missed.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
     saved["asr"] = {"prompt": "另一个提示", "hotwords": ""}
     with pytest.raises(ConfigError, match="transcribed with ASR prompt/hotwords"):
         rescore_holdout(saved)
@@ -118,7 +120,8 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
 
     parser = argparse.ArgumentParser()
     add_bench_arguments(parser)
-    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 1  # a subset: no target met
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 0  # every target met
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(missed)])) == 1  # one entry missed
     assert "rescored with the current grammar" in capsys.readouterr().out
     from dabai.errors import DataError
 
