@@ -127,3 +127,17 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
 
     with pytest.raises(DataError, match="expected a JSON object"):
         run_bench_command(parser.parse_args(["--holdout", "--rescore", str(bad)]))
+
+
+def test_text_scores_name_the_sets_and_the_misses(tmp_path):
+    from dabai.gate.speech_bench import format_text_scores, score_text
+
+    grammar = tmp_path / "g.yaml"
+    grammar.write_text("intents:\n  enter:\n    phrases: [开一下门]\n", encoding="utf-8")
+    scores = score_text("holdout", grammar)
+    assert set(scores) == {"holdout", "intent_tuning"}
+    held = scores["holdout"]
+    assert held["entry"] == 8 and held["non_entry"] == 16 and held["entry_recognised"] < 8
+    assert len(held["misses"]) == held["entry"] - held["entry_recognised"]
+    report = format_text_scores(scores)
+    assert "| holdout | " in report and "missed (holdout): " in report

@@ -299,6 +299,8 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen"), default="holdout",
                    help="phrasings and names: 'holdout' (the first held-out set, since tuned on) or 'unseen' "
                         "(never tuned on)")
+    h.add_argument("--text", action="store_true",
+                   help="decide the set's sentences as text only (no TTS, no ASR): the recogniser on perfect transcripts")
     h.add_argument("--rescore", metavar="FILE", type=Path,
                    help="decide again with the current grammar on the transcripts of an earlier run (its --json or "
                         ".partial.json); nothing is synthesised or transcribed")
@@ -327,6 +329,14 @@ def run_bench_command(args: argparse.Namespace) -> int:
 def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
     from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, rescore_holdout, run_holdout
 
+    if args.text:
+        from dabai.gate.speech_bench import format_text_scores, score_text
+
+        scores = score_text(args.phrasing_set)
+        print(format_text_scores(scores))
+        if args.json:
+            Path(args.json).write_text(json.dumps(scores, ensure_ascii=False, indent=2), encoding="utf-8")
+        return 0 if all(s["entry_recognised"] == s["entry"] and not s["false_accepts"] for s in scores.values()) else 1
     if args.rescore is not None:
         from dabai.errors import DataError
 

@@ -218,6 +218,43 @@ def rescore_holdout(saved: dict, grammar_path=None) -> dict:
     return result
 
 
+def score_text(phrasing_set: str = "holdout", grammar_path=None) -> dict:
+    """The set's sentences decided as text (no TTS, no ASR): what the recogniser does with a perfect
+    transcript. The ``holdout`` set adds the tuning sentences (``intent_tuning``) as its own rows."""
+    from dabai.errors import ConfigError
+    from dabai.gate.config import GateConfig
+    from dabai.gate.decision import is_entry_request
+    from dabai.speech.bench import bench_data
+    from dabai.speech.intent import load_grammar, recognize_intent
+
+    if phrasing_set not in SETS:
+        raise ConfigError(f"unknown phrasing set {phrasing_set!r}; known: {', '.join(SETS)}")
+    data, grammar, config = bench_data(), load_grammar(grammar_path), GateConfig()
+    groups = {phrasing_set: data[SETS[phrasing_set]]}
+    if phrasing_set == "holdout":
+        groups["intent_tuning"] = data["intent_tuning"]
+    out = {}
+    for name, group in groups.items():
+        rows = {kind: [{"sentence": t, "intent": (m := recognize_intent(t, grammar)).intent,
+                        "entry": is_entry_request(m.intent, config)} for t in group[kind]]
+                for kind in ("entry", "non_entry")}
+        out[name] = {"entry_recognised": sum(r["entry"] for r in rows["entry"]), "entry": len(rows["entry"]),
+                     "false_accepts": sum(r["entry"] for r in rows["non_entry"]), "non_entry": len(rows["non_entry"]),
+                     "misses": [r for r in rows["entry"] if not r["entry"]],
+                     "false_accept_rows": [r for r in rows["non_entry"] if r["entry"]]}
+    return out
+
+
+def format_text_scores(scores: dict) -> str:
+    lines = ["| Set (as text) | Entry requests recognised | False accepts |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {s['entry_recognised']} / {s['entry']} | {s['false_accepts']} / {s['non_entry']} |"
+              for name, s in scores.items()]
+    for name, s in scores.items():
+        lines += [f"missed ({name}): {r['sentence']} ({r['intent']})" for r in s["misses"]]
+        lines += [f"false accept ({name}): {r['sentence']} ({r['intent']})" for r in s["false_accept_rows"]]
+    return "\n".join(lines)
+
+
 def judge_options(options: HoldoutOptions):
     """The judge Whisper's settings: faster-whisper's own decoding, none of the gate's (prompt, hotwords,
     10-s window, greedy, VAD), on ``judge_model``'s weights when given."""
