@@ -47,15 +47,97 @@ def test_holdout_counts_entry_requests_as_the_gate_decides(fake_turn):
     assert held["subset"] is True  # not every condition
     courier = "大白，我是快递员，让我进去送个快递。"
     assert result["per_phrasing"][courier] == 0.0
-    # the grammar does not know 开下门 (held out: not added after the fact); both are counted as misses
-    assert {r["sentence"] for r in result["misses"]} == {courier, "嗨大白，我下班回来了，开下门吧。"}
-    assert result["entry_recognised"] == pytest.approx(12 / 16)
+    assert {r["sentence"] for r in result["misses"]} == {courier}  # 开下门 too, since this set was tuned on
+    assert result["entry_recognised"] == pytest.approx(14 / 16)
     visitor = "你好，我来拜访三号楼的朋友，请让我进去。"
     assert result["per_phrasing"][visitor] == 1.0  # a visitor's request is an entry request
     assert result["false_accepts"] == 0 and not result["false_accept_rows"]
     assert result["asr_rtf"] == pytest.approx(0.2)
     names = result["names"]
     assert names["syllable_error_rate"] == 0.0 and len(names["rows"]) == 10  # the fake says exactly the text
+    assert names["default_reading"]["syllable_error_rate"] == 0.0
+    said = {r["name"]: r["said"] for r in names["default_reading"]["rows"]}
+    assert said["曾小燕"] == "zeng1 xiao3 yan4" and said["朴志勇"] == "piao2 zhi4 yong3"  # read as names
+    assert "no prompt, no hotwords" in names["judge"]
     assert not result["targets_met"]
     report = format_holdout(result)
-    assert "missed: zf_a+zf_b clean: " + courier in report and "subset: True" in report
+    assert "missed: zf_a+zf_b clean: " + courier in report and "set: holdout; subset: True" in report
+
+
+def test_the_unseen_set_is_its_own(fake_turn):
+    from dabai.core.errors import ConfigError
+    from dabai.gate.speech_bench import HoldoutOptions, judge_options, run_holdout
+    from dabai.speech.bench import bench_data
+
+    unseen = bench_data()["holdout_unseen"]
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), phrasing_set="unseen",
+                                        phrasings=2, non_entry=2), log=lambda *a: None)
+    assert result["held_out"]["set"] == "unseen" and result["held_out"]["phrasings"] == unseen["entry"][:2]
+    assert result["entry_clips"] == 2 and result["non_entry_clips"] == 4 and result["held_out"]["subset"]
+    assert [r["name"] for r in result["names"]["rows"]] == list(unseen["names"])
+    with pytest.raises(ConfigError, match="unknown phrasing set 'other'"):
+        run_holdout(HoldoutOptions(phrasing_set="other"), log=lambda *a: None)
+    judge = judge_options(HoldoutOptions())
+    assert (judge.prompt, judge.hotwords, judge.window_s, judge.beam_size, judge.vad) == ("", "", 30.0, 5, False)
+
+
+def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, capsys):
+    import json
+
+    from dabai.core.errors import ConfigError
+    from dabai.gate.speech_bench import HoldoutOptions, rescore_holdout, run_holdout
+
+    partial = tmp_path / "run.partial.json"
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False, phrasings=2,
+                                        non_entry=3), log=lambda *a: None, partial=partial)
+    saved = json.loads(json.dumps(result, ensure_ascii=False))
+    assert not result["misses"]
+    saved["details"]["entry"][0]["heard"] = "今天天气真不错"  # as if the ASR had heard this instead
+    again = rescore_holdout(saved)
+    assert again["held_out"]["rescored"] and again["held_out"]["complete"]
+    assert again["entry_clips"] == result["entry_clips"] and len(again["misses"]) == len(result["misses"]) + 1
+    assert again["asr_rtf"] == result["asr_rtf"] and again["false_accepts"] == result["false_accepts"]
+    written = json.loads(partial.read_text(encoding="utf-8"))  # the partial file, written as clips are heard
+    part = rescore_holdout(written)
+    assert part["entry_recognised"] == result["entry_recognised"] and not part["held_out"]["complete"]
+    assert part["non_entry_clips"] == result["non_entry_clips"] and list(part["per_voice"]) == ["zf_a+zf_b"]
+    written["voices_done"] = []  # stopped inside the first voice: only whole voices count
+    assert rescore_holdout(written)["entry_clips"] == 0
+    missed = tmp_path / "missed.json"
+    missed.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    saved["asr"] = {"prompt": "另一个提示", "hotwords": ""}
+    with pytest.raises(ConfigError, match="transcribed with ASR prompt/hotwords"):
+        rescore_holdout(saved)
+    with pytest.raises(ConfigError, match="not a held-out benchmark result"):
+        rescore_holdout({"intents": []})
+    out = tmp_path / "result.json"
+    out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    import argparse
+
+    from dabai.cli.speech import add_bench_arguments, run_bench_command
+
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 0  # every target met
+    assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(missed)])) == 1  # one entry missed
+    assert "rescored with the current grammar" in capsys.readouterr().out
+    from dabai.core.errors import DataError
+
+    with pytest.raises(DataError, match="expected a JSON object"):
+        run_bench_command(parser.parse_args(["--holdout", "--rescore", str(bad)]))
+
+
+def test_text_scores_name_the_sets_and_the_misses(tmp_path):
+    from dabai.gate.speech_bench import format_text_scores, score_text
+
+    grammar = tmp_path / "g.yaml"
+    grammar.write_text("intents:\n  enter:\n    phrases: [开一下门]\n", encoding="utf-8")
+    scores = score_text("holdout", grammar)
+    assert set(scores) == {"holdout", "intent_tuning"}
+    held = scores["holdout"]
+    assert held["entry"] == 8 and held["non_entry"] == 16 and held["entry_recognised"] < 8
+    assert len(held["misses"]) == held["entry"] - held["entry_recognised"]
+    report = format_text_scores(scores)
+    assert "| holdout | " in report and "missed (holdout): " in report

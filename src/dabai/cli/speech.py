@@ -296,8 +296,17 @@ def add_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--phrasings", type=int, default=0, help="only the first N entry phrasings (default: all)")
     h.add_argument("--non-entry", type=int, default=0, help="only the first N non-entry sentences (default: all)")
     h.add_argument("--no-names", action="store_true", help="skip the unseen-names greeting check")
+    h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen"), default="holdout",
+                   help="phrasings and names: 'holdout' (the first held-out set, since tuned on) or 'unseen' "
+                        "(never tuned on)")
+    h.add_argument("--text", action="store_true",
+                   help="decide the set's sentences as text only (no TTS, no ASR): the recogniser on perfect transcripts")
+    h.add_argument("--rescore", metavar="FILE", type=Path,
+                   help="decide again with the current grammar on the transcripts of an earlier run (its --json or "
+                        ".partial.json); nothing is synthesised or transcribed")
     h.add_argument("--judge-model", metavar="DIR",
-                   help="an independent CTranslate2 Whisper folder to transcribe the greetings (default: the gate's)")
+                   help="other CTranslate2 Whisper weights to transcribe the greetings (default: the gate's weights; "
+                        "the judge always decodes with faster-whisper's own settings, not the gate's)")
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -319,12 +328,35 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 
 def _run_holdout(args: argparse.Namespace, voices: list[str] | None) -> int:
-    from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, run_holdout
+    from dabai.gate.speech_bench import CONDITIONS, HoldoutOptions, format_holdout, rescore_holdout, run_holdout
 
+    if args.text:
+        from dabai.gate.speech_bench import format_text_scores, score_text
+
+        scores = score_text(args.phrasing_set)
+        print(format_text_scores(scores))
+        if args.json:
+            Path(args.json).write_text(json.dumps(scores, ensure_ascii=False, indent=2), encoding="utf-8")
+        return 0 if all(s["entry_recognised"] == s["entry"] and not s["false_accepts"] for s in scores.values()) else 1
+    if args.rescore is not None:
+        from dabai.core.errors import DataError
+
+        try:
+            saved = json.loads(args.rescore.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read a benchmark result ({exc})", args.rescore) from None
+        if not isinstance(saved, dict):
+            raise DataError("not a held-out benchmark result (expected a JSON object)", args.rescore)
+        result = rescore_holdout(saved)
+        print(format_holdout(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+            print(f"wrote {args.json}")
+        return 0 if result["targets_met"] else 1
     conditions = tuple(c.strip() for c in args.conditions.split(",")) if args.conditions else CONDITIONS
     opts = HoldoutOptions(voices=tuple(voices) if voices else HoldoutOptions.voices, conditions=conditions,
                           phrasings=args.phrasings, non_entry=args.non_entry, names=not args.no_names,
-                          threads=args.threads, judge_model=args.judge_model)
+                          threads=args.threads, judge_model=args.judge_model, phrasing_set=args.phrasing_set)
     result = run_holdout(opts, partial=Path(args.json).with_suffix(".partial.json") if args.json else None)
     print(format_holdout(result))
     if args.json:

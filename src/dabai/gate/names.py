@@ -21,16 +21,6 @@ from dabai.gate.residents import ResidentInfo
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
-def tonal_syllables(text: str) -> tuple[str, ...]:
-    """Tone-numbered pinyin of the Chinese characters of ``text`` (5 = neutral tone)."""
-    pypinyin = require("pypinyin", "speech")
-    han = "".join(_HAN.findall(text))
-    if not han:
-        return ()
-    return tuple(pypinyin.lazy_pinyin(han, style=pypinyin.Style.TONE3, neutral_tone_with_five=True,
-                                      errors="ignore"))
-
-
 def heard_readings(text: str) -> tuple[frozenset[str], ...]:
     """Per Chinese character of ``text``, every tonal reading it can have (曾: zeng1, ceng2): a transcript
     that writes the right character for a name is right whichever of its readings the name takes."""
@@ -43,8 +33,11 @@ def heard_readings(text: str) -> tuple[frozenset[str], ...]:
 
 
 def expected_syllables(resident: ResidentInfo) -> tuple[str, ...]:
-    """How the name should sound: its reading when it has one, else pypinyin's reading of the characters."""
-    return tuple(resident.reading.split()) if resident.reading else tonal_syllables(resident.name)
+    """How the name should sound: its reading when it has one, else its reading as a name
+    (:func:`dabai.speech.names.name_reading`), which is also what the TTS says."""
+    from dabai.speech.names import name_reading
+
+    return tuple(resident.reading.split()) if resident.reading else name_reading(resident.name)
 
 
 def find_name(expected: tuple[str, ...], heard: tuple[frozenset[str], ...]) -> tuple[int, tuple[str, ...]]:

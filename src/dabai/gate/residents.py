@@ -47,8 +47,14 @@ class ResidentInfo:
 
     @property
     def readings(self) -> dict[str, str]:
-        """{name: reading} for the TTS (empty when the name has no reading)."""
-        return {self.name: self.reading} if self.reading else {}
+        """{name: reading} for the TTS: the registered reading, else the name's reading as a name
+        (:func:`dabai.speech.names.name_reading`: 曾 zeng1, 单 shan4 as surnames); empty without Chinese."""
+        if self.reading:
+            return {self.name: self.reading}
+        from dabai.speech.names import name_reading
+
+        reading = name_reading(self.name)
+        return {self.name: " ".join(reading)} if reading else {}
 
     def to_json(self) -> dict:
         return {"id": self.id, "name": self.name, "unit": self.unit, "phone": self.phone, "reading": self.reading,

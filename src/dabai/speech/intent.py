@@ -12,6 +12,7 @@ communities add phrasings there or pass their own file). Matching is by pinyin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from dabai.core.config import from_dict, load_yaml
 from dabai.core.errors import ConfigError
-from dabai.speech.pinyin import align, find_exact, syllables
+from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_syllables, syllables
 
 NONE = "none"
 DEFAULT_PROMPT = "以下是普通话的句子。"
@@ -48,6 +49,23 @@ class GrammarSpec:
     asr_hotwords: str = ""  # words Whisper should expect (faster-whisper hotwords), e.g. "大白，小区"
     wake_words: list[str] = field(default_factory=list)  # 你好大白 …: explain syllables, never an intent alone
     fillers: list[str] = field(default_factory=list)  # 请, 一下, 吧 …: explain syllables around a phrase
+    # regular expressions over the transcript's Chinese characters whose matches explain syllables the way
+    # fillers do: who or where a request mentions (三号楼, 王阿姨), never an intent alone
+    context: list[str] = field(default_factory=list)
+    # a phrase heard with one of these right before it (negation_window syllables, same clause) or inside
+    # it where the phrase has none does not count: 不要开门, 我不进去, 别让他进来. Matched by sound, like
+    # phrases (部要开门 is heard as 不要开门), and so are not_negations: 不好意思, 对不起 negate nothing.
+    negators: list[str] = field(default_factory=list)
+    negation_window: int = 3
+    not_negations: list[str] = field(default_factory=list)
+    # a clause with one of these asks rather than requests: 小区几点开门？ 他们进去了吗？
+    question_words: list[str] = field(default_factory=list)
+    # a clause with one of these is about another time, not a request now: 我朋友明天来拜访我
+    other_time_words: list[str] = field(default_factory=list)
+    # inside a heard phrase where the phrase has none (past_markers) or right after it (past_after), these
+    # make it a report of the past: 有人帮我开了门, 她来看过我
+    past_markers: list[str] = field(default_factory=list)
+    past_after: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,12 +77,15 @@ class Phrase:
 
 @dataclass(frozen=True)
 class IntentGrammar:
-    """A compiled grammar: every phrase with its pinyin."""
+    """A compiled grammar: every phrase (alternatives expanded) with its pinyin."""
 
     spec: GrammarSpec
     phrases: tuple[Phrase, ...]
     extra: tuple[tuple[str, ...], ...]  # wake words and fillers as pinyin
     source: str  # file it came from
+    context: tuple[re.Pattern, ...] = ()
+    negators: tuple[tuple[str, ...], ...] = ()  # as pinyin
+    not_negations: tuple[tuple[str, ...], ...] = ()  # as pinyin
 
     @property
     def intents(self) -> list[str]:
@@ -118,13 +139,28 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                                or spec.intents[intent.refines].refines):
             raise ConfigError(f"{source}: intents.{name}.refines: {intent.refines!r} must name another intent "
                               f"that refines none itself; intents: {', '.join(spec.intents)}")
-        for i, text in enumerate(intent.phrases):
-            py = syllables(text)
-            if not py:
-                raise ConfigError(f"{source}: intents.{name}.phrases[{i}] {text!r} has no Chinese characters")
-            phrases.append(Phrase(name, text, py))
+        for i, raw in enumerate(intent.phrases):
+            try:
+                wordings = expand_alternatives(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: intents.{name}.phrases[{i}]: {exc}") from None
+            for text in wordings:
+                py = syllables(text)
+                if not py:
+                    raise ConfigError(f"{source}: intents.{name}.phrases[{i}] {text!r} has no Chinese characters")
+                phrases.append(Phrase(name, text, py))
+    if spec.negation_window < 0:
+        raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
+    context = []
+    for i, pattern in enumerate(spec.context):
+        try:
+            context.append(re.compile(pattern))
+        except re.error as exc:
+            raise ConfigError(f"{source}: context[{i}] {pattern!r} is not a regular expression ({exc})") from None
     extra = tuple(py for w in (*spec.wake_words, *spec.fillers) if (py := syllables(w)))
-    return IntentGrammar(spec, tuple(phrases), extra, source)
+    negators = tuple(py for w in spec.negators if (py := syllables(w)))
+    not_negations = tuple(py for w in spec.not_negations if (py := syllables(w)))
+    return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
@@ -142,18 +178,27 @@ def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentM
 
 
 def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], dict[str, str]]:
-    """Per intent: best confidence and the phrase behind it."""
-    heard = syllables(text)
+    """Per intent: best confidence and the phrase behind it (a negated, asked or past phrase scores 0)."""
+    han, heard = han_syllables(text)
     scores = {name: 0.0 for name in grammar.spec.intents}
     best: dict[str, str] = {}
     if not heard:
         return scores, best
+    guard = _Guards(grammar, text, han, heard)
+    matches = []
     for phrase in grammar.phrases:
         score, start, end = align(phrase.pinyin, heard)
-        if score <= scores[phrase.intent] or score <= 0.0:
+        if score > 0.0 and not guard.blocks(phrase, start, end):
+            matches.append((phrase, score, start, end))
+    context_cover = [False] * len(heard)
+    for pattern in grammar.context:
+        for m in pattern.finditer(han):
+            context_cover[m.start():m.end()] = [True] * (m.end() - m.start())
+    for phrase, score, start, end in sorted(matches, key=lambda m: -m[1]):
+        if score <= scores[phrase.intent]:
             continue
-        covered = [start <= j < end for j in range(len(heard))]
-        _cover_same_intent(grammar, phrase.intent, heard, covered)
+        covered = [c or start <= j < end for j, c in enumerate(context_cover)]
+        _cover_same_intent(grammar, phrase.intent, heard, covered, matches)
         find_exact(grammar.extra, heard, covered)
         unexplained = covered.count(False) / len(heard)
         conf = score * (1.0 - grammar.spec.coverage_weight * unexplained)
@@ -163,17 +208,73 @@ def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], 
     return scores, best
 
 
+class _Guards:
+    """Where a heard phrase is negated (不要开门), asked about (几点开门) or told as past (开了门)."""
+
+    def __init__(self, grammar: IntentGrammar, text: str, han: str, heard: tuple[str, ...]):
+        self.spec = grammar.spec
+        self.han = han
+        clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
+        for ch in text:
+            if ch in "，,。.！!？?；;：:、\n":
+                clause += 1
+            elif han and len(self.clause) < len(han) and ch == han[len(self.clause)]:
+                self.clause.append(clause)
+        if len(self.clause) != len(han):  # digits read as words: no clause marks to trust
+            self.clause = [0] * len(han)
+        negated = [False] * len(heard)  # syllables that sound like a negator that negates something
+        for word in grammar.negators:
+            for i in _occurrences(word, heard):
+                negated[i:i + len(word)] = [True] * len(word)
+        for word in grammar.not_negations:
+            for i in _occurrences(word, heard):
+                negated[i:i + len(word)] = [False] * len(word)
+        for i in range(1, len(heard) - 1):  # 能不能, 可不可以, 是不是: a question asking for a yes
+            if negated[i] and fuzzy(heard[i - 1]) == fuzzy(heard[i + 1]):
+                negated[i] = False
+        self.negated = negated
+        self.negators = {s for w in grammar.negators for s in w}
+
+    def blocks(self, phrase: Phrase, start: int, end: int) -> bool:
+        if end <= start:
+            return True
+        spec = self.spec
+        clause = self.clause[start]
+        before = start
+        while before > 0 and start - before < spec.negation_window and self.clause[before - 1] == clause:
+            before -= 1
+        own = self.negators.intersection(phrase.pinyin)  # a phrase may say 不 itself
+        if any(self.negated[i] for i in range(before, start)) or any(
+                self.negated[i] and not own for i in range(start, end)):
+            return True
+        if any(w in self.han[start:end] and w not in phrase.text for w in spec.past_markers):
+            return True
+        if any(self.han.startswith(w, end) for w in spec.past_after):
+            return True
+        lo = self.clause.index(clause)
+        hi = len(self.clause) - self.clause[::-1].index(clause)
+        return any(w in self.han[lo:hi] for w in (*spec.question_words, *spec.other_time_words))
+
+
+def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
+    k = len(word)
+    return [i for i in range(len(heard) - k + 1)
+            if all(fuzzy(a) == fuzzy(b) for a, b in zip(word, heard[i:i + k]))]
+
+
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
     """True when one of the intents refines the other (visitor / enter)."""
     return grammar.spec.intents[a].refines == b or grammar.spec.intents[b].refines == a
 
 
-def _cover_same_intent(grammar: IntentGrammar, intent: str, heard: tuple[str, ...], covered: list[bool]) -> None:
+def _cover_same_intent(grammar: IntentGrammar, intent: str, heard: tuple[str, ...], covered: list[bool],
+                       matches: list[tuple[Phrase, float, int, int]]) -> None:
     """Let further near-exact phrases of the same intent (or the one it refines) explain the rest
-    (我回来了，开门让我进去; 我是访客，让我进去)."""
+    (我回来了，开门让我进去; 我是访客，让我进去). Masking only lowers a phrase's score, so only the phrases
+    that matched near-exactly unmasked are tried."""
     family = {intent, grammar.spec.intents[intent].refines}
-    for phrase in grammar.phrases:
-        if phrase.intent not in family or all(covered):
+    for phrase, score, _, _ in matches:
+        if phrase.intent not in family or score < 0.85 or all(covered):
             continue
         rest = tuple(s if not c else "\0" for s, c in zip(heard, covered))
         score, start, end = align(phrase.pinyin, rest)

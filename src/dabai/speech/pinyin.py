@@ -36,11 +36,46 @@ INSERT = 0.8  # an extra syllable inside the matched span
 
 def syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin of the Chinese characters in ``text`` (digits read as Chinese digits)."""
+    return han_syllables(text)[1]
+
+
+def han_syllables(text: str) -> tuple[str, tuple[str, ...]]:
+    """(the Chinese characters of ``text``, their toneless pinyin), one syllable per character: a character
+    pypinyin cannot read gets ``"\0"``, which matches nothing."""
     pypinyin = require("pypinyin", "speech")
     han = "".join(_HAN.findall(text.translate(_DIGITS)))
     if not han:
-        return ()
-    return tuple(pypinyin.lazy_pinyin(han, style=pypinyin.Style.NORMAL, errors="ignore", v_to_u=False))
+        return "", ()
+    return han, tuple(pypinyin.lazy_pinyin(han, style=pypinyin.Style.NORMAL, v_to_u=False,
+                                           errors=lambda chars: ["\0"] * len(chars)))
+
+
+_GROUP = re.compile(r"\[([^\[\]]*)\]")
+
+
+def expand_alternatives(text: str, limit: int = 64) -> list[str]:
+    """Every wording of a phrase with alternatives in brackets: ``开[一下|下|]门`` → 开一下门, 开下门, 开门.
+
+    ValueError when brackets do not pair up or the phrase would expand to more than ``limit`` wordings.
+    """
+    depth = 0
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if depth not in (0, 1) or ch == "|" and depth == 0:
+            raise ValueError(f"{text!r}: unmatched or nested '[', or '|' outside a [..] group "
+                             "(write alternatives as [a|b|])")
+    if depth:
+        raise ValueError(f"{text!r}: unmatched '[' (write alternatives as [a|b|])")
+    out = [text]
+    while any("[" in t for t in out):
+        nxt = []
+        for t in out:
+            m = _GROUP.search(t)
+            nxt.extend(t[:m.start()] + alt + t[m.end():] for alt in m.group(1).split("|"))  # type: ignore[union-attr]
+        out = list(dict.fromkeys(nxt))
+        if len(out) > limit:
+            raise ValueError(f"{text!r} expands to more than {limit} wordings; split it into several phrases")
+    return out
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,85 @@
+"""Entry requests phrased as no grammar phrase is, and the sentences a gate must not open for.
+
+The phrasings are ``intent_tuning`` (and the earlier sets) of ``speech/data/bench.yaml``: the ones the
+recogniser was tuned on. ``holdout_unseen`` there is scored by ``dabai bench speech --holdout --set unseen``
+and deliberately not tested here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dabai.core.errors import ConfigError
+from dabai.gate.config import GateConfig
+from dabai.gate.decision import is_entry_request
+from dabai.speech.bench import bench_data
+from dabai.speech.intent import load_grammar, recognize_intent
+from dabai.speech.pinyin import expand_alternatives, han_syllables
+
+pytest.importorskip("pypinyin", reason="needs the speech extra")
+
+_DATA = bench_data()
+ENTRY = [*_DATA["intent_tuning"]["entry"], *_DATA["holdout"]["entry"]]
+OTHER = [*_DATA["intent_tuning"]["non_entry"], *_DATA["holdout"]["non_entry"]]
+
+
+@pytest.mark.parametrize("text", ENTRY)
+def test_tuning_entry_requests_are_entry_requests(text):
+    match = recognize_intent(text)
+    assert is_entry_request(match.intent, GateConfig()), match
+
+
+@pytest.mark.parametrize("text", OTHER)
+def test_tuning_other_sentences_are_not(text):
+    match = recognize_intent(text)
+    assert not is_entry_request(match.intent, GateConfig()), match
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("大白，开下门吧", "enter"),
+    ("不要开门", "none"),                      # negated right before the phrase
+    ("我不进去", "none"),                      # negated inside it
+    ("部要开门", "none"),                      # a homophone of 不 negates too: negators match by sound
+    ("我没带卡开下门", "enter"),                # 没 negates 带, not 开下门 three syllables on
+    ("大白，能不能开一下门？", "enter"),        # 能不能 asks for a yes, it negates nothing
+    ("不好意思，麻烦开一下门", "enter"),        # 不好意思 is politeness
+    ("小区几点开门？", "none"),                # asked about
+    ("昨天有人帮我开了门", "none"),            # told as past (and another day)
+    ("你好，我来找三号楼的王阿姨", "visitor"),  # who and where explain the rest of the sentence
+    ("我不出去", "none"),
+    ("我要出去", "leave"),
+])
+def test_guards_and_context(text, intent):
+    assert recognize_intent(text).intent == intent
+
+
+def test_homophones_still_count_inside_the_new_phrasings():
+    assert recognize_intent("大白，麻烦开一下们").intent == "enter"   # 们 for 门
+    assert recognize_intent("我是来送快第的").intent == "courier"      # 快第 for 快递
+
+
+def test_alternatives_expand_and_bad_ones_are_named():
+    assert expand_alternatives("开[一下|下|]门") == ["开一下门", "开下门", "开门"]
+    assert expand_alternatives("[让|放]我进[去|来]") == ["让我进去", "让我进来", "放我进去", "放我进来"]
+    for bad in ("开[一下门", "开一下]门", "开[[a|b]]门"):
+        with pytest.raises(ValueError, match="unmatched|outside"):
+            expand_alternatives(bad)
+    with pytest.raises(ValueError, match="more than 4"):
+        expand_alternatives("[a|b|c][d|e]", limit=4)
+
+
+def test_one_syllable_per_character_even_for_unreadable_ones():
+    han, syl = han_syllables("我来找3号楼")
+    assert han == "我来找三号楼" and len(syl) == len(han) == 6
+
+
+@pytest.mark.parametrize("body,message", [
+    ("intents:\n  enter:\n    phrases: ['开[一下门']\n", r"phrases\[0\]: '开\[一下门': unmatched"),
+    ("context: ['[a-']\nintents:\n  enter:\n    phrases: [开门]\n", r"context\[0\] .* is not a regular expression"),
+    ("negation_window: -1\nintents:\n  enter:\n    phrases: [开门]\n", "negation_window must be"),
+])
+def test_bad_new_grammar_keys_are_named(tmp_path, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_grammar(path)
