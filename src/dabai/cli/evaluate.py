@@ -12,6 +12,8 @@ EXAMPLES = """\
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
   dabai eval --data data/face-mask/val --diagnose      # lost to classification or to finding faces?
   dabai eval --model a.onnx --compare b.onnx --data data/face-mask/val data/face-mask/test   # B better than A?
+  dabai eval --data data/face-mask/val --operating-points --max-false-admit 0.01   # the gate's mask threshold
+  dabai eval --data data/face-mask/val --operating-points --write-gate-config ~/.dabai/gate.yaml
 """
 
 
@@ -22,8 +24,9 @@ def register(sub) -> None:
                    help="labelled dataset directory (voc, coco, yolo or kitti); several are pooled")
     p.add_argument("--format", dest="data_format", help="dataset format; autodetected when omitted")
     p.add_argument("--plots", metavar="DIR", default="runs/eval", help="where PR curves and the confusion matrix go (PNG)")
-    p.add_argument("--gallery", metavar="DIR", help="also write contact sheets per source (close-ups, crowds, "
-                   "worst images) and index.html to DIR")
+    p.add_argument("--gallery", metavar="DIR", help="also write contact sheets to DIR: per class the worst false "
+                   "positives, missed faces and class confusions (score and IoU on each), per source close-ups, "
+                   "crowds and worst images; errors.csv and index.html")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
@@ -33,6 +36,17 @@ def register(sub) -> None:
                    "class (a perfect classifier), class-agnostic mAP, and recall by face size")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --compare (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="resampling seed for --compare (default 0)")
+    p.add_argument("--operating-points", action="store_true", help="the gate's decision (admit only a correctly worn "
+                   "mask): false-admit and false-refuse rate per mask.with_mask threshold, a recommended one, "
+                   "operating_points.png/.json in --plots")
+    p.add_argument("--max-false-admit", type=float, default=0.01, metavar="RATE",
+                   help="--operating-points recommends the lowest threshold admitting at most this share of faces "
+                        "without or with incorrectly worn masks (default 0.01)")
+    p.add_argument("--gate-config", metavar="YAML", help="--operating-points: the gate config whose mask rules "
+                   "(min_face_score, min_face_px) apply (default: --write-gate-config's file if it exists, else "
+                   "the defaults)")
+    p.add_argument("--write-gate-config", metavar="YAML", help="--operating-points: set mask.with_mask to the "
+                   "recommended threshold in this gate config (created if missing; other settings and comments kept)")
 
 
 def run(args) -> int:
@@ -40,8 +54,14 @@ def run(args) -> int:
     from dabai.eval.api import evaluate
     from dabai.runtime.detector import Detector
 
-    if args.compare and args.diagnose:
-        raise ConfigError("--compare and --diagnose are separate reports; give one of them")
+    if sum(map(bool, (args.compare, args.diagnose, args.operating_points))) > 1:
+        raise ConfigError("--compare, --diagnose and --operating-points are separate reports; give one of them")
+    if args.write_gate_config and not args.operating_points:
+        raise ConfigError("--write-gate-config writes the threshold --operating-points recommends; add --operating-points")
+    if args.operating_points:
+        from dabai.cli.evaluate_gate import run_operating_points
+
+        return run_operating_points(args)
     if args.compare:
         return run_compare(args)
     if args.diagnose:
