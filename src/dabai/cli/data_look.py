@@ -67,6 +67,8 @@ def _register_audit(sub) -> None:
                    help="a mislabel: the other-class detection overlaps the label at least this much (default 0.6)")
     p.add_argument("--missing-iou", type=float, default=0.2,
                    help="a missing box: the detection overlaps no label more than this (default 0.2)")
+    p.add_argument("--detections", metavar="FILE", help="the detections `dabai eval --save-detections` saved for "
+                   "this model and data, instead of running the model")
     p.add_argument("--limit", type=int, default=48, help="findings on the sheet, most confident first (default 48)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
@@ -75,11 +77,12 @@ def _register_audit(sub) -> None:
 
 def _audit(args) -> int:
     from dabai.eval.audit import audit_dataset, write_audit
-    from dabai.runtime.detector import Detector
+    from dabai.runtime.detector import Detector, default_model_path
 
     detector = Detector.load(args.model, threads=args.threads or None)
     result = audit_dataset(detector, args.src, args.src_format, args.min_score, args.min_iou, args.missing_iou,
-                           args.batch, progress=not args.json)
+                           args.batch, progress=not args.json, detections_file=args.detections,
+                           model_ref=args.model or default_model_path())
     table, sheet = write_audit(result, args.out, args.limit)
     if args.json:
         print_json(result.to_json())

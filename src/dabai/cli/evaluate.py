@@ -36,6 +36,10 @@ def register(sub) -> None:
                    "class (a perfect classifier), class-agnostic mAP, and recall by face size")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --compare (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="resampling seed for --compare (default 0)")
+    p.add_argument("--save-detections", metavar="FILE", help="also save every detection to FILE (JSON), for "
+                   "--detections: galleries, audits and operating points without running the model again")
+    p.add_argument("--detections", metavar="FILE", help="use the detections --save-detections wrote (same --model, "
+                   "same data) instead of running the model")
     p.add_argument("--operating-points", action="store_true", help="the gate's decision (admit only a correctly worn "
                    "mask): false-admit and false-refuse rate per mask.with_mask threshold, a recommended one, "
                    "operating_points.png/.json in --plots")
@@ -52,12 +56,17 @@ def register(sub) -> None:
 def run(args) -> int:
     from dabai.errors import ConfigError
     from dabai.eval.api import evaluate
-    from dabai.runtime.detector import Detector
+    from dabai.runtime.detector import Detector, default_model_path
 
     if sum(map(bool, (args.compare, args.diagnose, args.operating_points))) > 1:
         raise ConfigError("--compare, --diagnose and --operating-points are separate reports; give one of them")
     if args.write_gate_config and not args.operating_points:
         raise ConfigError("--write-gate-config writes the threshold --operating-points recommends; add --operating-points")
+    if args.save_detections and (args.compare or args.diagnose or args.operating_points):
+        raise ConfigError("--save-detections saves what a plain `dabai eval` (or --gallery) predicts; "
+                          "drop --compare, --diagnose or --operating-points")
+    if args.detections and (args.compare or args.diagnose):
+        raise ConfigError("--detections works with a plain eval, --gallery and --operating-points")
     if args.operating_points:
         from dabai.cli.evaluate_gate import run_operating_points
 
@@ -69,7 +78,8 @@ def run(args) -> int:
 
     detector = Detector.load(args.model, threads=args.threads or None)
     result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json,
-                      gallery_dir=args.gallery)
+                      gallery_dir=args.gallery, detections_file=args.detections,
+                      save_detections=args.save_detections, model_ref=args.model or default_model_path())
     if args.json:
         print_json(result.to_json())
         return 0

@@ -14,14 +14,14 @@ def run_operating_points(args) -> int:
     from dabai.eval.operating import operating_points
     from dabai.eval.plots import plot_operating_points
     from dabai.gate.config import load_gate_config
-    from dabai.runtime.detector import Detector
+    from dabai.runtime.detector import Detector, default_model_path
 
     source = args.gate_config or (args.write_gate_config if args.write_gate_config
                                   and Path(args.write_gate_config).expanduser().is_file() else None)
     rules = load_gate_config(Path(source).expanduser()).mask if source else None
     detector = Detector.load(args.model, threads=args.threads or None)  # conf and NMS as the gate loads it
     points = operating_points(detector, args.data, args.data_format, rules, args.max_false_admit, args.batch,
-                              progress=not args.json)
+                              progress=not args.json, detections_file=args.detections, model_ref=args.model or default_model_path())
     points.model = args.model or "the shipped model"
     out = Path(args.plots)
     out.mkdir(parents=True, exist_ok=True)

@@ -71,13 +71,17 @@ def audit_detections(dataset: Dataset, detections: dict[str, list[Detection]], m
 
 
 def audit_dataset(model, data, data_format: str | None = None, min_score: float = 0.7, min_iou: float = 0.6,
-                  missing_iou: float = 0.2, batch_size: int = 8, progress: bool = True) -> AuditResult:
-    """Run ``model`` (a path, a Detector, or None for the shipped one) on ``data`` and audit its labels."""
-    from dabai.eval.api import _all_detections, _scoring_detector, _where, read_eval_data
+                  missing_iou: float = 0.2, batch_size: int = 8, progress: bool = True,
+                  detections_file: str | Path | None = None, model_ref=None) -> AuditResult:
+    """Run ``model`` (a path, a Detector, or None for the shipped one) on ``data`` and audit its labels;
+    with ``detections_file``, use the detections ``eval --save-detections`` saved for that model
+    (``model_ref``: its file, default ``model``) instead."""
+    from dabai.eval.api import _scoring_detector, _where, model_detections, read_eval_data
 
     detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
-    detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
+    detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file, None,
+                                  model if model_ref is None else model_ref)
     return audit_detections(dataset, detections, min_score, min_iou, missing_iou)
 
 

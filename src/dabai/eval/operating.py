@@ -162,10 +162,13 @@ def sweep(outcomes: list[FaceOutcome], rules: MaskRules, max_false_admit: float 
 
 
 def operating_points(model, data, data_format: str | None = None, rules: MaskRules | None = None,
-                     max_false_admit: float = 0.01, batch_size: int = 8, progress: bool = True) -> OperatingPoints:
+                     max_false_admit: float = 0.01, batch_size: int = 8, progress: bool = True,
+                     detections_file: str | Path | None = None, model_ref=None) -> OperatingPoints:
     """Run ``model`` (a path, a Detector, or None: the shipped checker) as the gate runs it on ``data`` and
-    sweep the mask threshold; ``rules``: the gate config's ``mask`` section (default: the defaults)."""
-    from dabai.eval.api import _where, check_classes, predict_dataset, read_eval_data
+    sweep the mask threshold; ``rules``: the gate config's ``mask`` section (default: the defaults).
+    ``detections_file``: the detections ``eval --save-detections`` saved for that model (``model_ref``: its
+    file, default ``model``), used instead of running it (those under the gate's score threshold dropped)."""
+    from dabai.eval.api import _where, check_classes, model_detections, read_eval_data
     from dabai.runtime.detector import Detector
 
     rules = rules or MaskRules()
@@ -174,7 +177,8 @@ def operating_points(model, data, data_format: str | None = None, rules: MaskRul
     check_classes(dataset, detector.classes, _where(data))
     if OK not in detector.classes:
         raise DataError(f"the model has no {OK!r} class (classes {detector.classes}): the gate admits only {OK}")
-    detections = predict_dataset(detector, dataset, batch_size, progress)
+    detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file, None,
+                                  model if model_ref is None else model_ref)
     outcomes, skipped = gate_faces(dataset, detections, rules)
     points = sweep(outcomes, rules, max_false_admit, skipped_small=skipped)
     points.model = str(model) if isinstance(model, (str, Path)) else "the shipped model" if model is None else "the model"
