@@ -162,11 +162,11 @@ def evaluate(model: str | Path | Detector | None, data, data_format: str | None 
     result.sources = score_by_source(dataset, detections, detector.classes)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
-    if gallery_dir is not None:  # contact sheets per source: close-ups, crowds, worst images (eval/gallery.py)
+    if gallery_dir is not None:  # errors per class, close-ups, crowds, worst images per source (eval/gallery.py)
         from dabai.eval.gallery import write_gallery
 
         name = Path(model).name if isinstance(model, (str, Path)) else "the model"
-        write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name)
+        write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name, classes=detector.classes)
     return result
 
 
