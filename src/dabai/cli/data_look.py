@@ -91,6 +91,6 @@ def _audit(args) -> int:
     print(f"{result.images} images, {result.boxes} boxes: {counts['mislabel']} likely mislabels, "
           f"{counts['missing_box']} likely missing boxes (score >= {args.min_score})")
     for f in result.findings[:10]:
-        print(f"  {f.kind:12s} {f.error.record.name}  {f.error.describe()}")
+        print(f"  {f.kind:12s} {f.error.record.name}  {'; '.join(f.error.describe())}")
     print(f"all findings: {table}; the {min(args.limit, len(result.findings))} most confident: {sheet}")
     return 0

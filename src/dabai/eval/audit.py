@@ -88,7 +88,7 @@ def audit_dataset(model, data, data_format: str | None = None, min_score: float 
 def write_audit(result: AuditResult, out: str | Path, limit: int = 48, cols: int = 6) -> tuple[Path, Path]:
     """``out/audit.csv`` (every finding) and ``out/audit.png`` (the ``limit`` most confident, one face per tile)."""
     from dabai.data.sheet import write_sheet
-    from dabai.eval.gallery import error_tile
+    from dabai.eval.gallery import ERROR_CAPTION_LINES, error_tile
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,5 +101,5 @@ def write_audit(result: AuditResult, out: str | Path, limit: int = 48, cols: int
     counts = result.counts()
     title = (f"{len(shown)} most confident of {counts['mislabel']} likely mislabels and {counts['missing_box']} "
              f"likely missing boxes (score >= {result.min_score}; white: label, colour: model)")
-    sheet = write_sheet([error_tile(x.error) for x in shown], out / "audit.png", cols, 320, title)
+    sheet = write_sheet([error_tile(x.error) for x in shown], out / "audit.png", cols, 320, title, ERROR_CAPTION_LINES)
     return table, sheet

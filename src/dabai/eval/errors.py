@@ -48,15 +48,15 @@ class FaceError:
     def score(self) -> float:
         return self.det.score if self.det is not None else 0.0
 
-    def describe(self) -> str:
-        """One line: what went wrong, with score and IoU."""
+    def describe(self) -> list[str]:
+        """Caption lines: what the label says, then what the model said, with score and IoU."""
         if self.kind == "false_positive":
-            return f"FP {self.det.label} {self.det.score:.2f} | IoU {self.iou:.2f} with a face"
+            return ["no labelled face here", f"FP {self.det.label} {self.det.score:.2f}, IoU {self.iou:.2f}"]
         if self.kind == "confused":
-            return f"{self.gt.label} -> {self.det.label} {self.det.score:.2f} | IoU {self.iou:.2f}"
+            return [f"labelled {self.gt.label}", f"-> {self.det.label} {self.det.score:.2f}, IoU {self.iou:.2f}"]
         if self.det is None:
-            return f"missed {self.gt.label} | no detection near it"
-        return f"missed {self.gt.label} | best {self.det.label} {self.det.score:.2f} IoU {self.iou:.2f}"
+            return [f"missed {self.gt.label}", "no detection near it"]
+        return [f"missed {self.gt.label}", f"best {self.det.label} {self.det.score:.2f}, IoU {self.iou:.2f}"]
 
     ROW_FIELDS = ("image", "source", "kind", "label", "predicted", "score", "iou", "x1", "y1", "x2", "y2")
 

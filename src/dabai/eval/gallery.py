@@ -54,12 +54,15 @@ def error_tile(error: FaceError, context: float = 3.0) -> Tile:
     """One error, cut around its face: the labelled face white, the detection in its class colour, and
     a caption with score and IoU."""
     record = error.record
-    marks = [] if error.gt is None else gt_marks([error.gt], WHITE)
+    marks = [] if error.gt is None else gt_marks([error.gt], WHITE, text=False)  # its class is in the caption
     if error.det is not None:
         marks += detection_marks([error.det])
     where = f"{record.name}" + (f" [{record.source}]" if record.source else "")
-    return Tile(record.path, marks, [error.describe(), where],
+    return Tile(record.path, marks, [*error.describe(), where],
                 face_window(error.bbox, record.width, record.height, context))
+
+
+ERROR_CAPTION_LINES = 3  # label, model, image
 
 
 def _face_share(record: ImageRecord) -> float:
@@ -90,7 +93,8 @@ def write_gallery(dataset: Dataset, detections: dict[str, list[Detection]], out:
             total = sum(e.kind == kind and e.label == label for e in errors)
             title = (f"{model_name}: {KIND_TITLES[kind]}, {label} ({len(chosen)} worst of {total}; "
                      f"white: labelled; colour: detections >= {conf})")
-            path = write_sheet([error_tile(e) for e in chosen], out / f"{label}-{KIND_FILES[kind]}.png", 4, 320, title)
+            path = write_sheet([error_tile(e) for e in chosen], out / f"{label}-{KIND_FILES[kind]}.png", 4, 320, title,
+                               ERROR_CAPTION_LINES)
             class_sheets.setdefault(label, []).append((KIND_TITLES[kind], path, total))
     source_sheets = []
     for source, part in by_source(dataset).items():
