@@ -165,7 +165,8 @@ def evaluate(model: str | Path | Detector | None, data, data_format: str | None 
     if gallery_dir is not None:  # errors per class, close-ups, crowds, worst images per source (eval/gallery.py)
         from dabai.eval.gallery import write_gallery
 
-        name = Path(model).name if isinstance(model, (str, Path)) else "the model"
+        ref = model if model_ref is None else model_ref
+        name = Path(ref).name if isinstance(ref, (str, Path)) else "the model"
         write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name, classes=detector.classes)
     return result
 
