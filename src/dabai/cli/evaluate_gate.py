@@ -57,7 +57,8 @@ def _print_table(points, source) -> None:
                    ({points.recommended} if points.recommended is not None else set()))
     for t in shown:
         at = points.at(t)
-        mark = "  <- recommended" if t == points.recommended else "  <- current" if t == r.with_mask else ""
+        marks = [name for name, value in (("recommended", points.recommended), ("current", r.with_mask)) if t == value]
+        mark = f"  <- {', '.join(marks)}" if marks else ""
         print(f"{at['threshold']:9.2f} {at['false_admit']:12.4f} {at['false_refuse']:13.4f}{mark}")
     if points.recommended is None:
         print(f"no threshold keeps false admits at or below {points.max_false_admit}")
