@@ -1,6 +1,6 @@
 """A model's detections on a dataset, saved once and reused by the picture commands.
 
-Running the shipped checker costs about 0.2 CPU-seconds an image; drawing a gallery, an audit or the
+Running the shipped checker costs about 0.24 CPU-seconds an image; drawing a gallery, an audit or the
 gate's operating points from saved detections costs a few seconds for a thousand images. So
 ``eval --save-detections FILE`` keeps every detection (score >= 0, <= 100 per image, as ``eval``
 scores them) with the model's name, and ``--detections FILE`` (``eval``, ``data audit``) uses them
