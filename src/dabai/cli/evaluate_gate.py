@@ -10,7 +10,9 @@ from dabai.cli.common import print_json
 
 
 def run_operating_points(args) -> int:
-    from dabai.errors import ConfigError
+    from dabai.errors import ConfigError, require
+
+    require("sqlalchemy", "gate")  # the gate's decision rules come with the gate extra
     from dabai.eval.operating import operating_points
     from dabai.eval.plots import plot_operating_points
     from dabai.gate.config import load_gate_config
