@@ -7,7 +7,8 @@ from dabai.cli.common import add_command, print_json
 EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
   dabai eval --data data/a/test data/b/test data/c/test # a table per source and pooled: 3-class, mask_ok, faces
-  dabai eval --data data/a/test data/b/test --gallery out/gallery   # contact sheets: close-ups, crowds, worst
+  dabai eval --data data/a/test data/b/test --gallery out/gallery   # worst errors per class, sheets per source
+  dabai eval --data data/a/test --save-detections dets.json         # then --detections dets.json: no model run
   dabai eval --model runs/train/mask-detector/checkpoints/best.pt --data data/face-mask/test --json
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
   dabai eval --data data/face-mask/val --diagnose      # lost to classification or to finding faces?
