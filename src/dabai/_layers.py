@@ -22,12 +22,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "audio": frozenset({"core"}),
     "models": frozenset({"core"}),  # the networks and their checkpoints
     "runtime": frozenset({"core", "models"}),  # inference: ONNX Runtime, PyTorch and TensorRT backends
-    "eval": frozenset({"core", "data", "runtime"}),
+    "eval": frozenset({"core", "data", "models", "runtime"}),  # models: a model file's sha256 (saved detections)
     "bench": frozenset({"core", "runtime"}),
     "speech": frozenset({"core", "audio", "bench"}),
     "export": frozenset({"core", "data", "models", "runtime", "eval", "bench"}),
     "train": frozenset({"core", "data", "models", "runtime", "eval"}),
-    "gate": frozenset({"core", "audio", "runtime", "bench", "speech"}),
+    "gate": frozenset({"core", "audio", "data", "runtime", "eval", "bench", "speech"}),  # eval: operating points
     "serve": frozenset({"core", "runtime"}),
     "pipeline": frozenset({"core", "train", "export"}),  # compositions: train, then export
     "doctor": frozenset({"core", "speech", "gate"}),

@@ -13,7 +13,7 @@ from dabai.data.formats import detect_format, read_dataset
 
 from .helpers import tree_digest
 
-COMMANDS = ["convert", "check", "stats", "split", "resize", "closeups", "demo"]
+COMMANDS = ["convert", "check", "stats", "split", "resize", "closeups", "demo", "show", "audit"]
 
 
 def help_text(*words) -> str:

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from dabai.cli.common import add_command, add_group, print_json
+from dabai.cli.data_look import register_look
 from dabai.core.errors import DataError
 
 FORMAT_NAMES = ("voc", "coco", "yolo", "kitti")
@@ -41,6 +42,7 @@ def register(subparsers) -> None:
     _register_closeups(sub)
     _register_corrupt(sub)
     _register_demo(sub)
+    register_look(sub)  # show, audit
 
 
 def _add_source(parser, what: str = "dataset folder") -> None:

@@ -7,11 +7,14 @@ from dabai.cli.common import add_command, print_json
 EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
   dabai eval --data data/a/test data/b/test data/c/test # a table per source and pooled: 3-class, mask_ok, faces
-  dabai eval --data data/a/test data/b/test --gallery out/gallery   # contact sheets: close-ups, crowds, worst
+  dabai eval --data data/a/test data/b/test --gallery out/gallery   # worst errors per class, sheets per source
+  dabai eval --data data/a/test --save-detections dets.json         # then --detections dets.json: no model run
   dabai eval --model runs/train/mask-detector/checkpoints/best.pt --data data/face-mask/test --json
   dabai eval --model int8.onnx --data data/face-mask/test --plots out/eval
   dabai eval --data data/face-mask/val --diagnose      # lost to classification or to finding faces?
   dabai eval --model a.onnx --compare b.onnx --data data/face-mask/val data/face-mask/test   # B better than A?
+  dabai eval --data data/face-mask/val --operating-points --max-false-admit 0.01   # the gate's mask threshold
+  dabai eval --data data/face-mask/val --operating-points --write-gate-config ~/.dabai/gate.yaml
 """
 
 
@@ -22,8 +25,9 @@ def register(sub) -> None:
                    help="labelled dataset directory (voc, coco, yolo or kitti); several are pooled")
     p.add_argument("--format", dest="data_format", help="dataset format; autodetected when omitted")
     p.add_argument("--plots", metavar="DIR", default="runs/eval", help="where PR curves and the confusion matrix go (PNG)")
-    p.add_argument("--gallery", metavar="DIR", help="also write contact sheets per source (close-ups, crowds, "
-                   "worst images) and index.html to DIR")
+    p.add_argument("--gallery", metavar="DIR", help="also write contact sheets to DIR: per class the worst false "
+                   "positives, missed faces and class confusions (score and IoU on each), per source close-ups, "
+                   "crowds and worst images; errors.csv and index.html")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
@@ -33,15 +37,41 @@ def register(sub) -> None:
                    "class (a perfect classifier), class-agnostic mAP, and recall by face size")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for --compare (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="resampling seed for --compare (default 0)")
+    p.add_argument("--save-detections", metavar="FILE", help="also save every detection to FILE (JSON), for "
+                   "--detections: galleries, audits and operating points without running the model again")
+    p.add_argument("--detections", metavar="FILE", help="use the detections --save-detections wrote (same --model, "
+                   "same data) instead of running the model")
+    p.add_argument("--operating-points", action="store_true", help="the gate's decision (admit only a correctly worn "
+                   "mask): false-admit and false-refuse rate per mask.with_mask threshold, a recommended one, "
+                   "operating_points.png/.json in --plots")
+    p.add_argument("--max-false-admit", type=float, default=0.01, metavar="RATE",
+                   help="--operating-points recommends the lowest threshold admitting at most this share of faces "
+                        "without or with incorrectly worn masks (default 0.01)")
+    p.add_argument("--gate-config", metavar="YAML", help="--operating-points: the gate config whose mask rules "
+                   "(min_face_score, min_face_px) apply (default: --write-gate-config's file if it exists, else "
+                   "the defaults)")
+    p.add_argument("--write-gate-config", metavar="YAML", help="--operating-points: set mask.with_mask to the "
+                   "recommended threshold in this gate config (created if missing; other settings and comments kept)")
 
 
 def run(args) -> int:
     from dabai.core.errors import ConfigError
     from dabai.eval.api import evaluate
-    from dabai.runtime.detector import Detector
+    from dabai.runtime.detector import Detector, default_model_path
 
-    if args.compare and args.diagnose:
-        raise ConfigError("--compare and --diagnose are separate reports; give one of them")
+    if sum(map(bool, (args.compare, args.diagnose, args.operating_points))) > 1:
+        raise ConfigError("--compare, --diagnose and --operating-points are separate reports; give one of them")
+    if args.write_gate_config and not args.operating_points:
+        raise ConfigError("--write-gate-config writes the threshold --operating-points recommends; add --operating-points")
+    if args.save_detections and (args.compare or args.diagnose or args.operating_points):
+        raise ConfigError("--save-detections saves what a plain `dabai eval` (or --gallery) predicts; "
+                          "drop --compare, --diagnose or --operating-points")
+    if args.detections and (args.compare or args.diagnose):
+        raise ConfigError("--detections works with a plain eval, --gallery and --operating-points")
+    if args.operating_points:
+        from dabai.cli.evaluate_gate import run_operating_points
+
+        return run_operating_points(args)
     if args.compare:
         return run_compare(args)
     if args.diagnose:
@@ -49,7 +79,8 @@ def run(args) -> int:
 
     detector = Detector.load(args.model, threads=args.threads or None)
     result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json,
-                      gallery_dir=args.gallery)
+                      gallery_dir=args.gallery, detections_file=args.detections,
+                      save_detections=args.save_detections, model_ref=args.model or default_model_path())
     if args.json:
         print_json(result.to_json())
         return 0

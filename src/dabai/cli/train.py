@@ -15,6 +15,8 @@ EXAMPLES = """\
   torchrun --nproc_per_node 2 -m dabai train configs/mask_detector.yaml   # distributed (DDP)
   dabai train --list-models
   dabai train configs/mask_classifier.yaml               # the mask checker's face-crop classifier (task: classify)
+  dabai train --preview-augment configs/mask_detector.yaml --sheet preview.png   # look before training
+  dabai train --preview-augment configs/mask_detector.yaml --set augment.mosaic=1 --samples 6
 """
 
 
@@ -35,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--nan-retry", action="store_true", help="on a non-finite loss restore the last good checkpoint and halve the lr")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any spec key, e.g. augment.hflip=0")
     p.add_argument("--list-models", action="store_true", help="list the registered architectures and exit")
+    p.add_argument("--preview-augment", metavar="SPEC", help="do not train: write a contact sheet of training samples "
+                   "as labelled and as the spec's augmentation feeds them to the network (with their boxes)")
+    p.add_argument("--sheet", metavar="PNG", default="augment-preview.png",
+                   help="--preview-augment: the sheet to write (default augment-preview.png)")
+    p.add_argument("--samples", type=int, default=12, help="--preview-augment: images to show (default 12)")
+    p.add_argument("--epoch", type=int, default=0, help="--preview-augment: the epoch whose augmentation to show "
+                   "(default 0; each epoch draws others)")
 
 
 FLAG_KEYS = {"model": "model.name", "init": "model.init", "teacher": "distill.teacher", "epochs": "epochs", "batch": "batch_size", "lr": "optimizer.lr",
@@ -51,6 +60,8 @@ def run(args) -> int:
     from dabai.core.errors import ConfigError, require
 
     require("torch", "train")
+    if args.preview_augment:
+        return run_preview(args)
     from dabai.pipeline import train
     from dabai.train.classifier import is_classifier_spec, load_classifier_spec, train_classifier
     from dabai.train.spec import load_spec
@@ -73,4 +84,23 @@ def run(args) -> int:
             overrides.append("nan_retry=true")
         run_dir = train(load_spec(args.spec, overrides + list(args.set)))
     print(f"run directory: {Path(run_dir)}")
+    return 0
+
+
+def run_preview(args) -> int:
+    from dabai.core.errors import ConfigError
+    from dabai.train.classifier import is_classifier_spec
+    from dabai.train.preview import preview_augment
+    from dabai.train.spec import load_spec
+
+    if args.spec or args.resume:
+        raise ConfigError("--preview-augment takes the spec itself (dabai train --preview-augment SPEC); "
+                          "give no other SPEC or --resume")
+    if is_classifier_spec(args.preview_augment):
+        raise ConfigError(f"{args.preview_augment} trains the face-crop classifier (task: classify); "
+                          "--preview-augment shows a detector spec's augmentation")
+    overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
+    spec = load_spec(args.preview_augment, overrides + list(args.set))
+    path = preview_augment(spec, args.sheet, args.samples, epoch=args.epoch)
+    print(f"augmentation preview: {path}")
     return 0

@@ -40,7 +40,7 @@ def closeup_dataset(ds: Dataset, out: str | Path, fmt: str, size: tuple[int, int
             continue
         image = read_image_bgr(record.path)
         for k, face in enumerate(faces):
-            window = _window(face, image.shape[1], image.shape[0], size, context)
+            window = face_window(face, image.shape[1], image.shape[0], size, context)
             name = f"{Path(record.name).with_suffix('')}_face{k}.jpg"
             records.append(_write_closeup(image, record, window, size, out / "images" / name, name))
     closeups = Dataset(images=records, classes=list(ds.classes))
@@ -48,7 +48,7 @@ def closeup_dataset(ds: Dataset, out: str | Path, fmt: str, size: tuple[int, int
     return closeups
 
 
-def _window(face: Box, width: int, height: int, size: tuple[int, int], context: float) -> tuple[float, float, float, float]:
+def face_window(face: Box, width: int, height: int, size: tuple[int, int], context: float) -> tuple[float, float, float, float]:
     """A window of the output's aspect around the face, shrunk and shifted to stay inside the image when it can."""
     aspect = size[0] / size[1]
     needed = max(face.width / aspect, face.height)  # smallest window holding the face

@@ -86,6 +86,26 @@ def _all_detections(detector: Detector, dataset: Dataset, where: str, batch_size
     return predict_dataset(detector, dataset, batch_size, progress)
 
 
+def model_detections(detector: Detector, dataset: Dataset, where: str, batch_size: int = 8, progress: bool = True,
+                     load_from: str | Path | None = None, save_to: str | Path | None = None, model_ref=None):
+    """The detector's detections on ``dataset``: read from ``load_from`` (a file ``save_to`` wrote for the same
+    model, ``model_ref``: its path, shipped name or None for the default; see ``eval/detfile.py``), or
+    predicted (and saved to ``save_to``)."""
+    from dabai.core.errors import ConfigError
+    from dabai.eval.detfile import load_detections, save_detections
+
+    if (load_from or save_to) and not (model_ref is None or isinstance(model_ref, (str, Path))):
+        raise ConfigError("saved detections need the model's file (a path or shipped name), not a loaded Detector")
+    if load_from:
+        check_classes(dataset.labels_used(), detector.classes, where, "model")
+        found = load_detections(load_from, dataset, model_ref, detector.options.conf)
+        return {name: [d for d in dets if d.score >= detector.options.conf] for name, dets in found.items()}
+    detections = _all_detections(detector, dataset, where, batch_size, progress)
+    if save_to:
+        save_detections(save_to, detections, model_ref, detector.classes, detector.options.conf)
+    return detections
+
+
 def compare_models(model_a, model_b, data, data_format: str | None = None, resamples: int = 1000, seed: int = 0,
                    batch_size: int = 8, progress: bool = True):
     """Paired bootstrap of mAP@0.5(B) - mAP@0.5(A) on the same images (see ``dabai.eval.compare``)."""
@@ -116,26 +136,31 @@ def diagnose(model, data, data_format: str | None = None, batch_size: int = 8, p
 
 def evaluate(model: str | Path | Detector | None, data, data_format: str | None = None,
              batch_size: int = 8, plots_dir: str | Path | None = None, confusion_conf: float = 0.3,
-             progress: bool = True, gallery_dir: str | Path | None = None) -> EvalResult:
+             progress: bool = True, gallery_dir: str | Path | None = None, detections_file: str | Path | None = None,
+             save_detections: str | Path | None = None, model_ref=None) -> EvalResult:
     """mAP@0.5, mAP@0.5:0.95 and per-class AP over all detections (NMS applied, <= 100 per image), and
     ``result.sources``: per source and pooled, in three views (3-class, mask_ok vs not_ok, faces found;
     ``dabai.eval.views``).
 
     ``data``: a Dataset, a folder, or a list of folders pooled into one (each folder is then a source,
-    unless it records its own sources, as `dabai data merge` writes them).
+    unless it records its own sources, as `dabai data merge` writes them). ``detections_file``: use the
+    detections ``save_detections`` wrote in an earlier run of the same model (``model_ref``, default
+    ``model``: its file) instead of running it (``eval/detfile.py``).
     """
     detector = _scoring_detector(model)
     dataset = read_eval_data(data, data_format)
-    detections = _all_detections(detector, dataset, _where(data), batch_size, progress)
+    detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file,
+                                  save_detections, model if model_ref is None else model_ref)
     result = coco_evaluate(dataset, detections, detector.classes)
     result.sources = score_by_source(dataset, detections, detector.classes)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
-    if gallery_dir is not None:  # contact sheets per source: close-ups, crowds, worst images (eval/gallery.py)
+    if gallery_dir is not None:  # errors per class, close-ups, crowds, worst images per source (eval/gallery.py)
         from dabai.eval.gallery import write_gallery
 
-        name = Path(model).name if isinstance(model, (str, Path)) else "the model"
-        write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name)
+        ref = model if model_ref is None else model_ref
+        name = Path(ref).name if isinstance(ref, (str, Path)) else "the model"
+        write_gallery(dataset, detections, gallery_dir, confusion_conf, model_name=name, classes=detector.classes)
     return result
 
 

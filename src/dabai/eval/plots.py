@@ -89,3 +89,31 @@ def plot_training_curves(rows: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_operating_points(points, path: Path) -> None:
+    """False-admit and false-refuse rate against the gate's mask threshold (``gate/operating.py``); the
+    right panel zooms on the false-admit rate near the chosen maximum."""
+    plt = _pyplot()
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(11, 4.5))
+    t = points.thresholds
+    at = points.at(points.recommended) if points.recommended is not None else None
+    for a in (ax, zoom):
+        a.plot(t, points.false_admit, color="tab:red",
+               label=f"false admit (of {points.n_not_ok} faces without or with incorrectly worn mask)")
+        a.plot(t, points.false_refuse, color="tab:blue", label=f"false refuse (of {points.faces_ok} with_mask faces)")
+        a.axhline(points.max_false_admit, color="tab:red", ls=":", lw=1, label=f"max false admit {points.max_false_admit:g}")
+        a.axvline(points.rules.with_mask, color="grey", ls="--", lw=1,
+                  label=f"current mask.with_mask {points.rules.with_mask:g}")
+        if at is not None:
+            a.axvline(points.recommended, color="black", lw=1.2, label=f"recommended {points.recommended:g}: "
+                      f"false admit {at['false_admit']:.3f}, false refuse {at['false_refuse']:.3f}")
+        a.grid(alpha=0.3)
+        a.set(xlabel="mask.with_mask (score a with_mask face needs)", xlim=(0, 1))
+    ax.set(ylabel="rate", ylim=(0, 1.02), title=f"Gate operating points (faces seen at score >= {points.rules.min_face_score:g})")
+    top = max(3 * points.max_false_admit, float(points.false_admit.max()) * 1.1, 0.01)
+    zoom.set(ylim=(0, top), title="false admits, zoomed")
+    ax.legend(loc="center left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

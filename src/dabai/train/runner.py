@@ -54,13 +54,7 @@ class Runner:
 
     # ---- set-up -------------------------------------------------------------------------
     def _read_train_set(self) -> Dataset:
-        """`data.train` plus every `data.extra_train` directory, each checked against the spec's classes."""
-        images = []
-        for folder in (self.spec.data.train, *self.spec.data.extra_train):
-            part = read_dataset(folder, self.spec.data.format)
-            check_classes(part.classes, self.spec.classes, folder, "spec")
-            images.extend(part.images)
-        return Dataset(images=images, classes=list(self.spec.classes))
+        return read_train_set(self.spec)
 
     def _device(self) -> torch.device:
         want = self.spec.device
@@ -253,3 +247,13 @@ class Runner:
                    "selected": self.spec.select, "checkpoint": str(chosen)}
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         log.info("done: %s", summary)
+
+
+def read_train_set(spec: TrainSpec) -> Dataset:
+    """`data.train` plus every `data.extra_train` directory, each checked against the spec's classes."""
+    images = []
+    for folder in (spec.data.train, *spec.data.extra_train):
+        part = read_dataset(folder, spec.data.format)
+        check_classes(part.classes, spec.classes, folder, "spec")
+        images.extend(part.images)
+    return Dataset(images=images, classes=list(spec.classes))
