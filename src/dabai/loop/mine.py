@@ -247,5 +247,5 @@ def write_csv(path: Path, picked: list[Candidate], signals: list[str], source: P
         for rank, c in enumerate(picked, 1):
             reasons = c.reasons() or ["highest remaining score"]
             w.writerow([rank, f"images/{c.name}", f"{c.score:.4f}", *(f"{c.signals.get(s, 0.0):.4f}" for s in signals),
-                        c.faces, c.look_alikes, ";".join(reasons), (source / c.name).as_posix()])
+                        c.faces, c.look_alikes, ";".join(reasons), (c.path or source).as_posix()])
     return path

@@ -47,7 +47,7 @@ class FrameSource:
     def frames(self, desc: str) -> Iterator[Frame]:
         """Decoded frames with a progress bar (with an ETA where the count is known)."""
         if self.kind == "video":
-            yield from progress(self._video_frames(), desc=desc, unit="frame")
+            yield from progress(self._video_frames(), desc=desc, total=self._video_length(), unit="frame")
             return
         base = self.root
         for path in progress(self.files, desc=desc):
@@ -57,6 +57,17 @@ class FrameSource:
                 self.skipped.append(str(exc))
                 continue
             yield Frame(path.relative_to(base).as_posix(), image, path)
+
+    def _video_length(self) -> int | None:
+        """Frames that will be yielded, from the container's frame count (None when it does not say)."""
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.root))
+        try:
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        finally:
+            cap.release()
+        return -(-count // self.every) if count > 0 else None
 
     def _video_frames(self) -> Iterator[Frame]:
         from dabai.runtime.predict import iter_video
