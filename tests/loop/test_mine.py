@@ -53,18 +53,22 @@ def test_mine_a_gate_home_writes_picks_and_why(tmp_path, checker):
     home = tmp_path / "home"
     photos = make_photos(tmp_path / "photos")
     write(home / "mining" / "20261202" / "010203-000001-g.jpg", cv2.imread(str(photos / "bare.jpg")))
+    (home / "mining" / "20261202" / "010203-000001-g.json").write_text('{"why": ["votes split: mask_ok 2, no_mask 1"]}')
     write(home / "snapshots" / "20261202" / "010204-000001-g.jpg", cv2.imread(str(photos / "masked.jpg")))
     write(home / "live" / "latest.jpg", np.full((120, 160, 3), 90, np.uint8))
-    report = mine(home, tmp_path / "out", checker, int8_model=None, options=MineOptions(top=2))
-    assert report.seen == 3 and len(report.picked) == 2
+    report = mine(home, tmp_path / "out", checker, int8_model=None, options=MineOptions(top=3))
+    assert report.seen == 3 and len(report.picked) == 3
     assert report.signals_used == ["low_confidence", "near_threshold"]
     with open(report.csv_path, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["rank"] for r in rows] == ["1", "2"]
+    assert [r["rank"] for r in rows] == ["1", "2", "3"]
     assert set(rows[0]) >= {"image", "score", "low_confidence", "near_threshold", "reasons", "source"}
     for r in rows:
         assert (tmp_path / "out" / r["image"]).is_file()
-    assert float(rows[0]["score"]) >= float(rows[1]["score"])
+    assert float(rows[0]["score"]) >= float(rows[1]["score"]) >= float(rows[2]["score"])
+    notes = {r["image"]: r["gate_note"] for r in rows}
+    assert notes["images/mining/20261202/010203-000001-g.jpg"] == "votes split: mask_ok 2, no_mask 1"  # the gate's why
+    assert notes["images/live/latest.jpg"] == ""
     with pytest.raises(DataError, match="not empty"):
         mine(home, tmp_path / "out", checker, int8_model=None)
 

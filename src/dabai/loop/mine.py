@@ -25,6 +25,7 @@ saying why each was picked.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,12 +241,25 @@ def _detector(model, threads: int | None) -> Detector:
     return model if isinstance(model, Detector) else Detector.load(model, threads=threads)
 
 
+def gate_note(path: Path | None) -> str:
+    """Why the gate kept a frame: the ``why`` of the .json note beside a frame of ``mining/`` (gate/mining.py)."""
+    note = path.with_suffix(".json") if path is not None else None
+    if note is None or not note.is_file():
+        return ""
+    try:
+        why = json.loads(note.read_text(encoding="utf-8")).get("why", [])
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+        return f"unreadable note {note.name} ({type(exc).__name__})"
+    return "; ".join(str(w) for w in why) if isinstance(why, list) else str(why)
+
+
 def write_csv(path: Path, picked: list[Candidate], signals: list[str], source: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["rank", "image", "score", *signals, "faces", "look_alikes_picked_before", "reasons", "source"])
+        w.writerow(["rank", "image", "score", *signals, "faces", "look_alikes_picked_before", "reasons", "source",
+                    "gate_note"])
         for rank, c in enumerate(picked, 1):
             reasons = c.reasons() or ["highest remaining score"]
             w.writerow([rank, f"images/{c.name}", f"{c.score:.4f}", *(f"{c.signals.get(s, 0.0):.4f}" for s in signals),
-                        c.faces, c.look_alikes, ";".join(reasons), (c.path or source).as_posix()])
+                        c.faces, c.look_alikes, ";".join(reasons), (c.path or source).as_posix(), gate_note(c.path)])
     return path
