@@ -31,8 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dabai.data.dataset import Box, Dataset, ImageRecord
-from dabai.data.formats.voc import write_annotations
+from dabai.data.dataset import Box, ImageRecord
+from dabai.data.formats.base import write_classes_file
+from dabai.data.formats.voc import write_annotation
 from dabai.data.imageio import write_jpeg
 from dabai.errors import DataError
 from dabai.gate.config import MaskRules
@@ -182,41 +183,43 @@ def label(source: str | Path, out: str | Path, model: str | Path | Detector | No
     detector = detector.with_options(conf=CROP_SCAN_CONF if crops else min(options.conf, 0.1))
     report = LabelReport(mode="crops" if crops else "photos", out=out)
     written = read_manifest(out)
+    model_name = str(model) if model is not None and not isinstance(model, Detector) else \
+        str(getattr(detector.backend, "path", "the shipped checker"))
     reviews: list[Review] = []
-    records: list[ImageRecord] = []
     human = {name for name in _existing_annotations(out) if is_human_edited(out / name, written, out)}
-    for frame in src.frames(desc="label"):
-        stem = Path(frame.name).with_suffix("").as_posix()
-        key = f"annotations/{stem}.xml"
-        if key in human:
-            report.kept.append(key)
-            continue
-        if crops:
-            boxes, review = label_crop(frame.image, Path(frame.name).parent.name, detector, options)
-        else:
-            boxes, review = label_photo(group_faces(detector(frame.image), detector.classes), options)
-        if options.only_uncertain and review is None:
-            report.certain_left_out += 1
-            continue
-        image_path = out / "images" / frame.name
-        _place_image(frame, image_path)
-        h, w = frame.image.shape[:2]
-        records.append(ImageRecord(path=image_path.resolve(), width=w, height=h, boxes=boxes, name=frame.name))
-        report.boxes += len(boxes)
-        if review is not None:
-            review.image = f"images/{frame.name}"
-            reviews.append(review)
-    report.skipped = list(src.skipped)
     out.mkdir(parents=True, exist_ok=True)
-    if records:
-        write_annotations(Dataset(images=records, classes=list(detector.classes)), out)
-    for im in records:
-        key = f"annotations/{im.stem}.xml"
-        written[key] = sha256_file(out / key)
-        report.written.append(key)
+    write_classes_file(out, list(detector.classes))
+    try:
+        for n, frame in enumerate(src.frames(desc="label"), 1):
+            stem = Path(frame.name).with_suffix("").as_posix()
+            key = f"annotations/{stem}.xml"
+            if key in human:
+                report.kept.append(key)
+                continue
+            if crops:
+                boxes, review = label_crop(frame.image, Path(frame.name).parent.name, detector, options)
+            else:
+                boxes, review = label_photo(group_faces(detector(frame.image), detector.classes), options)
+            if options.only_uncertain and review is None:
+                report.certain_left_out += 1
+                continue
+            image_path = out / "images" / frame.name
+            _place_image(frame, image_path)
+            h, w = frame.image.shape[:2]
+            record = ImageRecord(path=image_path.resolve(), width=w, height=h, boxes=boxes, name=frame.name)
+            written[key] = sha256_file(write_annotation(record, out))
+            report.written.append(key)
+            report.boxes += len(boxes)
+            if review is not None:
+                review.image = f"images/{frame.name}"
+                reviews.append(review)
+            if n % 200 == 0:  # an interrupted run loses nothing: what it wrote is recorded as its own
+                _write_manifest(out, written, model_name)
+    finally:
+        _write_manifest(out, written, model_name)
+        report.review_csv = _write_review(out / REVIEW_NAME, reviews)
+    report.skipped = list(src.skipped)
     report.uncertain = len(reviews)
-    _write_manifest(out, written, getattr(detector.backend, "path", model))
-    report.review_csv = _write_review(out / REVIEW_NAME, reviews)
     return report
 
 
