@@ -71,6 +71,10 @@ def test_mine_a_gate_home_writes_picks_and_why(tmp_path, checker):
     assert notes["images/live/latest.jpg"] == ""
     with pytest.raises(DataError, match="not empty"):
         mine(home, tmp_path / "out", checker, int8_model=None)
+    from dabai.loop.label import label  # the picks are ready for `dabai label OUT`
+
+    labelled = label(tmp_path / "out", tmp_path / "voc", checker)
+    assert sorted(labelled.written) == sorted(f"annotations/{r['image'][7:-4]}.xml" for r in rows)
 
 
 def test_mine_a_video_every_nth_frame(tmp_path, checker):

@@ -82,7 +82,8 @@ def is_gate_home(path: Path) -> bool:
 
 
 def open_source(source: str | Path, every: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS) -> FrameSource:
-    """A folder of images (searched recursively), a video file (every ``every``-th frame) or a gate home."""
+    """A folder of images (searched recursively; for a ``dabai mine`` output, its ``images/``), a video file
+    (every ``every``-th frame) or a gate home."""
     root = Path(source).expanduser()
     if not root.exists():
         raise DataError("no such file or folder", path=root)
@@ -101,6 +102,8 @@ def open_source(source: str | Path, every: int = 1, max_pixels: int = DEFAULT_MA
             raise DataError("this gate home has no kept frames yet (mining/, snapshots/ and live/ are empty)",
                             path=root)
         return FrameSource(root, "gate", files=files, max_pixels=max_pixels)
+    if (root / "mine.csv").is_file() and (root / "images").is_dir():
+        root = root / "images"  # a `dabai mine` output: its picks
     files = list_images(root)
     if not files:
         raise DataError("no images found here (a folder of images, a video file or a gate home was expected)",
