@@ -29,7 +29,8 @@ def register(sub) -> None:
     p.add_argument("--only-uncertain", action="store_true", help="write only images with a box to check")
     p.add_argument("--conf", type=float, default=None, help="photos: faces scoring below this get no box "
                    "(default: the gate's min_face_score, 0.4)")
-    p.add_argument("--sure", type=float, default=0.6, help="boxes scoring below this are marked difficult (default 0.6)")
+    p.add_argument("--sure", type=float, default=None,
+                   help="boxes scoring below this are marked difficult (default: 0.6 for photos, 0.5 for face crops)")
     p.add_argument("--margin", type=float, default=0.3,
                    help="boxes whose two best class shares are closer than this are marked difficult (default 0.3)")
     mode = p.add_mutually_exclusive_group()
