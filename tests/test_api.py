@@ -21,7 +21,7 @@ def test_unknown_name_is_an_attribute_error():
 
 
 def test_import_and_detector_do_not_import_torch():
-    code = ("import sys, dabai; from dabai import Detector; Detector.load(); "
+    code = ("import sys, dabai; from dabai import Detector, label, mine; Detector.load(); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -31,5 +31,5 @@ def test_import_and_detector_do_not_import_torch():
 def test_cli_help_lists_every_group():
     out = subprocess.run([sys.executable, "-m", "dabai", "--help"], capture_output=True, text=True, timeout=120)
     for group in ("data", "train", "eval", "predict", "prune", "export", "parity", "serve", "bench",
-                  "asr", "tts", "audio", "residents", "keys", "pass", "gate", "demo"):
+                  "asr", "tts", "audio", "residents", "keys", "pass", "gate", "demo", "mine", "label"):
         assert f"    {group} " in out.stdout, group

@@ -27,6 +27,8 @@ _LAZY = {
     "evaluate": "dabai.eval.api",
     "compare_models": "dabai.eval.api",
     "diagnose": "dabai.eval.api",
+    "mine": "dabai.loop.mine",
+    "label": "dabai.loop.label",
     "GateChecker": "dabai.gate.check",
     "open_gate": "dabai.gate.context",
     "synthesize": "dabai.speech.tts",

@@ -29,15 +29,16 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "train": frozenset({"core", "data", "models", "runtime", "eval"}),
     "gate": frozenset({"core", "audio", "data", "runtime", "eval", "bench", "speech"}),  # eval: operating points
     "serve": frozenset({"core", "runtime"}),
+    "loop": frozenset({"core", "data", "runtime", "gate"}),  # mine and label: inference only, never training
     "pipeline": frozenset({"core", "train", "export"}),  # compositions: train, then export
     "doctor": frozenset({"core", "speech", "gate"}),
     "cli": frozenset({"core", "data", "audio", "models", "runtime", "eval", "bench", "speech", "export", "train",
-                      "gate", "serve", "pipeline", "doctor"}),
+                      "gate", "serve", "loop", "pipeline", "doctor"}),
     "__main__": frozenset({"cli"}),
 }
 
 # Arrows that must never appear, not even through other parts: what MAY_IMPORT has to keep true.
-INFERENCE = ("runtime", "serve", "gate", "speech", "bench")  # what runs at the gate or behind the API
+INFERENCE = ("runtime", "serve", "gate", "speech", "bench", "loop")  # what runs at the gate or behind the API
 NEVER: dict[str, frozenset[str]] = {
     **{part: frozenset({"train", "export", "pipeline"}) for part in INFERENCE},  # inference never loads training
     "data": frozenset({"models", "runtime"}),  # the dataset tools need no model

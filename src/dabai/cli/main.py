@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "train",
     "evaluate",
     "predict",
+    "mine",
+    "label",
     "optimize",
     "serve",
     "bench",

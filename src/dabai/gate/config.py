@@ -80,6 +80,17 @@ class SessionRules:
 
 
 @dataclass(frozen=True)
+class MiningRules:
+    """Frames the gate keeps for `dabai mine`: those of uncertain decisions (DABAI_HOME/mining/), within limits."""
+
+    keep: bool = True  # keep frames of uncertain decisions
+    margin: float = 0.1  # uncertain: the deciding face's score within this of min_face_score or with_mask
+    max_frames: int = 1000  # frames kept at most (oldest removed first)
+    max_mb: float = 200.0  # megabytes kept at most, frames and their .json notes together (oldest removed first)
+    max_days: float = 14.0  # frames older than this are removed
+
+
+@dataclass(frozen=True)
 class CameraRules:
     """A live camera (index or network stream) for `dabai gate run`."""
 
@@ -134,6 +145,7 @@ class GateConfig:
     mask: MaskRules = field(default_factory=MaskRules)
     passes: PassRules = field(default_factory=PassRules)
     session: SessionRules = field(default_factory=SessionRules)
+    mining: MiningRules = field(default_factory=MiningRules)
     camera: CameraRules = field(default_factory=CameraRules)
     door: DoorRules = field(default_factory=DoorRules)
     health: HealthRules = field(default_factory=HealthRules)
@@ -155,6 +167,9 @@ class GateConfig:
                             ("mask.min_face_score", self.mask.min_face_score)):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name}: {value} must be between 0 and 1")
+        m = self.mining
+        if not 0.0 <= m.margin <= 1.0 or m.max_frames < 0 or m.max_mb < 0 or m.max_days < 0:
+            raise ConfigError("mining: margin must be between 0 and 1; max_frames, max_mb and max_days at least 0")
         cam = self.camera
         if cam.queue_frames < 1:
             raise ConfigError(f"camera.queue_frames: {cam.queue_frames} must be at least 1")

@@ -10,6 +10,7 @@ Layout::
       gate.db              SQLite registry + event log (unless DABAI_DB names a server)
       cache/replies/       rendered reply audio
       snapshots/           frames of denied visitors (pruned to a retention limit)
+      mining/              frames of uncertain decisions for `dabai mine`, each with a .json note (pruned too)
       live/                the latest frame and detections, read by the console
       console/secret       HMAC secret of console sessions (mode 0600)
 
@@ -77,6 +78,10 @@ class GateHome:
         return self.root / "snapshots"
 
     @property
+    def mining_dir(self) -> Path:
+        return self.root / "mining"
+
+    @property
     def live_dir(self) -> Path:
         return self.root / "live"
 
@@ -92,8 +97,8 @@ class GateHome:
     @property
     def private_dirs(self) -> tuple[Path, ...]:
         """Dabai's own folders under the home: all kept at mode 0700."""
-        return (self.keys_dir, self.root / "cache", self.reply_cache_dir, self.snapshots_dir, self.live_dir,
-                self.console_dir)
+        return (self.keys_dir, self.root / "cache", self.reply_cache_dir, self.snapshots_dir, self.mining_dir,
+                self.live_dir, self.console_dir)
 
     def ensure(self) -> GateHome:
         """Create the home folder (mode 0700) and its sub-folders if missing; narrow Dabai's sub-folders to 0700

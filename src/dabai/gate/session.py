@@ -25,6 +25,7 @@ from dabai.core.errors import DabaiError
 from dabai.gate.check import GateChecker
 from dabai.gate.decision import Observations, decide, mask_reason, persons_at_gate
 from dabai.gate.door import Door, initial_state
+from dabai.gate.mining import keep_for_mining, uncertain_reasons
 from dabai.gate.passes import NO_PASS, PassCheck
 from dabai.gate.snapshots import save_snapshot, write_live
 
@@ -167,6 +168,7 @@ class GateSession:
         decision, obs, event_id = self.checker.conclude(faces, self._pass, intent, latency,
                                                         snapshot=str(snapshot) if snapshot else None)
         self.allowed += int(decision.allow)
+        self._keep_if_uncertain(frame, faces, decision.allow)
         self.state, self._decided_at = "decided", now
         self._denied_outcome = outcome
         event = {"event_id": event_id, "time": time.strftime("%H:%M:%S"), "allow": decision.allow,
@@ -181,6 +183,17 @@ class GateSession:
             self.on_reply(event)
         self._last = event
         return event
+
+    def _keep_if_uncertain(self, frame, faces, allow: bool) -> None:
+        """A frame of an uncertain decision is kept for `dabai mine` (gate/mining.py); a failure to save it is
+        logged, never stops the gate."""
+        reasons = uncertain_reasons([o for o, _ in self._votes], faces, self.cfg)
+        if not reasons or not self.cfg.mining.keep:
+            return
+        try:
+            keep_for_mining(self.checker.home.mining_dir, frame, faces, reasons, allow, self.cfg)
+        except OSError as exc:
+            log.warning("could not keep the frame of an uncertain decision for mining: %s", exc)
 
     def _on_decided(self, frame, now, present, text):
         if self._absent >= self.rules.absent_frames:

@@ -1,4 +1,4 @@
-"""Deny snapshots (with retention) and the live frame the console shows."""
+"""Deny snapshots and frames kept for mining (both with retention), and the live frame the console shows."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import numpy as np
 from dabai.gate.home import private_dir
 
 
-def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_days: float) -> Path | None:
-    """Write a JPEG of a denied visitor under ``folder/YYYYMMDD/`` and prune old ones; None if it fails."""
+def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_days: float,
+                  max_bytes: int | None = None, note: dict | None = None) -> Path | None:
+    """Write a JPEG of a visitor under ``folder/YYYYMMDD/`` (with ``note`` as a .json beside it) and prune old
+    ones; None if it fails."""
     import cv2
 
     now = datetime.now(UTC)
@@ -24,19 +26,25 @@ def save_snapshot(folder: Path, frame: np.ndarray, gate_id: str, keep: int, max_
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         return None
+    if note is not None:
+        _atomic_write(path.with_suffix(".json"), json.dumps(note, ensure_ascii=False).encode())
     _atomic_write(path, data.tobytes())
-    prune(folder, keep, max_days)
+    prune(folder, keep, max_days, max_bytes)
     return path
 
 
-def prune(folder: Path, keep: int, max_days: float) -> int:
-    """Remove snapshots beyond the newest ``keep`` or older than ``max_days``; returns how many went."""
+def prune(folder: Path, keep: int, max_days: float, max_bytes: int | None = None) -> int:
+    """Remove snapshots (and their .json notes) beyond the newest ``keep``, older than ``max_days``, or beyond
+    ``max_bytes`` in all, newest kept first; returns how many went."""
     files = sorted(folder.glob("*/*.jpg"), key=lambda p: p.stat().st_mtime, reverse=True)
     cutoff = time.time() - max_days * 86400
-    removed = 0
+    removed = total = 0
     for i, p in enumerate(files):
-        if i >= keep or p.stat().st_mtime < cutoff:
+        note = p.with_suffix(".json")
+        total += p.stat().st_size + (note.stat().st_size if note.exists() else 0)
+        if i >= keep or p.stat().st_mtime < cutoff or (max_bytes is not None and total > max_bytes):
             p.unlink(missing_ok=True)
+            note.unlink(missing_ok=True)
             removed += 1
     for day in folder.iterdir() if folder.is_dir() else ():
         if day.is_dir() and not any(day.iterdir()):

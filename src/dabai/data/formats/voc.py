@@ -148,14 +148,19 @@ def write(ds: Dataset, out: Path, mode: str) -> None:
 
 def write_annotations(ds: Dataset, out: Path) -> None:
     """``annotations/<stem>.xml`` for every image (no <object> when it has none) and classes.txt."""
-    ann_dir = out / "annotations"
     for im in progress(ds.images, desc="writing VOC"):
-        path = ann_dir / f"{im.stem}.xml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tree = ET.ElementTree(_annotation_element(im))
-        ET.indent(tree)
-        tree.write(path, encoding="utf-8", xml_declaration=False)
+        write_annotation(im, out)
     write_classes_file(out, ds.classes)
+
+
+def write_annotation(im: ImageRecord, out: Path) -> Path:
+    """``out/annotations/<stem>.xml`` of one image; returns its path."""
+    path = out / "annotations" / f"{im.stem}.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree = ET.ElementTree(_annotation_element(im))
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=False)
+    return path
 
 
 def _annotation_element(im: ImageRecord) -> ET.Element:
