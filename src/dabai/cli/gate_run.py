@@ -21,9 +21,10 @@ def register(sub, common) -> None:
         g, "check", cmd_check, "check one visitor and print the decision (exit 0 allow, 1 deny)",
         description="Check one visitor: mask detector on FACE, the pass QR (from --qr, else found in FACE), "
                     "the request (heard from --audio, or given with --intent), then the decision, written to "
-                    "the event log. --json prints {allow, reasons, resident, mask, pass, intent, reply_text, "
+                    "the event log. --json prints the gate's one result shape (docs/gate.md, 'One result'): "
+                    "{event_id, time, gate_id, allow, reasons, intent, transcript, resident, mask, pass, reply_text, "
                     "reply_audio, reply_cached (the reply came from the cache), speech_note (set when replies "
-                    "are not in the gate's own voice), latency_ms}.",
+                    "are not in the gate's own voice), snapshot, door, door_detail, latency_ms}.",
         examples="  dabai gate check --image face.jpg --qr pass.png --intent enter\n"
                  "  dabai gate check --image visitor.jpg --audio request.wav --json\n"))
     p.add_argument("--image", required=True, help="photo of the visitor (the QR may be in it too)")
@@ -44,7 +45,8 @@ def register(sub, common) -> None:
                  "  dabai gate run --video visitors.mp4 --intent enter --max-frames 300 --json\n"
                  "  dabai gate run --camera rtsp://user:pw@192.168.1.64:554/Streaming/Channels/102 --intent enter "
                  "--health-port 8701\n"), json_flag=True)
-    p.epilog += "--json prints one JSON line per decision as it happens, then a last line {\"summary\": …}.\n"
+    p.epilog += ("--json prints one JSON line per decision as it happens (the shape of 'gate check --json'), "
+                 "then a last line {\"summary\": …}.\n")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", help="camera index (e.g. 0) or stream URL (rtsp://..., http://...); "
                                       "default: camera.source in gate.yaml")
@@ -126,17 +128,16 @@ def cmd_check(args) -> int:
     checker = GateChecker(home, reg, cfg, model_path=args.model)
     result = checker.check(args.image, qr_image=args.qr, audio=args.audio, intent=args.intent,
                            reply_audio=not args.no_reply_audio)
-    if result.reply_note:
-        print(f"note: {result.reply_note}", file=sys.stderr)
+    if result.speech_note:
+        print(f"note: {result.speech_note}", file=sys.stderr)
     if args.json:
         print_json(result.to_json())
     else:
-        d = result.decision
-        print(("ALLOW" if d.allow else "DENY ") + f"  {d.reply_text}")
-        if d.reasons:
-            print("  reasons: " + ", ".join(d.reasons))
+        print(("ALLOW" if result.allow else "DENY ") + f"  {result.reply_text}")
+        if result.reasons:
+            print("  reasons: " + ", ".join(result.reasons))
         print(f"  total {result.latency_ms['total_ms']:.0f} ms (event {result.event_id})")
-    return 0 if result.decision.allow else 1
+    return 0 if result.allow else 1
 
 
 def cmd_run(args) -> int:
@@ -152,7 +153,7 @@ def cmd_run(args) -> int:
                           intent=args.intent, replies_dir=args.replies, play=args.play, model=args.model,
                           max_frames=args.max_frames, fps=args.fps, health_port=args.health_port,
                           speak=not args.no_reply_audio)
-    summary = run_session(home, cfg, reg, opts, on_decision=_print_json_line if args.json else _print_decision)
+    summary = run_session(home, cfg, reg, opts, on_decision=_print_result_line if args.json else _print_decision)
     if args.json:  # the decisions were streamed already; a kill loses nothing but this line
         _print_json_line({"summary": {k: v for k, v in summary.items() if k != "events"}})
     else:
@@ -166,11 +167,14 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _print_decision(event: dict) -> None:
-    door = event.get("door")
-    print(f"[{event['time']}] {'ALLOW' if event['allow'] else 'DENY '} {event['reply_text']}"
-          + (f"  ({', '.join(event['reasons'])})" if event["reasons"] else "")
-          + (f"  door {door}" if door in ("opened", "failed") else ""), flush=True)
+def _print_decision(result) -> None:
+    print(f"[{result.time.astimezone():%H:%M:%S}] {'ALLOW' if result.allow else 'DENY '} {result.reply_text}"
+          + (f"  ({', '.join(result.reasons)})" if result.reasons else "")
+          + (f"  door {result.door}" if result.door in ("opened", "failed") else ""), flush=True)
+
+
+def _print_result_line(result) -> None:
+    _print_json_line(result.to_json())
 
 
 def cmd_install_service(args) -> int:
@@ -280,11 +284,11 @@ def cmd_events(args) -> int:
     _, _, reg = _open(args)
     rows = query_events(reg, outcome=args.outcome, reason=args.reason, resident=args.resident, limit=args.limit)
     if args.json:
-        print_json([e.to_json() for e in rows])
+        print_json([e.to_json() for e in rows])  # the same shape as 'gate check --json' (docs/gate.md)
         return 0
     for e in rows:
         who = e.resident_name or (f"resident {e.resident_id}" if e.resident_id else "-")
-        print(f"{e.id:>6} {e.time.astimezone():%Y-%m-%d %H:%M:%S} {e.gate_id:<8} {'allow' if e.allow else 'deny '} "
+        print(f"{e.event_id:>6} {e.time.astimezone():%Y-%m-%d %H:%M:%S} {e.gate_id:<8} {'allow' if e.allow else 'deny '} "
               f"{who:<10} {','.join(e.reasons) or '-'}" + (f"  door {e.door}" if e.door else ""))
     return 0
 
