@@ -170,7 +170,7 @@ def test_predict_reads_a_network_camera(tmp_path, capsys):
     stream = HttpStream(write_clip(tmp_path / "cam.mp4", frames, FPS))
     stream.start()
     try:
-        code = main(["predict", stream.url, "--max-frames", "5", "--json", str(tmp_path / "preds.json"),
+        code = main(["predict", stream.url, "--max-frames", "5", "--out-json", str(tmp_path / "preds.json"),
                      "--out", str(tmp_path / "preds")])
     finally:
         stream.stop()

@@ -186,7 +186,7 @@ def test_verbose_keeps_the_internal_error_exit_code(env, capsys, monkeypatch):
     def boom(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("dabai.cli.gate_run.cmd_events", boom)
+    monkeypatch.setattr("dabai.cli.gate.cmd_events", boom)
     for flags in ([], ["-v"]):
         code, _, err = run(capsys, *flags, "gate", "events")
         assert code == 70 and "internal error: RuntimeError: a bug" in err
