@@ -147,3 +147,18 @@ class _JpegTolerantDetector(CodedDetector):
     def __call__(self, image):
         v = int(image[0, 0, 0])
         return list(CODES.get(min(CODES, key=lambda c: abs(c - v)), []))
+
+
+def test_one_decision_per_visitor_decision(make_session, registry, signer, resident, monkeypatch):
+    """The loop used to preview a decision (for the snapshot) before the checker decided, and decide again."""
+    import sys
+
+    from dabai.gate.decision import decide
+
+    calls = []
+    for module in [m for name, m in sys.modules.items() if name.startswith("dabai.gate") and hasattr(m, "decide")]:
+        monkeypatch.setattr(module, "decide", lambda obs, cfg: calls.append(obs) or decide(obs, cfg))
+    text = issue_pass(registry, signer, resident.id).text
+    events = run(make_session(), [frame(30, text)] * 12 + [frame(20, text)] * 12)  # a deny, then an allow
+    assert [e.allow for e in events] == [False, True] and len(calls) == 2
+    assert events[0].snapshot is not None and events[1].snapshot is None  # taken from the one decision
