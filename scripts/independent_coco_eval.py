@@ -1,4 +1,4 @@
-"""Score a `dabai predict --json --conf 0` file with faster-coco-eval, independently of dabai's code.
+"""Score a `dabai predict --out-json FILE --conf 0` file with faster-coco-eval, independently of dabai's code.
 
 Usage: python scripts/independent_coco_eval.py GT_COCO.json PREDS.json
 GT_COCO.json comes from `dabai data convert DIR --to coco`; only the JSON files are read here.

@@ -9,7 +9,7 @@ and run with PYTHONPATH=/tmp/yolo/site. The split comes from `dabai data convert
 Usage:
     python scripts/yolo11n_baseline.py train DATA_YAML --hours 0.6 --imgsz 384 --project DIR
     python scripts/yolo11n_baseline.py predict WEIGHTS.pt IMAGES_DIR OUT.json --imgsz 384
-The predict JSON has dabai's `predict --json` shape, so scripts/independent_coco_eval.py scores both
+The predict JSON has dabai's `predict --json` / `--out-json` shape, so scripts/independent_coco_eval.py scores both
 detectors the same way (every detection, NMS applied, at most 100 per image).
 """
 

@@ -37,7 +37,7 @@ def _subset(face_mask_dir: Path, root: Path, n: int) -> Path:
 def _both_scores(data: Path, tmp: Path, capsys) -> tuple[dict, dict]:
     """(dabai eval --json, faster-coco-eval on the predict --json and convert --to coco files)."""
     assert main(["data", "convert", str(data), "--to", "coco", "--out", str(tmp / "gt"), "--link"]) == 0
-    assert main(["predict", str(data / "images"), "--json", str(tmp / "preds.json"), "--conf", "0"]) == 0
+    assert main(["predict", str(data / "images"), "--out-json", str(tmp / "preds.json"), "--conf", "0"]) == 0
     capsys.readouterr()
     assert main(["eval", "--data", str(data), "--json", "--plots", str(tmp / "plots")]) == 0
     ours = json.loads(capsys.readouterr().out)

@@ -118,7 +118,7 @@ def test_predict_cli_zero_byte_image_is_a_per_file_error(image_dir, tmp_path, ca
     for name in ("empty.jpg", "valid.jpg", "png-10000x10000.png", "png-30000x30000.png"):
         (folder / name).write_bytes((image_dir / name).read_bytes())
     out = tmp_path / "p.json"
-    code = main(["predict", str(folder), "--json", str(out), "--conf", "0"])
+    code = main(["predict", str(folder), "--out-json", str(out), "--conf", "0"])
     err = capsys.readouterr().err
     assert code == 1 and "internal error" not in err and "empty.jpg: the image is empty" in err
     assert "png-10000x10000.png: the image is 10000x10000, more than the limit of 40000000 pixels" in err

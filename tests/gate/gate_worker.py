@@ -34,15 +34,14 @@ def main(argv: list[str]) -> int:
         accepted = []
         for text in texts:
             check = checker.verify(text)
-            decision, _, _ = checker.conclude(MASKED, check, "enter", {})
-            if decision.allow:
+            if checker.conclude(MASKED, check, "enter", {}).allow:
                 accepted.append(text)
         print(json.dumps(accepted), flush=True)
     elif mode == "spam":
         i = 0
         while True:
             i += 1
-            _, _, event_id = checker.conclude(MASKED, checker.verify(None), "enter", {"n": float(i)})
+            event_id = checker.conclude(MASKED, checker.verify(None), "enter", {"n": float(i)}).event_id
             print(f"ok {event_id}", flush=True)
     return 0
 

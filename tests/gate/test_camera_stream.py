@@ -116,7 +116,7 @@ def run_with_restarts(home, registry, clip, restarts: int, every_s: float, down_
     bounds = [0.0, *marks["restarted_at"], float("inf")]
     per_segment = [sum(1 for t, _ in decisions if lo <= t < hi) for lo, hi in zip(bounds, bounds[1:])]
     return summary | {"recoveries": marks["recoveries"], "per_segment": per_segment,
-                      "allows": [e["allow"] for _, e in decisions]}
+                      "allows": [e.allow for _, e in decisions]}
 
 
 def test_rtsp_server_restarted_mid_run_recovers_and_keeps_deciding(home, registry, make_clip):
@@ -170,7 +170,7 @@ def test_predict_reads_a_network_camera(tmp_path, capsys):
     stream = HttpStream(write_clip(tmp_path / "cam.mp4", frames, FPS))
     stream.start()
     try:
-        code = main(["predict", stream.url, "--max-frames", "5", "--json", str(tmp_path / "preds.json"),
+        code = main(["predict", stream.url, "--max-frames", "5", "--out-json", str(tmp_path / "preds.json"),
                      "--out", str(tmp_path / "preds")])
     finally:
         stream.stop()

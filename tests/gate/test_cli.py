@@ -77,11 +77,17 @@ def test_residents_import_and_remove(env, capsys):
     assert "王五" in out and "李四" not in out
 
 
+RESULT_KEYS = {"event_id", "time", "gate_id", "allow", "reasons", "intent", "transcript", "resident", "mask", "pass",
+               "reply_text", "reply_audio", "reply_cached", "speech_note", "snapshot", "door", "door_detail",
+               "latency_ms"}
+
+
 def test_gate_check_json_shape(env, capsys, monkeypatch):
     run(capsys, "keys", "init")
     run(capsys, "residents", "add", "张三", "--no-speech")
     png = env / "pass.png"
-    run(capsys, "pass", "issue", "张三", "--out", str(png))
+    _, out, _ = run(capsys, "pass", "issue", "张三", "--out", str(png), "--json")
+    issued_id = json.loads(out)["pass_id"]
     face_img = env / "face.jpg"
     cv2.imwrite(str(face_img), cv2.imread(str(png)))
     det = FakeDetector([face("with_mask", 0.91)])
@@ -90,11 +96,11 @@ def test_gate_check_json_shape(env, capsys, monkeypatch):
                        "--json", "--no-reply-audio")
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"allow", "reasons", "resident", "mask", "pass", "intent", "reply_text", "reply_audio",
-                           "reply_cached", "speech_note", "latency_ms"}
+    assert set(result) == RESULT_KEYS  # the gate's one result shape (docs/gate.md, "One result")
     assert result["reply_cached"] is None and result["speech_note"] is None  # --no-reply-audio
     assert result["allow"] is True and result["resident"]["name"] == "张三"
-    assert result["mask"] == {"label": "with_mask", "score": 0.91} and result["pass"] == {"valid": True, "reason": None}
+    assert result["mask"] == {"label": "with_mask", "score": 0.91} and result["pass"] == {"valid": True, "reason": None,
+                                                                                         "pass_id": issued_id}
     assert result["reply_text"] == "您好，张三，欢迎回家，二维码有效请您通过。"
     assert {"detect_ms", "qr_ms", "verify_ms", "decide_ms", "log_ms", "total_ms"} <= set(result["latency_ms"])
     # QR found in the face image itself; no intent -> deny with the reason
@@ -102,7 +108,12 @@ def test_gate_check_json_shape(env, capsys, monkeypatch):
     assert code == 1 and json.loads(out)["reasons"] == ["no_request"]
     code, out, _ = run(capsys, "gate", "events", "--json")
     events = json.loads(out)
-    assert [e["allow"] for e in events] == [False, True] and events[1]["resident_name"] == "张三"
+    assert [e["allow"] for e in events] == [False, True] and events[1]["resident"]["name"] == "张三"
+    # the log reads back the same result: one shape, the same values (less what the log does not keep)
+    assert all(set(e) == RESULT_KEYS for e in events)
+    not_logged = {"reply_audio", "reply_cached", "speech_note", "transcript", "latency_ms"}
+    assert {k: v for k, v in events[1].items() if k not in not_logged} == \
+        {k: v for k, v in result.items() if k not in not_logged}
     code, out, _ = run(capsys, "gate", "events", "--outcome", "deny")
     assert "no_request" in out and code == 0
 
@@ -175,7 +186,7 @@ def test_verbose_keeps_the_internal_error_exit_code(env, capsys, monkeypatch):
     def boom(args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("dabai.cli.gate_run.cmd_events", boom)
+    monkeypatch.setattr("dabai.cli.gate.cmd_events", boom)
     for flags in ([], ["-v"]):
         code, _, err = run(capsys, *flags, "gate", "events")
         assert code == 70 and "internal error: RuntimeError: a bug" in err
@@ -184,13 +195,17 @@ def test_verbose_keeps_the_internal_error_exit_code(env, capsys, monkeypatch):
 
 def test_gate_run_json_streams_each_decision(env, capsys, monkeypatch):
     """Smaller: 'gate run --json' printed only at the end, so a kill lost every decision."""
+    from datetime import UTC, datetime
+
     from dabai.core.errors import DabaiError
+    from dabai.gate.result import GateResult
 
     run(capsys, "keys", "init")
 
     def fake_run_session(home, cfg, reg, opts, *, on_decision=None, detector=None):
-        on_decision({"time": "2026-01-01T00:00:00+00:00", "allow": True, "reasons": [], "reply_text": "欢迎"})
-        on_decision({"time": "2026-01-01T00:00:05+00:00", "allow": False, "reasons": ["no_mask"], "reply_text": "口罩"})
+        on_decision(GateResult(1, datetime(2026, 1, 1, tzinfo=UTC), "g", True, [], "enter", reply_text="欢迎"))
+        on_decision(GateResult(2, datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC), "g", False, ["no_mask"], "enter",
+                               reply_text="口罩"))
         raise DabaiError("camera 0 stopped delivering frames")  # the loop dies before its summary
 
     monkeypatch.setattr("dabai.gate.session.run_session", fake_run_session)

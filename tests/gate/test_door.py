@@ -7,6 +7,7 @@ import json
 import sys
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -147,23 +148,23 @@ def test_twenty_visitors_webhook_fires_once_per_admit(home, registry, signer, re
     session = make_session(home, registry, door_config(receiver.url, secret_file, alerts))
     events = walk(session, twenty_visitors(registry, signer, resident))
     assert len(events) == 20
-    admits = [e["event_id"] for e in events if e["allow"]]
+    admits = [e.event_id for e in events if e.allow]
     assert len(admits) == 8  # visitors 1 and 5 of every 5
     assert sorted(r["body"]["event_id"] for r in receiver.requests) == sorted(admits)  # 0 extra, 0 missing
     assert all(r["signed"] and r["body"]["action"] == "open" for r in receiver.requests)
     assert len({r["key"] for r in receiver.requests}) == len(admits)
-    logged = {e.id: e for e in query_events(registry, limit=100)}
+    logged = {e.event_id: e for e in query_events(registry, limit=100)}
     for e in events:
-        assert logged[e["event_id"]].door == ("opened" if e["allow"] else "not_asked") == e["door"]
+        assert logged[e.event_id].door == ("opened" if e.allow else "not_asked") == e.door
     assert "HTTP 200" in logged[admits[0]].door_detail
     assert not alerts.exists()  # alert_on: [door_failed] by default, and nothing failed
 
     # the relay goes offline: admits are logged as door failed, and each failure raises the alert
     receiver.close()
     events = walk(session, twenty_visitors(registry, signer, resident)[:5], t0=1000.0)
-    failed = [e["event_id"] for e in events if e["allow"]]
-    assert len(failed) == 2 and all(e["door"] == "failed" for e in events if e["allow"])
-    logged = {e.id: e for e in query_events(registry, limit=100)}
+    failed = [e.event_id for e in events if e.allow]
+    assert len(failed) == 2 and all(e.door == "failed" for e in events if e.allow)
+    logged = {e.event_id: e for e in query_events(registry, limit=100)}
     assert all(logged[i].door == "failed" and "not delivered" in logged[i].door_detail and "3 attempt" in
                logged[i].door_detail for i in failed)
     assert alerts.read_text().split("\n")[:-1] == [f"{i} alert:door_failed" for i in failed]
@@ -173,7 +174,7 @@ def test_twenty_visitors_webhook_fires_once_per_admit(home, registry, signer, re
 def test_one_decision_opens_the_door_once(home, registry, signer, resident, receiver, secret_file):
     session = make_session(home, registry, door_config(receiver.url, secret_file))
     (event,) = walk(session, twenty_visitors(registry, signer, resident)[:1])
-    assert event["door"] == "opened" and len(receiver.requests) == 1
+    assert event.door == "opened" and len(receiver.requests) == 1
     assert session.door.after_decision(event) == ("opening", "already claimed")  # a second call: refused
     assert len(receiver.requests) == 1
 
@@ -204,12 +205,12 @@ def test_retried_only_when_the_relay_certainly_did_not_act(home, registry, secre
                                               retries=3, retry_delay_s=0.05))
             door = Door(rules, registry, cfg.gate_id, home.root)
             checker = GateChecker(home, registry, cfg, detector=CodedDetector(), door=door)
-            _, _, event_id = checker.conclude([face()], checker.verify(None), "enter", {})
+            event = checker.conclude([face()], checker.verify(None), "enter", {})
             # (no pass: a deny) -> force an allow-shaped event through the door API to test the action alone
             from dabai.gate.events import set_door
 
-            assert set_door(registry, event_id, expect="not_asked", new="pending")
-            got = door.after_decision({"event_id": event_id, "allow": True, "reasons": []})
+            assert set_door(registry, event.event_id, expect="not_asked", new="pending")
+            got = door.after_decision(replace(event, allow=True, reasons=[]))
             assert got[0] == state and words in got[1], (recv.url, got)
             assert len(recv.requests) == calls
     finally:
@@ -227,16 +228,16 @@ def test_command_door(home, registry, signer, resident, tmp_path):
                                           pass_timeout_s=0.3))
     session = make_session(home, registry, cfg)
     events = walk(session, twenty_visitors(registry, signer, resident)[:2])
-    assert [e["door"] for e in events] == ["opened", "not_asked"]
-    assert log.read_text() == f"open {events[0]['event_id']}\n"
+    assert [e.door for e in events] == ["opened", "not_asked"]
+    assert log.read_text() == f"open {events[0].event_id}\n"
 
     bad = DoorRules(open=DoorAction(kind="command", command=[sys.executable, "-c", "import sys; sys.exit(3)"],
                                     retries=1, retry_delay_s=0.01))
     door = Door(bad, registry, "g", home.root)
     from dabai.gate.events import set_door
 
-    assert set_door(registry, events[1]["event_id"], expect="not_asked", new="pending")
-    state, detail = door.after_decision({"event_id": events[1]["event_id"], "allow": True, "reasons": []})
+    assert set_door(registry, events[1].event_id, expect="not_asked", new="pending")
+    state, detail = door.after_decision(replace(events[1], allow=True, reasons=[]))
     assert state == "failed" and "exit 3" in detail and "2 attempt" in detail
 
 

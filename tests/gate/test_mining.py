@@ -39,7 +39,7 @@ def kept(home):
 def test_a_with_mask_score_near_the_threshold_is_kept_with_a_note(home, registry, signer, resident):
     text = issue_pass(registry, signer, resident.id).text
     event = decide_once(home, registry, text, [face("with_mask", 0.55)])
-    assert event["allow"]  # admitted, but only just: worth a label
+    assert event.allow  # admitted, but only just: worth a label
     [frame] = kept(home)
     note = json.loads(frame.with_suffix(".json").read_text())
     assert note["allow"] is True and "with_mask 0.55 near threshold 0.5" in note["why"]

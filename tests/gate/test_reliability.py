@@ -89,7 +89,7 @@ def test_event_log_survives_kill_9(home, registry):
     con = sqlite3.connect(home.sqlite_path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
-    events = {e.id: e for e in query_events(registry, limit=10000)}
+    events = {e.event_id: e for e in query_events(registry, limit=10000)}
     assert set(acked) <= set(events)  # every acknowledged event is there
     for e in events.values():  # and every stored row is whole
         assert e.reasons == ["no_pass"] and e.gate_id.startswith("gate-") and "n" in e.latency_ms

@@ -58,9 +58,9 @@ def test_allow_then_idle(make_session, registry, signer, resident):
     text = issue_pass(registry, signer, resident.id).text
     s = make_session()
     events = run(s, [frame(10)] * 3 + [frame(20, text)] * 8 + [frame(10)] * 4)
-    assert [e["allow"] for e in events] == [True]
+    assert [e.allow for e in events] == [True]
     assert s.state == "idle" and s.visitors == 1 and s.allowed == 1
-    assert events[0]["reply_text"].startswith("您好，张三")
+    assert events[0].reply_text.startswith("您好，张三")
     assert (s.checker.home.live_dir / "latest.jpg").is_file()
 
 
@@ -68,15 +68,15 @@ def test_deny_snapshot_then_recheck_after_putting_on_mask(make_session, registry
     text = issue_pass(registry, signer, resident.id).text
     s = make_session()
     events = run(s, [frame(30, text)] * 12 + [frame(20, text)] * 12)
-    assert [(e["allow"], tuple(e["reasons"])) for e in events] == [(False, ("no_mask",)), (True, ())]
+    assert [(e.allow, tuple(e.reasons)) for e in events] == [(False, ("no_mask",)), (True, ())]
     snaps = list(home.snapshots_dir.glob("*/*.jpg"))
-    assert len(snaps) == 1 and events[0]["snapshot"] == str(snaps[0])
+    assert len(snaps) == 1 and events[0].snapshot == str(snaps[0])
 
 
 def test_timeouts_decide_without_pass_or_request(make_session):
     s = make_session(intent=None)
     events = run(s, [frame(20)] * 40)
-    assert len(events) == 1 and events[0]["reasons"] == ["no_pass", "no_request"]
+    assert len(events) == 1 and events[0].reasons == ["no_pass", "no_request"]
     assert s.state == "decided"  # waits (no repeat) while nothing changes
 
 
@@ -85,7 +85,7 @@ def test_debounce_single_flicker(make_session, registry, signer, resident):
     s = make_session()
     flicker = [frame(20, text), frame(30, text), frame(20, text), frame(20, text), frame(20, text)]
     events = run(s, [frame(20, text)] * 2 + flicker * 2)
-    assert events and events[0]["allow"]  # one bare-face frame among masked ones does not deny
+    assert events and events[0].allow  # one bare-face frame among masked ones does not deny
     s2 = make_session()
     assert run(s2, [frame(20, text)] * 2 + [frame(10)]) == [] and s2.state != "decided"
 
@@ -100,7 +100,7 @@ def test_bad_frames_and_garbage_never_stop_the_loop(make_session, registry, sign
               frame(20, text), frame(20, text), frame(20, text)]
     events = run(s, frames)
     assert s.bad_frames == 5
-    assert [e["allow"] for e in events] == [True]  # garbage QR first, then the real pass wins
+    assert [e.allow for e in events] == [True]  # garbage QR first, then the real pass wins
 
 
 def test_visitor_leaves_before_decision(make_session):
@@ -147,3 +147,18 @@ class _JpegTolerantDetector(CodedDetector):
     def __call__(self, image):
         v = int(image[0, 0, 0])
         return list(CODES.get(min(CODES, key=lambda c: abs(c - v)), []))
+
+
+def test_one_decision_per_visitor_decision(make_session, registry, signer, resident, monkeypatch):
+    """The loop used to preview a decision (for the snapshot) before the checker decided, and decide again."""
+    import sys
+
+    from dabai.gate.decision import decide
+
+    calls = []
+    for module in [m for name, m in sys.modules.items() if name.startswith("dabai.gate") and hasattr(m, "decide")]:
+        monkeypatch.setattr(module, "decide", lambda obs, cfg: calls.append(obs) or decide(obs, cfg))
+    text = issue_pass(registry, signer, resident.id).text
+    events = run(make_session(), [frame(30, text)] * 12 + [frame(20, text)] * 12)  # a deny, then an allow
+    assert [e.allow for e in events] == [False, True] and len(calls) == 2
+    assert events[0].snapshot is not None and events[1].snapshot is None  # taken from the one decision

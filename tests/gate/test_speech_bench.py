@@ -116,10 +116,11 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
     bad.write_text("[1, 2]", encoding="utf-8")
     import argparse
 
-    from dabai.cli.speech import add_bench_arguments, run_bench_command
+    from dabai.cli.bench import _run_speech as run_bench_command
+    from dabai.cli.bench import add_speech_bench_arguments
 
     parser = argparse.ArgumentParser()
-    add_bench_arguments(parser)
+    add_speech_bench_arguments(parser)
     assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 0  # every target met
     assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(missed)])) == 1  # one entry missed
     assert "rescored with the current grammar" in capsys.readouterr().out

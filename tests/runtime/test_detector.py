@@ -105,7 +105,7 @@ def _dabai(*args):
 
 def test_predict_cli_writes_images_json_and_kitti(tiny_model, images, tmp_path):
     out, js, kitti = tmp_path / "out", tmp_path / "p.json", tmp_path / "kitti"
-    proc = _dabai("predict", str(images), "--model", str(tiny_model[1]), "--out", str(out), "--json", str(js),
+    proc = _dabai("predict", str(images), "--model", str(tiny_model[1]), "--out", str(out), "--out-json", str(js),
                   "--kitti", str(kitti), "--conf", "0.3")
     assert proc.returncode == 0, proc.stderr
     records = json.loads(js.read_text())
@@ -116,6 +116,24 @@ def test_predict_cli_writes_images_json_and_kitti(tiny_model, images, tmp_path):
     assert len(line) == 16 and line[0] in SAMPLE_CLASSES
 
 
+def test_predict_cli_json_is_stdout_and_the_old_file_spelling_warns(tiny_model, images, tmp_path):
+    """--json means JSON on stdout (as in every command); the file is --out-json. The old --json FILE still
+    writes the file for one release, with a warning on stderr."""
+    js = tmp_path / "p.json"
+    proc = _dabai("predict", str(images), "--model", str(tiny_model[1]), "--json", "--out-json", str(js))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(js.read_text()) and json.loads(proc.stdout)  # stdout: JSON alone
+    assert "image(s)" in proc.stderr and "deprecated" not in proc.stderr
+    flag_first = _dabai("predict", "--json", str(images), "--model", str(tiny_model[1]))
+    assert flag_first.returncode == 0 and json.loads(flag_first.stdout) == json.loads(js.read_text())
+    old = tmp_path / "old.json"
+    proc = _dabai("predict", str(images), "--model", str(tiny_model[1]), "--json", str(old))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(old.read_text()) == json.loads(js.read_text())
+    assert "warning: --json FILE is deprecated" in proc.stderr and "--out-json FILE" in proc.stderr
+    assert "image(s)" in proc.stdout  # the old spelling's output is unchanged
+
+
 def test_predict_cli_on_video(tiny_model, images, tmp_path):
     video = tmp_path / "clip.avi"
     frame = cv2.imread(str(sorted(images.iterdir())[0]))
@@ -123,7 +141,7 @@ def test_predict_cli_on_video(tiny_model, images, tmp_path):
     for _ in range(3):
         writer.write(frame)
     writer.release()
-    proc = _dabai("predict", str(video), "--model", str(tiny_model[1]), "--json", str(tmp_path / "v.json"))
+    proc = _dabai("predict", str(video), "--model", str(tiny_model[1]), "--out-json", str(tmp_path / "v.json"))
     assert proc.returncode == 0, proc.stderr
     assert "3 image(s)" in proc.stdout
     assert {r["image"] for r in json.loads((tmp_path / "v.json").read_text())} <= {f"clip.avi#{i:06d}" for i in range(3)}

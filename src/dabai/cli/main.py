@@ -1,7 +1,7 @@
 """The ``dabai`` entry point.
 
 Each module listed in ``COMMAND_MODULES`` exposes ``register(subparsers)`` and
-adds its commands; heavy imports happen inside the command functions so that
+adds its command (a group or a single command named after the module); heavy imports happen inside the command functions so that
 ``dabai --help`` stays fast and never needs torch.
 """
 
@@ -15,22 +15,30 @@ import sys
 from dabai import __version__
 from dabai.core.errors import DabaiError
 
-# (module under dabai.cli) in the order they appear in `dabai --help`.
+# The command groups, one module each, named after its command (``pass_`` for ``dabai pass``: a keyword),
+# in the order they appear in `dabai --help`.
 COMMAND_MODULES = [
     "data",
     "train",
-    "evaluate",
+    "eval",
     "predict",
-    "mine",
-    "label",
-    "optimize",
+    "prune",
+    "export",
+    "parity",
     "serve",
     "bench",
+    "asr",
+    "tts",
     "speech",
     "audio",
+    "residents",
+    "keys",
+    "pass_",
     "gate",
     "demo",
     "doctor",
+    "mine",
+    "label",
 ]
 
 EPILOG = """\
@@ -40,7 +48,7 @@ examples:
   dabai data convert data/voc --to kitti --out data/kitti
   dabai data check data/voc --classes with_mask,without_mask,mask_weared_incorrect
   dabai train configs/mask_detector.yaml
-  dabai predict photo.jpg --out preds/ --json preds.json
+  dabai predict photo.jpg --out preds/ --out-json preds.json
   dabai eval --data data/test --json
 
 Run 'dabai COMMAND --help' for the options of each command.
@@ -62,13 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"dabai.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"dabai.cli.{name}":
-                continue  # command group not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"dabai.cli.{name}").register(sub)
     return parser
 
 

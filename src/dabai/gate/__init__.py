@@ -41,7 +41,7 @@ _LAZY = {
     "Decision": "dabai.gate.decision",
     "decide": "dabai.gate.decision",
     "GateChecker": "dabai.gate.check",
-    "CheckResult": "dabai.gate.check",
+    "GateResult": "dabai.gate.result",
     "query_events": "dabai.gate.events",
 }
 

@@ -1,5 +1,7 @@
 """One visitor, one decision: detector + QR + pass verification + intent + decision + event log.
 
+The outcome is a :class:`dabai.gate.result.GateResult`, the one result type of the gate.
+
 :class:`GateChecker` holds what a gate loads once (registry, public keys,
 detector, reply voice) and runs the pipeline with a latency breakdown. The
 decision and the use of a single-use pass are written in one transaction
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,9 +27,11 @@ from dabai.gate.door import initial_state
 from dabai.gate.events import add_event
 from dabai.gate.home import GateHome
 from dabai.gate.keys import PublicKey, load_public_keys
+from dabai.gate.models import Resident
 from dabai.gate.passes import INVALID_REASONS, PassCheck, consume, verify_text
 from dabai.gate.qr import QRCode, decode_qr, pick_pass_text
 from dabai.gate.replies import ReplyVoice
+from dabai.gate.result import GateResult, from_event
 from dabai.runtime.types import Detection
 
 DetectorFn = Callable[[np.ndarray], list[Detection]]
@@ -40,36 +44,6 @@ def load_detector(path: str | Path | None = None) -> DetectorFn:
     except ImportError as exc:
         raise ModelError(f"the mask detector runtime (dabai.runtime.detector) is not available: {exc}") from None
     return Detector.load(path)
-
-
-@dataclass
-class CheckResult:
-    decision: Decision
-    observations: Observations
-    latency_ms: dict[str, float]
-    event_id: int | None
-    transcript: str | None = None
-    reply_audio: Path | None = None
-    reply_note: str | None = None  # why replies are not heard in the gate's own voice (no audio, or a fallback)
-    qr_codes: list[QRCode] = field(default_factory=list)
-    reply_cached: bool | None = None  # the reply came whole from the cache (None: no reply audio)
-
-    def to_json(self) -> dict:
-        d, obs = self.decision, self.observations
-        r = d.resident
-        return {
-            "allow": d.allow,
-            "reasons": list(d.reasons),
-            "resident": None if r is None else {"id": r.id, "name": r.name, "unit": r.unit},
-            "mask": None if d.mask is None else {"label": d.mask.label, "score": round(float(d.mask.score), 4)},
-            "pass": obs.pass_check.to_json(),
-            "intent": obs.intent,
-            "reply_text": d.reply_text,
-            "reply_audio": None if self.reply_audio is None else str(self.reply_audio),
-            "reply_cached": self.reply_cached,
-            "speech_note": self.reply_note,
-            "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},
-        }
 
 
 class GateChecker:
@@ -115,36 +89,47 @@ class GateChecker:
         return (t.intent or None), t.text
 
     def conclude(self, faces, check: PassCheck, intent: str | None, latency: dict[str, float], *,
-                 snapshot: str | None = None) -> tuple[Decision, Observations, int]:
-        """Decide, consume a single-use pass when allowing, and log the event, all in one transaction."""
+                 snapshot_of: Callable[[Decision], str | None] | None = None, **live) -> GateResult:
+        """Decide once, consume a single-use pass when allowing, and log the event, all in one transaction.
+
+        A single-use pass is claimed first (in a savepoint), so the one decision sees the pass as the log will:
+        lost to another gate a moment ago, it is ``already_used``; a deny gives the claim back.
+        ``snapshot_of(decision)``: the photo to log with it (None: none). ``live``: extras for the result
+        (transcript, qr_codes). Returns the logged event as a :class:`GateResult`."""
         t0 = time.perf_counter()
-        obs = Observations(intent, tuple(faces), check)
-        decision = decide(obs, self.config)
-        latency["decide_ms"] = (time.perf_counter() - t0) * 1000
-        t1 = time.perf_counter()
         with self.registry.write() as s:
-            if decision.allow and not consume(s, check, self.config.gate_id):
+            claim = s.begin_nested() if check.valid else None
+            if claim is not None and not consume(s, check, self.config.gate_id):
                 check = replace(check, valid=False, reason="already_used",
                                 detail="used at another gate a moment ago")
-                obs = Observations(intent, tuple(faces), check)
-                decision = decide(obs, self.config)
+            obs = Observations(intent, tuple(faces), check)
+            t1 = time.perf_counter()
+            decision = decide(obs, self.config)
+            decide_ms = (time.perf_counter() - t1) * 1000
+            if claim is not None:
+                (claim.commit if decision.allow else claim.rollback)()
+            snapshot = snapshot_of(decision) if snapshot_of is not None else None
             p = check.payload
             authentic = p is not None and check.reason not in INVALID_REASONS
+            latency["decide_ms"] = decide_ms
             event = add_event(
                 s, gate_id=self.config.gate_id, allow=decision.allow, reasons=decision.reasons,
                 resident_id=p.resident_id if authentic else None, pass_id=p.pass_id if authentic else None,
+                pass_valid=check.valid, pass_reason=check.reason,
                 mask_label=decision.mask.label if decision.mask else None,
                 mask_score=decision.mask.score if decision.mask else None, intent=intent,
                 latency_ms={k: round(v, 2) for k, v in latency.items()}, reply_text=decision.reply_text,
                 snapshot=snapshot, door=initial_state(decision.allow, self.door is not None and
                                                       self.door.opener is not None))
-            event_id = event.id
-        latency["log_ms"] = (time.perf_counter() - t1) * 1000
-        return decision, obs, event_id
+            who = s.get(Resident, event.resident_id) if event.resident_id is not None else None
+            logged = from_event(event, resident_name=who.name if who else None,
+                                resident_unit=who.unit if who else None, decision=decision, observations=obs, **live)
+        latency["log_ms"] = (time.perf_counter() - t0) * 1000 - decide_ms
+        return replace(logged, latency_ms=dict(latency))
 
     # -- the whole check ----------------------------------------------------------------------
     def check(self, image, *, qr_image=None, audio=None, intent: str | None = None,
-              now: datetime | None = None, reply_audio: bool = True) -> CheckResult:
+              now: datetime | None = None, reply_audio: bool = True) -> GateResult:
         """Check one visitor: ``image`` (path or BGR array); QR from ``qr_image`` or else from ``image``;
         intent given directly or heard from ``audio`` (a path or samples the ASR accepts)."""
         latency: dict[str, float] = {}
@@ -168,13 +153,13 @@ class GateChecker:
             t = time.perf_counter()
             intent, transcript = self.hear(audio)
             latency["asr_ms"] = (time.perf_counter() - t) * 1000
-        decision, obs, event_id = self.conclude(faces, check, intent, latency)
+        result = self.conclude(faces, check, intent, latency, transcript=transcript, qr_codes=codes)
         wav = None
         if reply_audio:
             t = time.perf_counter()
-            wav = self.voice.render_decision(decision)
+            wav = self.voice.render_decision(result.decision)
             latency["reply_ms"] = (time.perf_counter() - t) * 1000
         latency["total_ms"] = (time.perf_counter() - t_start) * 1000
-        note = self.voice.speech_note if reply_audio else None
-        return CheckResult(decision, obs, latency, event_id, transcript, wav, note, codes,
-                           self.voice.last_cached if reply_audio else None)
+        return replace(result, latency_ms=dict(latency), reply_audio=None if wav is None else str(wav),
+                       reply_cached=self.voice.last_cached if reply_audio else None,
+                       speech_note=self.voice.speech_note if reply_audio else None)

@@ -41,6 +41,7 @@ from dabai.core.errors import ConfigError
 from dabai.gate.config import DoorAction, DoorRules
 from dabai.gate.db import Registry
 from dabai.gate.events import set_door
+from dabai.gate.result import GateResult
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +206,11 @@ class Door:
         """What the decision's event records before anything is actuated."""
         return initial_state(allow, self.opener is not None)
 
-    def after_decision(self, event: dict) -> tuple[str, str | None]:
-        """Act on a logged decision (``event``: event_id, allow, reasons, resident_id, time); returns (door, detail)
-        as recorded. Call once per decision, after the decision's transaction committed."""
-        event_id = event["event_id"]
-        if not event["allow"]:
+    def after_decision(self, event: GateResult) -> tuple[str, str | None]:
+        """Act on a logged decision; returns (door, detail) as recorded. Call once per decision, after the
+        decision's transaction committed."""
+        event_id = event.event_id
+        if not event.allow:
             if "deny" in self.rules.alert_on:
                 self._alert(event, "deny", NOT_ASKED)
             return NOT_ASKED, None
@@ -233,18 +234,18 @@ class Door:
                 self._alert(event, "door_failed", FAILED)
         return state, detail
 
-    def _message(self, event: dict, action: str, door: str) -> dict:
-        return {"action": action, "event_id": event["event_id"], "gate_id": self.gate_id,
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds"), "allow": bool(event["allow"]), "reasons": list(event["reasons"]),
-                "resident_id": event.get("resident_id"), "door": door}
+    def _message(self, event: GateResult, action: str, door: str) -> dict:
+        return {"action": action, "event_id": event.event_id, "gate_id": self.gate_id,
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"), "allow": bool(event.allow), "reasons": list(event.reasons),
+                "resident_id": event.resident_id, "door": door}
 
-    def _alert(self, event: dict, why: str, door: str) -> None:
+    def _alert(self, event: GateResult, why: str, door: str) -> None:
         if self.alerter is None:
             return
-        result = self.alerter.run(self._message(event, f"alert:{why}", door), f"{self.gate_id}-{event['event_id']}-{why}")
+        result = self.alerter.run(self._message(event, f"alert:{why}", door), f"{self.gate_id}-{event.event_id}-{why}")
         if result.ok:
             self.stats.alerts_sent += 1
-            log.info("event %s: alert (%s) sent", event["event_id"], why)
+            log.info("event %s: alert (%s) sent", event.event_id, why)
         else:
             self.stats.alerts_failed += 1
-            log.error("event %s: alert (%s) failed: %s", event["event_id"], why, result.detail)
+            log.error("event %s: alert (%s) failed: %s", event.event_id, why, result.detail)

@@ -1,9 +1,9 @@
-"""The event log: one row per decision, written inside the decision's own transaction."""
+"""The event log: one row per decision, written inside the decision's own transaction; read back as
+:class:`dabai.gate.result.GateResult` (the gate's one result type)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -11,39 +11,17 @@ from sqlalchemy import select, update
 from dabai.core.errors import DabaiError
 from dabai.gate.db import Registry
 from dabai.gate.models import Event, Resident, utcnow
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    id: int
-    time: datetime
-    gate_id: str
-    resident_id: int | None
-    resident_name: str | None
-    pass_id: str | None
-    mask_label: str | None
-    mask_score: float | None
-    intent: str | None
-    allow: bool
-    reasons: list[str]
-    latency_ms: dict
-    reply_text: str | None
-    snapshot: str | None
-    door: str | None = None  # opened | failed | not_asked | no_door | pending | opening (see dabai.gate.door)
-    door_detail: str | None = None
-
-    def to_json(self) -> dict:
-        d = dict(self.__dict__)
-        d["time"] = self.time.isoformat()
-        return d
+from dabai.gate.result import GateResult, from_event
 
 
 def add_event(session, *, gate_id: str, allow: bool, reasons, resident_id: int | None = None,
-              pass_id: str | None = None, mask_label: str | None = None, mask_score: float | None = None,
+              pass_id: str | None = None, pass_valid: bool | None = None, pass_reason: str | None = None,
+              mask_label: str | None = None, mask_score: float | None = None,
               intent: str | None = None, latency_ms: dict | None = None, reply_text: str | None = None,
               snapshot: str | None = None, time: datetime | None = None, door: str | None = None) -> Event:
     """Add one event to an open write transaction (it commits or rolls back with the caller's)."""
     row = Event(time=time or utcnow(), gate_id=gate_id, resident_id=resident_id, pass_id=pass_id,
+                pass_valid=pass_valid, pass_reason=pass_reason,
                 mask_label=mask_label, mask_score=None if mask_score is None else float(mask_score),
                 intent=intent, allow=bool(allow), reasons=json.dumps(list(reasons), ensure_ascii=False),
                 latency_ms=json.dumps(latency_ms or {}), reply_text=reply_text, snapshot=snapshot, door=door)
@@ -63,11 +41,11 @@ def set_door(reg: Registry, event_id: int, *, expect: str, new: str, detail: str
 
 def query_events(reg: Registry, *, outcome: str | None = None, resident: int | None = None,
                  reason: str | None = None, gate_id: str | None = None, since: datetime | None = None,
-                 limit: int = 100) -> list[EventInfo]:
+                 limit: int = 100) -> list[GateResult]:
     """Newest first, filtered by outcome ('allow'/'deny'), resident id, reason code, gate and time."""
     if not 1 <= int(limit) <= 10000:
         raise DabaiError(f"limit must be between 1 and 10000, got {limit}")
-    q = select(Event, Resident.name).outerjoin(Resident, Resident.id == Event.resident_id)
+    q = select(Event, Resident.name, Resident.unit).outerjoin(Resident, Resident.id == Event.resident_id)
     if outcome in ("allow", "deny"):
         q = q.where(Event.allow.is_(outcome == "allow"))
     if resident is not None:
@@ -80,7 +58,4 @@ def query_events(reg: Registry, *, outcome: str | None = None, resident: int | N
         q = q.where(Event.time >= since)
     q = q.order_by(Event.id.desc()).limit(int(limit))
     with reg.read() as s:
-        return [EventInfo(e.id, e.time, e.gate_id, e.resident_id, name, e.pass_id, e.mask_label, e.mask_score,
-                          e.intent, e.allow, json.loads(e.reasons or "[]"), json.loads(e.latency_ms or "{}"),
-                          e.reply_text, e.snapshot, e.door, e.door_detail)
-                for e, name in s.execute(q)]
+        return [from_event(e, resident_name=name, resident_unit=unit) for e, name, unit in s.execute(q)]

@@ -95,6 +95,9 @@ class Event(Base):
     gate_id: Mapped[str] = mapped_column(String(64))
     resident_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
     pass_id: Mapped[str | None] = mapped_column(String(16), default=None)
+    # the pass verdict (passes.PassCheck): valid, else why not; NULL for events logged before revision 0005
+    pass_valid: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    pass_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     mask_label: Mapped[str | None] = mapped_column(String(32), default=None)
     mask_score: Mapped[float | None] = mapped_column(Float, default=None)
     intent: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -16,17 +16,18 @@ import subprocess
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from dabai.core.errors import DabaiError
 from dabai.gate.check import GateChecker
-from dabai.gate.decision import Observations, decide, mask_reason, persons_at_gate
-from dabai.gate.door import Door, initial_state
+from dabai.gate.decision import MASK_REASONS, mask_reason, persons_at_gate
+from dabai.gate.door import Door
 from dabai.gate.mining import keep_for_mining, uncertain_reasons
 from dabai.gate.passes import NO_PASS, PassCheck
+from dabai.gate.result import GateResult
 from dabai.gate.snapshots import save_snapshot, write_live
 
 log = logging.getLogger(__name__)
@@ -57,20 +58,25 @@ def _outcome(faces, rules) -> str:
     if not persons:
         return "no_face"
     reasons = [mask_reason(f, rules) for f in persons]
-    return next((r for r in ("no_mask", "mask_incorrect", "mask_uncertain") if r in reasons), "masked")
+    return next((r for r in MASK_REASONS if r in reasons), "masked")
 
 
 class GateSession:
-    """The state machine. Feed it frames with their time (seconds); it returns an event dict per decision."""
+    """The state machine. Feed it frames with their time (seconds); it returns a GateResult per decision.
 
-    def __init__(self, checker: GateChecker, listener, *, on_reply: Callable[[dict], None] | None = None,
-                 live_dir: Path | None = None, live_every: int = 5, door: Door | None = None):
+    Each decision is made once (GateChecker.conclude) and logged; then the door acts on it and ``reply``
+    (e.g. a :class:`ReplyOutput`) renders its reply, each giving a new result; ``on_decision`` gets the last."""
+
+    def __init__(self, checker: GateChecker, listener, *, reply: Callable[[GateResult], GateResult] | None = None,
+                 on_decision: Callable[[GateResult], None] | None = None, live_dir: Path | None = None,
+                 live_every: int = 5, door: Door | None = None):
         self.checker = checker
         self.door = door
         self.cfg = checker.config
         self.rules = self.cfg.session
         self.listener = listener
-        self.on_reply = on_reply
+        self.reply = reply
+        self.on_decision = on_decision
         self.live_dir, self.live_every = live_dir, live_every
         self.state = "idle"
         self.frames = self.bad_frames = self.visitors = self.allowed = 0
@@ -82,12 +88,11 @@ class GateSession:
         self._pass_texts: set[str] = set()
         self._started = 0.0
         self._decided_at = 0.0
-        self._last: dict | None = None
+        self._last: GateResult | None = None
         self._denied_outcome = ""
-        self.last_decision = None  # the Decision behind the latest event (its reply parts and readings)
 
     # -- per frame ----------------------------------------------------------------------------
-    def feed(self, frame, now: float) -> dict | None:
+    def feed(self, frame, now: float) -> GateResult | None:
         self.frames += 1
         if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
             self.bad_frames += 1
@@ -156,33 +161,31 @@ class GateSession:
             return self._decide(frame, now, intent)
         return None
 
-    def _decide(self, frame, now, intent):
+    def _decide(self, frame, now, intent) -> GateResult:
         outcome, _ = Counter(o for o, _ in self._votes).most_common(1)[0]
         faces = next(f for o, f in reversed(self._votes) if o == outcome)  # a frame showing the majority state
-        latency: dict[str, float] = {}
-        preview = decide(Observations(intent, tuple(faces), self._pass), self.cfg)
-        snapshot = None
-        if not preview.allow:
-            snapshot = save_snapshot(self.checker.home.snapshots_dir, frame, self.cfg.gate_id,
-                                     self.rules.snapshot_keep, self.rules.snapshot_days)
-        decision, obs, event_id = self.checker.conclude(faces, self._pass, intent, latency,
-                                                        snapshot=str(snapshot) if snapshot else None)
-        self.allowed += int(decision.allow)
-        self._keep_if_uncertain(frame, faces, decision.allow)
+
+        def snapshot_of(decision) -> str | None:  # a denied visitor is photographed with the decision
+            if decision.allow:
+                return None
+            path = save_snapshot(self.checker.home.snapshots_dir, frame, self.cfg.gate_id,
+                                 self.rules.snapshot_keep, self.rules.snapshot_days)
+            return str(path) if path else None
+
+        result = self.checker.conclude(faces, self._pass, intent, {}, snapshot_of=snapshot_of)
+        self.allowed += int(result.allow)
+        self._keep_if_uncertain(frame, faces, result.allow)
         self.state, self._decided_at = "decided", now
         self._denied_outcome = outcome
-        event = {"event_id": event_id, "time": time.strftime("%H:%M:%S"), "allow": decision.allow,
-                 "reasons": list(decision.reasons), "reply_text": decision.reply_text, "intent": intent,
-                 "pass": obs.pass_check.to_json(), "snapshot": str(snapshot) if snapshot else None,
-                 "resident_id": decision.resident.id if decision.resident else None}
-        self.last_decision = decision
-        # logged first (above); now the door, exactly once for this decision; then the outcome is recorded
-        event["door"], event["door_detail"] = (self.door.after_decision(event) if self.door is not None
-                                               else (initial_state(decision.allow, False), None))
-        if self.on_reply is not None:
-            self.on_reply(event)
-        self._last = event
-        return event
+        if self.door is not None:  # logged first (above); now the door, exactly once for this decision
+            door, detail = self.door.after_decision(result)
+            result = replace(result, door=door, door_detail=detail)
+        if self.reply is not None:
+            result = self.reply(result)
+        self._last = result
+        if self.on_decision is not None:
+            self.on_decision(result)
+        return result
 
     def _keep_if_uncertain(self, frame, faces, allow: bool) -> None:
         """A frame of an uncertain decision is kept for `dabai mine` (gate/mining.py); a failure to save it is
@@ -201,7 +204,7 @@ class GateSession:
             return None
         if present:
             self._votes.append((_outcome(self._faces, self.cfg.mask), list(self._faces)))
-        if self._last and not self._last["allow"] and now - self._decided_at >= self.rules.result_hold_s:
+        if self._last is not None and not self._last.allow and now - self._decided_at >= self.rules.result_hold_s:
             changed_pass = self._observe_pass(text)
             recent = [o for o, _ in list(self._votes)[-self.rules.vote_frames:]]
             changed_mask = len(recent) == self.rules.vote_frames and Counter(recent).most_common(1)[0][0] != \
@@ -228,18 +231,17 @@ class ReplyOutput:
         if play and self.player is None:
             raise DabaiError("--play needs 'aplay' (alsa-utils) or 'paplay'; use --replies DIR to write WAVs instead")
 
-    def __call__(self, event: dict, decision=None) -> None:
-        wav = self.voice.render_decision(decision) if decision is not None else self.voice.render(event["reply_text"])
-        event["reply_audio"] = str(wav) if wav else None
-        event["reply_cached"] = self.voice.last_cached
-        if wav is None:
-            return
-        if self.dir is not None:
-            out = self.dir / f"{event['event_id']:06d}-{'allow' if event['allow'] else 'deny'}.wav"
+    def __call__(self, result: GateResult) -> GateResult:
+        """``result`` with its reply audio (the WAV written or played, and whether it came from the cache)."""
+        wav = self.voice.render_decision(result.decision) if result.decision is not None else \
+            self.voice.render(result.reply_text)
+        out = wav
+        if wav is not None and self.dir is not None:
+            out = self.dir / f"{result.event_id:06d}-{'allow' if result.allow else 'deny'}.wav"
             shutil.copyfile(wav, out)
-            event["reply_audio"] = str(out)
-        if self.player:
+        if wav is not None and self.player:
             subprocess.Popen([self.player, str(wav)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return replace(result, reply_audio=None if out is None else str(out), reply_cached=self.voice.last_cached)
 
 
 class _StopRequest:
@@ -306,12 +308,12 @@ def _open_source(opts: SessionOptions, config):
 
 
 def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
-                on_decision: Callable[[dict], None] | None = None) -> dict:
+                on_decision: Callable[[GateResult], None] | None = None) -> dict:
     """Run the loop on a video file (to its end), a camera or a network stream (reconnecting when it drops) until
     max_frames, Ctrl-C or SIGTERM (which lets the visitor in progress finish first)."""
     import signal
     import threading
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     from dabai.gate.health import HealthServer, SystemdNotifier
     from dabai.gate.listen import make_listener
@@ -332,14 +334,13 @@ def run_session(home, config, registry, opts: SessionOptions, *, detector=None,
         raise
     events: list[dict] = []
 
-    def on_reply(event):
-        replies(event, session.last_decision)
-        events.append(event)
+    def decided(result: GateResult) -> None:
+        events.append(result.to_json())
         if on_decision is not None:
-            on_decision(event)
+            on_decision(result)
 
-    session = GateSession(checker, listener, on_reply=on_reply, live_dir=home.live_dir, live_every=opts.live_every,
-                          door=door)
+    session = GateSession(checker, listener, reply=replies, on_decision=decided, live_dir=home.live_dir,
+                          live_every=opts.live_every, door=door)
     meter, started = _RateMeter(), time.monotonic()
     last_frame: list[float | None] = [None]
 

@@ -26,6 +26,7 @@ class PredictSummary:
     detections: int = 0
     skipped: list[str] = field(default_factory=list)  # "path: why" of unreadable or oversized files (not fatal)
     interrupted: bool = False  # stopped by Ctrl-C (outputs hold what was predicted until then)
+    records: list[dict] = field(default_factory=list)  # every detection as {"image", "bbox", "score", "label"}
 
 
 def iter_video(path: Path) -> Iterator[tuple[str, np.ndarray]]:
@@ -69,7 +70,8 @@ def predict_frames(detector: Detector, frames: Iterable[tuple[str, np.ndarray]],
     for d in (out_dir, kitti_dir):
         if d:
             d.mkdir(parents=True, exist_ok=True)
-    summary, records = summary or PredictSummary(), []
+    summary = summary or PredictSummary()
+    records = summary.records
     writer = None
     try:
         for name, image in frames:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-HEAD = "0004"
+HEAD = "0005"
 SCRIPT_DIR = Path(__file__).resolve().parent
 _PG_LOCK_KEY = 0x0DABA1  # advisory lock id used while migrating a PostgreSQL registry
 
