@@ -124,20 +124,21 @@ async def residents(app: ConsoleDep, request: Request, message: str | None = Non
 
 @protected.post("/residents/add")
 async def residents_add(app: ConsoleDep, request: Request, form: CheckedForm):
-    try:
-        r = views.add(app.registry, form)
-    except DabaiError as exc:
-        return app.page("residents.html", request, 400, residents=views.residents(app.registry), error=str(exc))
-    return RedirectResponse(f"/residents?{urlencode({'message': f'added {r.name} (id {r.id})'})}", 303)
+    return _residents_change(app, request, lambda: views.add(app.registry, form), lambda r: f"added {r.name} (id {r.id})")
 
 
 @protected.post("/residents/{resident_id}/remove")
 async def residents_remove(app: ConsoleDep, request: Request, resident_id: int):
+    return _residents_change(app, request, lambda: views.remove(app.registry, resident_id), lambda r: f"removed {r.name}")
+
+
+def _residents_change(app, request: Request, change, message):
+    """Apply a change to the registry: back to the list with a message, or the list again with the error (400)."""
     try:
-        r = views.remove(app.registry, resident_id)
+        r = change()
     except DabaiError as exc:
         return app.page("residents.html", request, 400, residents=views.residents(app.registry), error=str(exc))
-    return RedirectResponse(f"/residents?{urlencode({'message': f'removed {r.name}'})}", 303)
+    return RedirectResponse(f"/residents?{urlencode({'message': message(r)})}", 303)
 
 
 @protected.get("/passes", response_class=HTMLResponse)
