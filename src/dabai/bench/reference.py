@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.boxes import nms
 from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import onnx_session
-from dabai.runtime.postprocess import _nms
 from dabai.runtime.types import Detection
 
 LABELS = {1: "without_mask", 2: "with_mask"}  # its 'face' is a bare face, 'masked_face' a masked one
@@ -39,7 +39,7 @@ class UltraFaceMasked:
         for cls, label in LABELS.items():
             keep = np.nonzero(scores[:, cls] >= self.conf)[0]
             if keep.size:
-                for k in _nms(boxes[keep], scores[keep, cls], None, self.iou):
+                for k in nms(boxes[keep], scores[keep, cls], None, self.iou):
                     i = keep[k]
                     out.append(Detection(tuple(float(v) for v in boxes[i]), float(scores[i, cls]), label))
         return out

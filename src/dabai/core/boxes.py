@@ -4,6 +4,7 @@ and training augmentation all call these."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -67,3 +68,16 @@ def clip_to_window(boxes: np.ndarray, window, min_visible: float = 0.5,
     w, h = clipped[:, 2] - clipped[:, 0], clipped[:, 3] - clipped[:, 1]
     ok = (w.clip(0) * h.clip(0) >= min_visible * np.maximum(area, 1e-6)) & (w >= min_side) & (h >= min_side)
     return ok, clipped
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray | None, iou: float) -> np.ndarray:
+    """Indices of ``boxes`` [N, 4] (x1, y1, x2, y2) kept by non-maximum suppression at ``iou``, best score
+    first; with ``classes`` each class is suppressed on its own (OpenCV's batched NMS)."""
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1).astype(np.float32)
+    if classes is None:
+        keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(np.float32).tolist(), 0.0, iou)
+    else:
+        keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.astype(np.float32).tolist(),
+                                       classes.astype(np.int32).tolist(), 0.0, iou)
+    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    return keep[np.argsort(-scores[keep], kind="stable")]

@@ -132,7 +132,7 @@ class FaceFinder:
     def _ultraface_faces(self, image: np.ndarray) -> np.ndarray:
         import cv2
 
-        from dabai.runtime.postprocess import _nms
+        from dabai.core.boxes import nms
 
         h, w = image.shape[:2]
         ih, iw = self.input_hw
@@ -145,5 +145,5 @@ class FaceFinder:
             return np.zeros((0, 5), np.float32)
         box = boxes[0][keep] * np.array([w, h, w, h], np.float32)
         score = score[keep]
-        idx = _nms(box, score, None, self.nms_iou)
+        idx = nms(box, score, None, self.nms_iou)
         return np.concatenate([box[idx], score[idx, None]], axis=1).astype(np.float32)

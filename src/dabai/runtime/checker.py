@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.boxes import nms
 from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
-from dabai.runtime.postprocess import _nms
 from dabai.runtime.preprocess import Letterbox
 from dabai.runtime.refine import CropClassifier
 
@@ -66,7 +66,7 @@ class Checker:
         src = boxes[idx] / lb.scale
         src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
         src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
-        keep = _nms(src, face[idx], None, o.face_iou)[: o.max_faces]
+        keep = nms(src, face[idx], None, o.face_iou)[: o.max_faces]
         src, face_kept, det = src[keep], face[idx][keep], scores[idx][keep]
         probs = self.classifier(self.classifier.crops(image_rgb, src))
         share = det / np.maximum(det.sum(axis=1, keepdims=True), 1e-9)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from dabai.core.boxes import nms
 from dabai.runtime.preprocess import Letterbox
 from dabai.runtime.types import Detection
 
@@ -38,21 +38,9 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, lb: Letterbox, classes: l
     cand_boxes = boxes[idx] / lb.scale
     cand_boxes[:, [0, 2]] = cand_boxes[:, [0, 2]].clip(0, lb.src_width)
     cand_boxes[:, [1, 3]] = cand_boxes[:, [1, 3]].clip(0, lb.src_height)
-    keep = _nms(cand_boxes, cand_scores, None if options.class_agnostic else cls, options.iou)
+    keep = nms(cand_boxes, cand_scores, None if options.class_agnostic else cls, options.iou)
     keep = keep[: options.max_detections]
     return [
         Detection(bbox=tuple(float(v) for v in cand_boxes[i]), score=float(cand_scores[i]), label=classes[int(cls[i])])
         for i in keep
     ]
-
-
-def _nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray | None, iou: float) -> np.ndarray:
-    """Indices kept by (batched) NMS, best score first."""
-    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1).astype(np.float32)
-    if classes is None:
-        keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(np.float32).tolist(), 0.0, iou)
-    else:
-        keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.astype(np.float32).tolist(),
-                                       classes.astype(np.int32).tolist(), 0.0, iou)
-    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
-    return keep[np.argsort(-scores[keep], kind="stable")]
