@@ -69,6 +69,9 @@ def run(args) -> int:
     if args.save_detections and (args.compare or args.diagnose or args.operating_points):
         raise ConfigError("--save-detections saves what a plain `dabai eval` (or --gallery) predicts; "
                           "drop --compare, --diagnose or --operating-points")
+    if args.gallery and (args.compare or args.diagnose or args.operating_points):
+        raise ConfigError("--gallery draws the errors of a plain `dabai eval`; drop --compare, --diagnose or "
+                          "--operating-points, or run the gallery on its own")
     if args.detections and (args.compare or args.diagnose):
         raise ConfigError("--detections works with a plain eval, --gallery and --operating-points")
     if args.operating_points:
