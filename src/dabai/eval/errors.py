@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from dabai.core.boxes import box_iou_matrix
+from dabai.core.boxes import box_iou_matrix, greedy_match
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.runtime.types import Detection
 
@@ -75,14 +75,12 @@ def face_errors(record: ImageRecord, detections: list[Detection], conf: float, i
     gt = record.box_array()
     ious = box_iou_matrix(np.array([d.bbox for d in kept], dtype=np.float64).reshape(-1, 4), gt) if len(gt) else \
         np.zeros((len(kept), 0))
-    matched: dict[int, int] = {}  # gt index -> index in kept
+    take = greedy_match([d.bbox for d in kept], gt, iou)  # COCOeval's matching, best detection first
+    matched = {int(j): k for k, j in enumerate(take) if j >= 0}  # gt index -> index in kept
     errors: list[FaceError] = []
     for k, det in enumerate(kept):
         row = ious[k] if len(gt) else np.zeros(0)
-        free = [j for j in np.argsort(-row) if row[j] >= iou and j not in matched]
-        if free:
-            matched[int(free[0])] = k
-        elif not (row >= iou).any():
+        if take[k] < 0 and not (row >= iou).any():  # a second detection of a matched face is a duplicate
             errors.append(FaceError("false_positive", record, None, det, float(row.max()) if row.size else 0.0))
     for j, box in enumerate(record.boxes):
         if j in matched:
