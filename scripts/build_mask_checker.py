@@ -13,7 +13,6 @@ statically on face crops of --calib), each manifest carrying the sha256 of its p
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 from dabai.core.images import load_image_rgb
 from dabai.data.formats import read_dataset
 from dabai.export.api import ExportOptions, export_model
-from dabai.export.checker import build_checker, quantize_classifier
+from dabai.export.checker import build_checker, quantize_classifier, spec_digest
 from dabai.runtime.checker import CheckerOptions
 from dabai.runtime.refine import CropClassifier
 
@@ -32,10 +31,6 @@ def calibration_crops(folders: list[str], classifier: CropClassifier, count: int
     faces = [(im.path, b.as_list()) for folder in folders for im in read_dataset(folder).images for b in im.boxes]
     picked = [faces[i] for i in rng.choice(len(faces), size=min(count, len(faces)), replace=False)]
     return np.stack([classifier.crops(load_image_rgb(path), np.array([box]))[0] for path, box in picked])
-
-
-def spec_digest(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def main() -> None:

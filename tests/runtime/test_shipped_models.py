@@ -39,13 +39,14 @@ def test_checker_manifest_names_its_parts_their_hashes_and_provenance(name):
 def test_checker_provenance_names_the_committed_specs(name):
     """The digests in the manifest are those of configs/*.yaml as committed: a spec edited after training
     (other epochs, other sources) makes the shipped model unreproducible from it, and fails here."""
+    from dabai.export.checker import spec_digest
     from dabai.runtime.checker import read_manifest
 
     configs = ASSETS.parents[2].parent / "configs"
     if not configs.is_dir():
         pytest.skip(f"no configs/ beside the package ({configs}): an installed wheel, not a checkout")
     for spec, digest in read_manifest(shipped_model_path(name))["provenance"]["specs"].items():
-        assert _sha256(configs / spec)[:16] == digest, f"configs/{spec} changed since {name} was built"
+        assert spec_digest(configs / spec) == digest, f"configs/{spec} changed since {name} was built"
 
 
 def test_int8_checker_is_made_from_the_fp32_one():

@@ -22,6 +22,12 @@ from dabai.models.weights import sha256_of
 from dabai.runtime.checker import MANIFEST_FORMAT, CheckerOptions, read_manifest
 
 
+def spec_digest(path: str | Path) -> str:
+    """How a manifest's provenance names the training spec it was built from: the first 16 hex digits of the
+    file's sha256 (a spec edited after training no longer matches)."""
+    return sha256_of(Path(path))[:16]
+
+
 def build_checker(detector: str | Path, classifier: str | Path, out: str | Path,
                   options: CheckerOptions | None = None, provenance: dict | None = None,
                   names: tuple[str, str] | None = None) -> Path:
