@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from dabai.core.boxes import nms
 from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import onnx_session
 from dabai.runtime.types import Detection
+from dabai.runtime.ultraface import ultraface_outputs
 
 LABELS = {1: "without_mask", 2: "with_mask"}  # its 'face' is a bare face, 'masked_face' a masked one
 
@@ -30,11 +30,7 @@ class UltraFaceMasked:
 
     def __call__(self, image) -> list[Detection]:
         rgb = load_image_rgb(image)
-        h, w = rgb.shape[:2]
-        x = cv2.resize(rgb, (self.width, self.height)).astype(np.float32)
-        x = ((x - 127.0) / 128.0).transpose(2, 0, 1)[None]
-        scores, boxes = self.session.run(None, {self.input_name: np.ascontiguousarray(x)})
-        scores, boxes = scores[0], boxes[0] * np.array([w, h, w, h], np.float32)
+        scores, boxes = ultraface_outputs(self.session, self.input_name, rgb, (self.height, self.width))
         out = []
         for cls, label in LABELS.items():
             keep = np.nonzero(scores[:, cls] >= self.conf)[0]

@@ -133,17 +133,15 @@ class FaceFinder:
         import cv2
 
         from dabai.core.boxes import nms
+        from dabai.runtime.ultraface import ultraface_outputs
 
-        h, w = image.shape[:2]
-        ih, iw = self.input_hw
-        x = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (iw, ih)).astype(np.float32)
-        x = ((x - 127.0) / 128.0).transpose(2, 0, 1)[None]
-        scores, boxes = self.session.run(["scores", "boxes"], {self.input_name: np.ascontiguousarray(x)})
-        score = scores[0, :, 1]
+        scores, boxes = ultraface_outputs(self.session, self.input_name, cv2.cvtColor(image, cv2.COLOR_BGR2RGB),
+                                          self.input_hw)
+        score = scores[:, 1]
         keep = score >= self.min_score
         if not keep.any():
             return np.zeros((0, 5), np.float32)
-        box = boxes[0][keep] * np.array([w, h, w, h], np.float32)
+        box = boxes[keep]
         score = score[keep]
         idx = nms(box, score, None, self.nms_iou)
         return np.concatenate([box[idx], score[idx, None]], axis=1).astype(np.float32)
