@@ -6,7 +6,7 @@ loop as an HTTP (MPEG-TS) camera with ffmpeg on loopback, runs the gate loop on 
 --seconds, stops it with SIGTERM, and prints one JSON line: offered and processed fps, frames dropped by the
 newest-frame queue, decisions, peak memory, load average, machine.
 
-usage: python scripts/bench_gate_stream.py [--seconds 60] [--fps 15] [--queue 1]
+usage: python scripts/bench_gate_stream.py [--seconds 60] [--fps 15] [--queue 1] [--model int8]
 needs: ffmpeg (Debian package), the gate extra. Nothing outside a temporary folder is touched.
 """
 
@@ -32,6 +32,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--queue", type=int, default=1, help="camera.queue_frames")
+    ap.add_argument("--model", default=None, help="the gate's model (a shipped name such as int8, or a file); "
+                    "default: the shipped default")
     args = ap.parse_args()
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
@@ -86,7 +88,7 @@ def main() -> int:
         try:
             timer.start()
             t0 = time.monotonic()
-            summary = run_session(home, cfg, registry, SessionOptions(camera=url, intent="enter", speak=False))
+            summary = run_session(home, cfg, registry, SessionOptions(camera=url, intent="enter", speak=False, model=args.model))
             wall = time.monotonic() - t0
         finally:
             timer.cancel()
@@ -98,7 +100,7 @@ def main() -> int:
             "processed_fps": summary["fps_average"], "frames_read": cam["frames_read"],
             "frames_processed": summary["frames"], "frames_dropped": cam["frames_dropped"],
             "dropped_pct": round(100 * cam["frames_dropped"] / max(1, cam["frames_read"]), 1),
-            "queue_frames": args.queue, "reconnects": cam["reconnects"], "visitors": summary["visitors"],
+            "model": args.model or "default", "queue_frames": args.queue, "reconnects": cam["reconnects"], "visitors": summary["visitors"],
             "decisions": len(summary["events"]), "allowed": summary["allowed"],
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "loadavg_before": [round(x, 2) for x in load_before],

@@ -36,8 +36,20 @@ def letterbox(image_rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
 
 
 def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
-    """Stack HWC uint8 images into a float32 NCHW batch in 0..255."""
-    batch = np.stack(images_hwc).astype(np.float32)
-    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+    """Stack HWC uint8 images (all of one size) into a float32 NCHW batch in 0..255.
+
+    Each channel plane is split out by OpenCV and cast while it is copied into the batch: about 8x faster than
+    NumPy's stack, cast and transpose of the whole batch (0.3 against 2.5 ms for one 384-px image on this
+    project's CPU; docs/benchmarks.md), with the same values."""
+    if not images_hwc:
+        raise ValueError("to_tensor_layout needs at least one image")
+    h, w = images_hwc[0].shape[:2]
+    batch = np.empty((len(images_hwc), 3, h, w), np.float32)
+    for i, image in enumerate(images_hwc):
+        if image.shape != (h, w, 3):
+            raise ValueError(f"image {i} is {image.shape}, expected {(h, w, 3)} like the first")
+        for c, plane in enumerate(cv2.split(image)):
+            batch[i, c] = plane
+    return batch
 
 
