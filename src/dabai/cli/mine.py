@@ -26,7 +26,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="new or empty output folder")
     p.add_argument("--top", type=int, default=100, help="frames to pick (default 100)")
     p.add_argument("--every", type=int, default=5, help="a video: score every Nth frame (default 5)")
-    p.add_argument("--model", help="the checker (default: the shipped FP32 checker)")
+    p.add_argument("--model", default="fp32", help="the checker (default: the shipped FP32 checker, so that its "
+                   "INT8 twin can disagree with it)")
     p.add_argument("--int8-model", default="int8",
                    help="its INT8 twin for the disagreement signal (default: the shipped int8; 'none' skips it)")
     p.add_argument("--face-model", metavar="ONNX",

@@ -205,12 +205,13 @@ def pick(candidates: list[Candidate], top: int, look_alike: int = NEAR_DUPLICATE
     return picked
 
 
-def mine(source: str | Path, out: str | Path, model: str | Path | Detector | None = None,
+def mine(source: str | Path, out: str | Path, model: str | Path | Detector | None = "fp32",
          int8_model: str | Path | Detector | None = "int8", face_model: str | Path | FaceFinder | None = None,
          options: MineOptions | None = None, every: int = 5, threads: int | None = None) -> MineReport:
     """Score every frame of ``source`` (folder, video: every ``every``-th frame, or a gate home), pick the
     top ``options.top`` and write them to ``out/images/`` with ``out/mine.csv`` (rank, image, score, one
-    column per signal, reasons). ``int8_model=None`` and ``face_model=None`` leave those signals out (the
+    column per signal, reasons). ``model`` is the FP32 checker by default so that its INT8 twin
+    (``int8_model``) can disagree with it. ``int8_model=None`` and ``face_model=None`` leave those signals out (the
     report says which ran). Models may be given loaded (Detector, FaceFinder) or as paths / shipped names.
     ``out`` must be new or empty."""
     options = options or MineOptions()

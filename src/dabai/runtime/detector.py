@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from dabai.core.images import load_image_rgb
-from dabai.runtime.backends import open_backend, resolve_model, shipped_model_path
+from dabai.runtime.backends import DEFAULT_MODEL, open_backend, resolve_model, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
 from dabai.runtime.preprocess import Letterbox, letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
 
 
 def default_model_path() -> Path:
-    return shipped_model_path("fp32")
+    """The file of the shipped default model (``DEFAULT_MODEL``: the INT8 mask checker)."""
+    return shipped_model_path(DEFAULT_MODEL)
 
 
 class Detector:
@@ -42,7 +43,7 @@ class Detector:
     def load(cls, path: str | Path | None = None, threads: int | None = None, conf: float = 0.3,
              iou: float = 0.5, max_detections: int = 100) -> Detector:
         """Load a model: a checker manifest (.json, detector + crop classifier), an .onnx detector or a
-        dabai .pt checkpoint, or a shipped name (fp32, int8); the shipped default when ``path`` is None."""
+        dabai .pt checkpoint, or a shipped name (fp32, int8); the shipped default (int8) when ``path`` is None."""
         from dabai.runtime.checker import is_manifest, load_checker
 
         options = PostprocessOptions(conf=conf, iou=iou, max_detections=max_detections)
