@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from dabai.cli.main import main
 from dabai.core.errors import DabaiError
-from dabai.gate.service import ServiceSpec, render_unit, verify_unit
+from dabai.gate.service import ServiceSpec, reach_problems, render_unit, verify_unit
 
 
 def run(capsys, *argv):
@@ -19,8 +21,21 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-def test_dry_run_prints_a_hardened_unit(capsys):
-    code, out, err = run(capsys, "gate", "install-service", "--dry-run",
+@pytest.fixture(scope="module")
+def python():
+    """An 'interpreter' every user can reach (a folder 0755 in /tmp, a file 0755), for units written by tests
+    whatever this machine's own interpreter is (a pyenv under /root is not reachable by a service user)."""
+    folder = Path(tempfile.mkdtemp(prefix="dabai-service-test-"))
+    folder.chmod(0o755)
+    exe = folder / "python"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    yield str(exe)
+    shutil.rmtree(folder)
+
+
+def test_dry_run_prints_a_hardened_unit(capsys, python):
+    code, out, err = run(capsys, "gate", "install-service", "--dry-run", "--python", python,
                          "--run-args", "--camera rtsp://10.0.0.5/stream1 --intent enter --health-port 8701")
     assert code == 0 and err == ""
     lines = set(out.splitlines())
@@ -34,30 +49,57 @@ def test_dry_run_prints_a_hardened_unit(capsys):
                               "--intent enter --health-port 8701")
 
 
-def test_out_writes_the_unit_and_prints_the_steps(capsys, tmp_path):
+def test_out_writes_the_unit_and_prints_the_steps(capsys, tmp_path, python):
     code, out, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate",
-                         "--run-args", "--camera 0 --mic")
+                         "--python", python, "--run-args", "--camera 0 --mic")
     unit = tmp_path / "east-gate.service"
     assert code == 0 and unit.is_file() and stat.S_IMODE(unit.stat().st_mode) == 0o644
     assert "useradd --system --home-dir /var/lib/dabai" in out and "install -d -m 0700 -o dabai" in out and "systemctl enable --now east-gate.service" in out
     text = unit.read_text()
     assert "SupplementaryGroups=video audio" in text and "PrivateDevices=yes" not in text  # a local camera + mic
-    code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate")
+    code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate",
+                       "--python", python)
     assert code == 2 and "--force" in err  # never replaces a unit silently
-    code, _, _ = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate", "--force")
+    code, _, _ = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--name", "east-gate", "--force",
+                     "--python", python)
     assert code == 0 and "SupplementaryGroups" not in unit.read_text()
 
 
-def test_bad_arguments_fail_before_writing(capsys, tmp_path):
+def test_bad_arguments_fail_before_writing(capsys, tmp_path, python):
     code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--run-args", "--camra 0")
     assert code == 2 and "not valid for 'dabai gate run'" in err and "--camra" in err
     code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--home", "/home/me/.dabai")
     assert code == 2 and "under /var/lib" in err
     assert list(tmp_path.iterdir()) == []
-    code, _, err = run(capsys, "gate", "install-service", "--dry-run", "--run-args", "--camera rtsp://a:pw@cam/s")
+    code, _, err = run(capsys, "gate", "install-service", "--dry-run", "--python", python,
+                       "--run-args", "--camera rtsp://a:pw@cam/s")
     assert code == 0 and "credentials" in err
     with pytest.raises(DabaiError, match="--user"):
         ServiceSpec(user="dabai; rm -rf /")
+
+
+def test_an_interpreter_the_service_user_cannot_reach_is_refused(capsys, tmp_path, python):
+    """Seen under a real systemd: a venv whose python links to pyenv's under /root (0700) fails with 203/EXEC."""
+    private = Path(tempfile.mkdtemp(prefix="dabai-private-"))  # mode 0700, like /root
+    try:
+        real = private / "python3.11"
+        real.write_text("#!/bin/sh\n")
+        real.chmod(0o755)
+        venv = Path(python).parent / "venv-python"  # a reachable link to an unreachable interpreter
+        venv.symlink_to(real)
+        problems = reach_problems(ServiceSpec(python=str(venv)))
+        assert len(problems) == 1 and str(private) in problems[0] and "0700" in problems[0]
+        assert reach_problems(ServiceSpec(python=python)) == []
+        code, _, err = run(capsys, "gate", "install-service", "--out", str(tmp_path), "--python", str(venv))
+        assert code == 2 and "203/EXEC" in err and "--python" in err and list(tmp_path.iterdir()) == []
+        code, out, err = run(capsys, "gate", "install-service", "--dry-run", "--python", str(venv))
+        assert code == 0 and "warning: the service could not start" in err and "ExecStart=" in out
+        real.chmod(0o700)  # reachable folder, but not executable by others
+        private.chmod(0o755)
+        assert "not executable by other users" in reach_problems(ServiceSpec(python=str(venv)))[0]
+        venv.unlink()
+    finally:
+        shutil.rmtree(private)
 
 
 def test_exec_start_quoting():

@@ -86,6 +86,8 @@ def register(sub) -> None:
     where.add_argument("--out", help="write the unit into this folder (default /etc/systemd/system)")
     where.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
     p.add_argument("--force", action="store_true", help="replace an existing unit file")
+    p.add_argument("--python", help="the interpreter the unit runs, with dabai installed (default: this one); it "
+                                    "must be reachable by the service user, e.g. a venv under /opt, not /root")
 
     p = add_gate_options(add_command(
         g, "serve", cmd_serve, "serve the local web console (login required)",
@@ -185,6 +187,7 @@ def cmd_install_service(args) -> int:
         DEFAULT_UNIT_DIR,
         ServiceSpec,
         enable_steps,
+        reach_problems,
         render_unit,
         run_args_from,
         verify_unit,
@@ -197,7 +200,16 @@ def cmd_install_service(args) -> int:
     if run.camera is not None and "@" in run.camera:
         print("warning: the camera URL's credentials will be in the unit file, which every user can read; put it "
               f"in {args.home}/gate.yaml as camera.source instead (the home is 0700)", file=sys.stderr)
-    spec = ServiceSpec(name=args.name, user=args.user, home=args.home, run_args=run_args, devices=devices)
+    spec = ServiceSpec(name=args.name, user=args.user, home=args.home, run_args=run_args, devices=devices,
+                       **({"python": args.python} if args.python else {}))
+    problems = reach_problems(spec)
+    if problems:
+        why = "; ".join(problems)
+        advice = ("install dabai in an environment every user can reach, e.g. `python3 -m venv /opt/dabai && "
+                  "/opt/dabai/bin/pip install dabai[gate]`, and pass --python /opt/dabai/bin/python")
+        if not args.dry_run:
+            raise DabaiError(f"the service could not start (systemd would report 203/EXEC): {why}; {advice}")
+        print(f"warning: the service could not start: {why}; {advice}", file=sys.stderr)
     if args.dry_run:
         print(render_unit(spec), end="")
         return 0

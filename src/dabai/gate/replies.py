@@ -90,7 +90,12 @@ class ReplyVoice:
         return Path(path)
 
     def render_decision(self, decision) -> Path | None:
-        """The reply WAV of a :class:`~dabai.gate.decision.Decision` (its resident's name said with its reading)."""
+        """The reply WAV of a :class:`~dabai.gate.decision.Decision` (its resident's name said with its reading).
+        Without reply audio the reading is not worked out: it needs the speech extra (pypinyin), which a gate
+        running with ``--no-reply-audio`` need not have."""
+        if self._get_cache() is None:
+            self.last_cached = None
+            return None
         readings = decision.resident.readings if decision.resident is not None else None
         return self.render(decision.reply_text, decision.reply_parts, readings)
 

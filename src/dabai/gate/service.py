@@ -8,8 +8,10 @@ the watchdog while its loop turns (:class:`dabai.gate.health.SystemdNotifier`), 
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +39,34 @@ class ServiceSpec:
         for what, value in (("--name", self.name), ("--user", self.user)):
             if not value or not all(c.isalnum() or c in "-_" for c in value):
                 raise DabaiError(f"{what} {value!r}: use letters, digits, '-' and '_' only")
+
+
+def reach_problems(spec: ServiceSpec) -> list[str]:
+    """Why the service user could not start the unit's interpreter, or import dabai with it (empty: no problem
+    seen). The user is not the files' owner, so every folder on the way must be searchable by others (o+x) and the
+    interpreter executable by others; symlinks are followed (a virtual environment's ``python`` usually points at
+    a base interpreter elsewhere, e.g. pyenv's under /root, mode 0700). The package's folder is checked when the
+    unit runs this very interpreter (``--python`` of another is checked for the interpreter only)."""
+    problems = []
+    python = Path(spec.python)
+    if not python.is_file():
+        return [f"the interpreter {python} does not exist"]
+    targets = [("the interpreter", Path(os.path.realpath(python)))]
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        import dabai
+
+        targets.append(("the dabai package", Path(os.path.realpath(Path(dabai.__file__).parent))))
+    for what, target in targets:
+        for folder in reversed(target.parents):
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                problems.append(f"{what} {target} is inside {folder} (mode {stat.S_IMODE(mode):04o}), which user "
+                                f"{spec.user!r} cannot enter")
+                break
+        else:
+            if target.is_file() and not target.stat().st_mode & stat.S_IXOTH:
+                problems.append(f"{what} {target} is not executable by other users")
+    return problems
 
 
 def exec_start(spec: ServiceSpec) -> list[str]:
