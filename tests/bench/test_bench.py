@@ -128,3 +128,27 @@ def test_reference_is_timed_beside_the_model_on_a_640_frame(serve_model, capsys)
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["model"].startswith("reference") for r in rows] == [False, True]
     assert rows[0]["frame_px"] == 640 and rows[0]["x_reference"] == pytest.approx(rows[0]["p50_ms"] / rows[1]["p50_ms"], rel=0.02)
+
+
+def test_models_are_timed_in_turn_so_load_from_elsewhere_hits_them_alike(monkeypatch):
+    """Call by call, not model after model: a burst of load on a shared machine slows every model alike."""
+    from dabai.bench.inproc import ModelBenchOptions, bench_model
+    from dabai.runtime.detector import Detector
+
+    calls = []
+
+    class Fake:
+        input_size = 64
+
+        def __init__(self, name):
+            self.name = name
+
+        def detect_batch(self, images):
+            calls.append(self.name)
+            return [[] for _ in images]
+
+    monkeypatch.setattr(Detector, "load", classmethod(lambda cls, model, threads=None: Fake(model)))
+    result = bench_model(ModelBenchOptions(models=("a", "b"), batches=(1,), threads=(1,), seconds=0.02, warmup=1))
+    timed = calls[2:]  # after one warm-up call each
+    assert len(timed) >= 4 and timed == ["a", "b"] * (len(timed) // 2)
+    assert [r["model"] for r in result.rows] == ["a", "b"] and result.rows[0]["count"] == result.rows[1]["count"]

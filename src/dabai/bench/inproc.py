@@ -1,8 +1,10 @@
 """In-process detector latency: ``dabai bench --model M``.
 
-Each configuration (batch size x intra-op threads) is warmed up, then called
-in a loop for a fixed time. A call is the whole predictor path on JPEG bytes:
-decode, letterbox, inference, post-processing (NMS, un-letterbox).
+Each configuration (batch size x intra-op threads) is warmed up, then the models (and the reference, at
+batch 1) are called **in turn**, one call each per round, for ``seconds`` x their number: a burst of load
+from elsewhere on a shared machine then slows every model alike, so the ratios between them hold even when
+the absolute times do not. A call is the whole predictor path on JPEG bytes: decode, letterbox, inference,
+post-processing (NMS, un-letterbox).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ log = logging.getLogger("dabai.bench")
 
 @dataclass(frozen=True)
 class ModelBenchOptions:
-    models: tuple[str | None, ...]  # model files (.onnx, .pt, .engine), timed one after the other; None = the default
+    models: tuple[str | None, ...]  # model files (.onnx, .pt, .engine), timed in turn; None = the default
     batches: tuple[int, ...] = (1, 8)  # images per call
     threads: tuple[int, ...] = (1, 2)  # ONNX Runtime / torch intra-op threads
-    seconds: float = 5.0  # timed duration per configuration, after warm-up
+    seconds: float = 5.0  # timed duration per model and configuration, after warm-up
     warmup: int = 3  # untimed calls per configuration
     image: str | None = None  # photo to use (resized to `side` px); default: a drawn scene
     side: int = 400  # long side of the benchmark frame in pixels (640: a 640x480 gate camera frame)
@@ -59,39 +61,49 @@ def bench_model(options: ModelBenchOptions) -> ModelBenchResult:
     jpeg = bench_jpeg(options.image, options.side)
     names = [str(m or "default") for m in options.models]
     result = ModelBenchResult(names, machine=machine_info())
-    for threads in options.threads:  # models side by side at each thread count: ratios within one run
-        for name, model in zip(names, options.models):
-            detector = Detector.load(model, threads=threads)
-            result.rows.extend(_bench_detector(detector, name, threads, jpeg, options))
+    for threads in options.threads:
+        group = [(name, Detector.load(model, threads=threads)) for name, model in zip(names, options.models)]
+        reference = None
         if options.reference:
             from dabai.bench.reference import UltraFaceMasked
 
-            ref = UltraFaceMasked(options.reference, threads=threads)
-            rows = _bench_detector(ref, f"reference {Path(options.reference).name}", threads, jpeg,
-                                   ModelBenchOptions(models=(), batches=(1,), seconds=options.seconds,
-                                                     warmup=options.warmup))
-            for row in result.rows[-len(options.batches) * len(names):]:
-                if row["batch"] == 1:
-                    row["x_reference"] = round(row["p50_ms"] / rows[0]["p50_ms"], 2)
+            reference = (f"reference {Path(options.reference).name}", UltraFaceMasked(options.reference, threads=threads))
+        for batch in options.batches:
+            timed = group + ([reference] if reference is not None and batch == 1 else [])
+            times = _interleaved(timed, [jpeg] * batch, options)
+            rows = [_row(name, detector, threads, batch, times[name]) for name, detector in timed]
+            if reference is not None and batch == 1:
+                for row in rows[:-1]:
+                    row["x_reference"] = round(row["p50_ms"] / rows[-1]["p50_ms"], 2)
             result.rows.extend(rows)
     for row in result.rows:
         row["frame_px"] = options.side
     return result
 
 
-def _bench_detector(detector, name: str, threads: int, jpeg: bytes, options: ModelBenchOptions) -> list[dict]:
-    rows = []
-    for batch in options.batches:
-        images = [jpeg] * batch
+def _interleaved(timed: list[tuple[str, object]], images: list[bytes], options: ModelBenchOptions) -> dict[str, list[float]]:
+    """Seconds per call of each detector, called in turn (one call each per round) for ``options.seconds`` x
+    their number, after ``options.warmup`` untimed calls each."""
+    for _, detector in timed:
         for _ in range(options.warmup):
             detector.detect_batch(images)
-        times = _timed_loop(lambda images=images: detector.detect_batch(images), options.seconds)
-        stats = latency_stats(times)
-        rows.append({"model": name, "input_size": detector.input_size, "batch": batch, "threads": threads,
-                     **stats.as_dict(), "per_image_ms": round(stats.p50_ms / batch, 2),
-                     "images_per_s": round(batch * len(times) / sum(times), 1)})
-        log.info("%s batch %d threads %d: p50 %.1f ms", name, batch, threads, stats.p50_ms)
-    return rows
+    times: dict[str, list[float]] = {name: [] for name, _ in timed}
+    deadline = time.perf_counter() + options.seconds * len(timed)
+    while True:
+        for name, detector in timed:
+            start = time.perf_counter()
+            detector.detect_batch(images)
+            times[name].append(time.perf_counter() - start)
+        if time.perf_counter() >= deadline:
+            return times
+
+
+def _row(name: str, detector, threads: int, batch: int, times: list[float]) -> dict:
+    stats = latency_stats(times)
+    log.info("%s batch %d threads %d: p50 %.1f ms", name, batch, threads, stats.p50_ms)
+    return {"model": name, "input_size": detector.input_size, "batch": batch, "threads": threads,
+            **stats.as_dict(), "per_image_ms": round(stats.p50_ms / batch, 2),
+            "images_per_s": round(batch * len(times) / sum(times), 1)}
 
 
 def model_latency(path: str | Path, threads: int = 1, runs: int = 20, batch: int = 1) -> dict:
@@ -109,18 +121,6 @@ def model_latency(path: str | Path, threads: int = 1, runs: int = 20, batch: int
         backend(x)
         times.append(time.perf_counter() - start)
     return {"threads": threads, "batch": batch, **latency_stats(times).as_dict()}
-
-
-def _timed_loop(call, seconds: float) -> list[float]:
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while True:
-        start = time.perf_counter()
-        call()
-        end = time.perf_counter()
-        times.append(end - start)
-        if end >= deadline:
-            return times
 
 
 def _check(options: ModelBenchOptions) -> None:
