@@ -105,7 +105,8 @@ def test_cli_compares_the_shipped_model_with_itself_on_pooled_folders(two_folder
     gallery = tmp_path / "gallery"  # a report that draws nothing is refused, not silently skipped
     assert main(["eval", "--compare", "fp32", "--data", str(two_folders / "a"), "--gallery", str(gallery)]) == 2
     assert "--gallery draws the errors of a plain" in capsys.readouterr().err and not gallery.exists()
-    assert main(["eval", "--compare", "fp32", "--data", str(two_folders / "a"), "--bootstrap", "100", "--json"]) == 0
+    # the default model (int8) against itself, named
+    assert main(["eval", "--compare", "int8", "--data", str(two_folders / "a"), "--bootstrap", "100", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["diff"] == 0 and doc["ci95"] == [0, 0] and doc["verdict"].startswith("not told apart")
 
