@@ -84,3 +84,17 @@ def test_bgr_array_is_converted_to_rgb():
     bgr = np.zeros((2, 2, 3), np.uint8)
     bgr[..., 0] = 255  # blue in OpenCV order
     assert (load_image_rgb(bgr)[..., 2] == 255).all()
+
+
+def test_tensor_layout_is_nchw_float_with_the_pixels_unchanged():
+    from dabai.runtime.preprocess import to_tensor_layout
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (5, 7, 3), dtype=np.uint8) for _ in range(3)]
+    batch = to_tensor_layout(images)
+    assert batch.shape == (3, 3, 5, 7) and batch.dtype == np.float32 and batch.flags.c_contiguous
+    for i, image in enumerate(images):
+        for c in range(3):
+            assert np.array_equal(batch[i, c], image[..., c].astype(np.float32))
+    with pytest.raises(ValueError, match="expected"):
+        to_tensor_layout([images[0], rng.integers(0, 256, (5, 8, 3), dtype=np.uint8)])
