@@ -1,7 +1,8 @@
 """How the server's C heap gives memory back after a burst of large uploads (glibc only).
 
-Two glibc behaviours kept a server's RSS far above its idle level after a burst of mid-size uploads
-(16 concurrent 2500x2500 PNGs: idle 222 MB, 559 MB 5 s after; docs/security.md):
+Two glibc behaviours kept a server's RSS far above its idle level after a burst of uploads (16 concurrent
+2500x2500 PNGs: idle 222 MB, 519 MB 5 s after; 378 MB with the threshold pinned, the rest being ONNX
+Runtime's arena; docs/security.md):
 
 - the *dynamic* mmap threshold: freeing an mmapped block raises the threshold to that block's size
   (up to 32 MB), so the next decoded images of that size are carved from the per-thread arenas
