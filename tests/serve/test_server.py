@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -13,40 +12,13 @@ httpx = pytest.importorskip("httpx")
 
 from dabai.bench.images import bench_jpeg  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import free_port, running_server  # noqa: E402
 
 
 @pytest.fixture
 def server(serve_model):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dabai", "serve", "--model", str(serve_model), "--port", str(port),
-                             "--workers", "2", "--max-bytes", "500000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("server exited: " + proc.stdout.read().decode(errors="replace"))
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("server did not answer /healthz within 60 s")
+    with running_server("--model", str(serve_model), "--workers", "2", "--max-bytes", "500000") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from dabai.core.errors import DataError, require
 from dabai.core.images import declared_size
 from dabai.serve.budget import Busy, MemoryBudget, OverBudget, decode_cost
 from dabai.serve.guard import Guard
+from dabai.serve.heap import return_large_blocks_to_os
 from dabai.serve.inference import ImageTooLarge, Inference, decode_checked
 from dabai.serve.metrics import Metrics
 from dabai.serve.options import ServeOptions
@@ -36,6 +37,7 @@ def create_app(options: ServeOptions, detector=None):
     from dabai.runtime.detector import Detector
 
     options.check()
+    return_large_blocks_to_os()  # decoded uploads are mmapped and unmapped on free (serve/heap.py)
     if detector is None:
         detector = Detector.load(options.model, threads=options.threads, conf=options.conf, iou=options.iou)
     metrics = Metrics()

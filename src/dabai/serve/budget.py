@@ -16,6 +16,7 @@ from collections import deque
 from contextlib import asynccontextmanager
 
 from dabai.core.errors import DataError
+from dabai.serve.heap import give_back_freed_memory
 
 BYTES_PER_PIXEL = 6  # the decoded BGR image plus the RGB copy letterboxing starts from
 
@@ -102,22 +103,3 @@ class MemoryBudget:
 def _resolve(future: asyncio.Future) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def give_back_freed_memory() -> None:
-    """Return freed heap pages to the system (glibc ``malloc_trim``), so that after a burst of large decodes
-    the server's RSS goes back to its idle level instead of keeping the high-water mark. No-op elsewhere."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim = None

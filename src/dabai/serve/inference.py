@@ -58,24 +58,30 @@ class Inference:
 
     async def _batch_loop(self, queue: asyncio.Queue) -> None:
         while True:
-            items = [await queue.get()]
-            deadline = asyncio.get_running_loop().time() + self.wait
-            while len(items) < self.batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    break
-                try:
-                    items.append(await asyncio.wait_for(queue.get(), timeout))
-                except TimeoutError:
-                    break
+            await self._run_batch(queue)
+
+    async def _run_batch(self, queue: asyncio.Queue) -> None:
+        """Collect one batch, run it, hand out the results. A method of its own so that the batch's images
+        are freed when it returns: a loop variable would keep the last batch (up to ``batch`` decoded
+        uploads, 119 MB each near the pixel cap) alive while the loop waits for the next request."""
+        items = [await queue.get()]
+        deadline = asyncio.get_running_loop().time() + self.wait
+        while len(items) < self.batch:
+            timeout = deadline - asyncio.get_running_loop().time()
+            if timeout <= 0:
+                break
             try:
-                results = await anyio.to_thread.run_sync(self._timed, [im for im, _ in items], limiter=self.limiter)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500 with it
-                for _, future in items:
-                    future.set_exception(exc)
-                continue
-            for (_, future), dets in zip(items, results):
-                future.set_result(dets)
+                items.append(await asyncio.wait_for(queue.get(), timeout))
+            except TimeoutError:
+                break
+        try:
+            results = await anyio.to_thread.run_sync(self._timed, [im for im, _ in items], limiter=self.limiter)
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500 with it
+            for _, future in items:
+                future.set_exception(exc)
+            return
+        for (_, future), dets in zip(items, results):
+            future.set_result(dets)
 
     async def close(self) -> None:
         if self._task is not None:
