@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import onnx
 import pytest
 
@@ -76,3 +77,18 @@ def test_int8_export_and_its_calibration_cache_come_from_the_shipped_fp32_model(
     assert fp32_sha in _sidecar("detector-int8")["from"]
     cache_meta = json.loads((ASSETS / "mask_detector.int8.calib.meta.json").read_text())
     assert fp32_sha.startswith(cache_meta["fp32_model"])
+
+
+def test_release_memory_keeps_the_detections():
+    """Handing ONNX Runtime's arenas back (a server going idle) changes nothing the model finds."""
+    from dabai.runtime.detector import Detector
+
+    image = np.full((240, 320, 3), 128, np.uint8)
+    image[60:180, 110:210] = (200, 170, 150)
+    det = Detector.load("int8", threads=1).with_options(conf=0.01)
+    before = det.detect_batch([image, image, image, image])
+    assert all(before)  # something to compare
+    det.release_memory()
+    after = det.detect_batch([image, image, image, image])
+    assert [[(d.label, round(d.score, 5)) for d in ds] for ds in before] == \
+        [[(d.label, round(d.score, 5)) for d in ds] for ds in after]

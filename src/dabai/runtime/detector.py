@@ -56,6 +56,14 @@ class Detector:
     def with_options(self, **changes) -> Detector:
         return Detector(self.backend, replace(self.options, **changes), self.checker)
 
+    def release_memory(self) -> None:
+        """Give back the memory inference keeps between calls (ONNX Runtime's arenas of both stages), e.g. when
+        a server goes idle after a burst; the next call allocates afresh. A no-op for other backends."""
+        for part in (self.backend, self.checker.classifier if self.checker is not None else None):
+            release = getattr(part, "release_memory", None)
+            if release is not None:
+                release()
+
     def __call__(self, image) -> list[Detection]:
         """Detect faces in one image: a path, encoded bytes, or a BGR array (OpenCV's order)."""
         return self.detect_batch([image])[0]

@@ -52,6 +52,12 @@ class CropClassifier:
         self.context = float(meta["crop_context"])
         self.input_name = self.session.get_inputs()[0].name
 
+    def release_memory(self) -> None:
+        """Hand ONNX Runtime's CPU arena back (runtime/backends.release_arena)."""
+        from dabai.runtime.backends import release_arena
+
+        release_arena(self.session, self.input_name, (1, 3, self.input_size, self.input_size))
+
     def crops(self, image_rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         return np.stack([face_crop(image_rgb, b, self.context, self.input_size) for b in boxes])
 
