@@ -58,6 +58,19 @@ def test_each_source_gets_its_row_and_the_pool_its_own():
     assert set(table.to_json()["b"]) == {"images", "boxes", "3class", "mask_ok", "faces"}
 
 
+def test_the_pooled_3class_result_given_is_the_one_it_would_compute():
+    from dabai.eval.coco import coco_evaluate
+
+    ds = _dataset(n_images=8, seed=6)
+    for i, im in enumerate(ds.images):
+        im.source = "a" if i < 5 else "b"
+    dets = _relabelled(_perfect(ds), {"without_mask": "mask_weared_incorrect"})
+    known = coco_evaluate(ds, dets, CLASSES)
+    reused, computed = score_by_source(ds, dets, CLASSES, known), score_by_source(ds, dets, CLASSES)
+    assert reused.results[POOLED]["3class"] is known
+    assert reused.to_json() == computed.to_json()
+
+
 def test_pooled_folders_are_named_sources(tmp_path):
     from dabai.data.formats import write_dataset
     from dabai.data.synth import make_sample_dataset

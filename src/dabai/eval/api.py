@@ -205,7 +205,7 @@ def evaluate(model: str | Path | Detector | None, data, data_format: str | None 
     detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file,
                                   save_detections, model if model_ref is None else model_ref, workers, cache)
     result = coco_evaluate(dataset, detections, detector.classes)
-    result.sources = score_by_source(dataset, detections, detector.classes)
+    result.sources = score_by_source(dataset, detections, detector.classes, replace(result))  # a copy: no cycle
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
     if gallery_dir is not None:  # errors per class, close-ups, crowds, worst images per source (eval/gallery.py)

@@ -67,8 +67,10 @@ class SourceTable:
         return "\n".join(lines)
 
 
-def score_by_source(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str]) -> SourceTable:
-    """Every view for each source of ``dataset`` (``ImageRecord.source``) and for all of it pooled."""
+def score_by_source(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str],
+                    pooled_3class: EvalResult | None = None) -> SourceTable:
+    """Every view for each source of ``dataset`` (``ImageRecord.source``) and for all of it pooled;
+    ``pooled_3class``: ``coco_evaluate(dataset, detections, classes)`` when the caller has it already."""
     from dabai.data.sources import by_source
 
     parts = by_source(dataset)
@@ -79,7 +81,8 @@ def score_by_source(dataset: Dataset, detections: dict[str, list[Detection]], cl
     results, images, counts = {}, {}, {}
     for name, part in parts.items():
         found = {im.name: detections.get(im.name, []) for im in part.images}
-        results[name] = {view: score_view(part, found, classes, view) for view in VIEWS}
+        results[name] = {view: pooled_3class if (name, view) == (POOLED, "3class") and pooled_3class is not None
+                         else score_view(part, found, classes, view) for view in VIEWS}
         images[name] = len(part)
         counts[name] = part.class_counts()
     return SourceTable(results, images, counts)
