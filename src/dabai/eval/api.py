@@ -10,8 +10,8 @@ from tqdm import tqdm
 from dabai.core.errors import DataError
 from dabai.data.classnames import check_classes
 from dabai.data.dataset import Dataset
-from dabai.eval.coco import EvalResult, coco_evaluate
-from dabai.eval.views import score_by_source
+from dabai.eval.coco import EvalResult
+from dabai.eval.views import POOLED, score_by_source
 from dabai.runtime.detector import Detector
 from dabai.runtime.types import Detection
 
@@ -204,8 +204,8 @@ def evaluate(model: str | Path | Detector | None, data, data_format: str | None 
     dataset = read_eval_data(data, data_format)
     detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file,
                                   save_detections, model if model_ref is None else model_ref, workers, cache)
-    result = coco_evaluate(dataset, detections, detector.classes)
-    result.sources = score_by_source(dataset, detections, detector.classes, replace(result))  # a copy: no cycle
+    table = score_by_source(dataset, detections, detector.classes)
+    result = replace(table.results[POOLED]["3class"], sources=table)  # = coco_evaluate(dataset, detections, ...)
     if plots_dir is not None:
         write_figures(result, dataset, detections, detector.classes, Path(plots_dir), confusion_conf)
     if gallery_dir is not None:  # errors per class, close-ups, crowds, worst images per source (eval/gallery.py)
