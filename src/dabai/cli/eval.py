@@ -36,8 +36,8 @@ def register(sub) -> None:
     add_prediction_options(p)
     p.add_argument("--score-floor", type=float, metavar="S", help="make and score only detections scoring at "
                    "least S (the checker skips fainter faces: much faster; mAP counts the detections >= S). "
-                   "Default 0 (every detection, COCO's rule), with --gallery 0.05 (no sheet shows a detection "
-                   "under 0.05; Detectron2's and torchvision's test-time floor)")
+                   "Default 0 (every detection, COCO's rule), with --gallery 0.05 (a sheet shows a detection under "
+                   "0.3 only as a missed face's nearest; Detectron2's and torchvision's test-time floor)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
     p.add_argument("--compare", metavar="MODEL_B", help="paired bootstrap of mAP@0.5(MODEL_B) - mAP@0.5(--model) "
                    "on the same images: the difference, its 95%% interval, and whether the data tells them apart")
