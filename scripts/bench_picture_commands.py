@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """How long do the picture commands take on ~1,000 images? Wall and CPU seconds, median of --repeat runs.
 
-Runs, each as its own `python -m dabai` process: `data show` (per image and per face), `eval --gallery`,
-`data audit` and `eval --operating-points` from saved detections (`--detections`, made once with
-`dabai eval --data ... --save-detections FILE`; the model's own time is that run's), and
-`train --preview-augment`. Prints one JSON object: per command the wall and CPU (user + sys of the child)
-seconds of each run and their medians, the load average before and after, and the machine.
+Runs, each as its own `python -m dabai` process: `data show` (per image and per face), `train
+--preview-augment`, and the commands that run the model: `eval --gallery`, `data audit` and `eval
+--operating-points`, each first with an empty detection cache (it runs the model: "cold") and then again
+(it reuses the detections the first run kept: "warm"). With --detections FILE (from `dabai eval --data ...
+--save-detections FILE`) they also run from that file. Prints one JSON object: per command the wall and CPU
+(user + sys of the command and its worker processes) seconds of each run and their medians, the load
+average before and after, and the machine.
 
-usage: python scripts/bench_picture_commands.py --data DIR [DIR ...] --detections dets.json --spec SPEC.yaml
-       [--repeat 3] [--out /tmp/bench-pictures]
-Writes only under --out.
+usage: python scripts/bench_picture_commands.py --data DIR [DIR ...] --spec SPEC.yaml [--detections dets.json]
+       [--repeat 1] [--out /tmp/bench-pictures] [--workers 0]
+Writes only under --out (the detection caches too).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,10 +29,11 @@ import time
 from pathlib import Path
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
+def timed(argv: list[str], cache: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dabai", *argv], stdout=subprocess.DEVNULL)
+    env = {**os.environ, "DABAI_CACHE_DIR": str(cache)}
+    done = subprocess.run([sys.executable, "-m", "dabai", *argv], stdout=subprocess.DEVNULL, env=env)
     if done.returncode not in (0, 1):  # 1: --operating-points found no threshold safe enough (still a full run)
         raise SystemExit(f"dabai {' '.join(argv)} failed with exit code {done.returncode}")
     wall = time.perf_counter() - start
@@ -40,28 +44,43 @@ def timed(argv: list[str]) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="+", required=True)
-    ap.add_argument("--detections", required=True, help="from dabai eval --data DATA --save-detections FILE")
+    ap.add_argument("--detections", help="also run from this file (dabai eval --data DATA --save-detections FILE)")
     ap.add_argument("--spec", required=True, help="a detector training spec for --preview-augment")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=0, help="--workers of the model-running commands (0: one per core)")
     ap.add_argument("--out", default="/tmp/bench-pictures")
     args = ap.parse_args()
     out = Path(args.out)
     first = args.data[0]
-    commands = {
-        "data show (48 images)": ["data", "show", first, "--out", str(out / "show.png")],
-        "data show --faces (48 faces)": ["data", "show", first, "--faces", "--out", str(out / "faces.png")],
-        "eval --gallery": ["eval", "--data", *args.data, "--detections", args.detections, "--gallery",
-                           str(out / "gallery"), "--plots", str(out / "plots")],
-        "data audit": ["data", "audit", *args.data, "--detections", args.detections, "--out", str(out / "audit")],
-        "eval --operating-points": ["eval", "--data", *args.data, "--detections", args.detections,
-                                    "--operating-points", "--plots", str(out / "op")],
-        "train --preview-augment (12 samples)": ["train", "--preview-augment", args.spec, "--sheet",
-                                                 str(out / "preview.png")],
+    workers = ["--workers", str(args.workers)]
+    model_runs = {
+        "eval --gallery": ["eval", "--data", *args.data, "--gallery", str(out / "gallery"), "--plots",
+                           str(out / "plots"), *workers],
+        "data audit": ["data", "audit", *args.data, "--out", str(out / "audit"), *workers],
+        "eval --operating-points": ["eval", "--data", *args.data, "--operating-points", "--plots", str(out / "op"),
+                                    *workers],
     }
+    commands: dict[str, tuple[list[str], Path | None]] = {
+        "data show (48 images)": (["data", "show", first, "--out", str(out / "show.png")], None),
+        "data show --faces (48 faces)": (["data", "show", first, "--faces", "--out", str(out / "faces.png")], None),
+        "train --preview-augment (12 samples)": (["train", "--preview-augment", args.spec, "--set",
+                                                  f"data.train={first}", "--set", "data.extra_train=[]",
+                                                  "--sheet", str(out / "preview.png")], None),
+    }
+    for name, argv in model_runs.items():  # each cold (a cache of its own, empty), then warm (that cache)
+        commands[f"{name} (cold: runs the model)"] = (argv, out / "cache" / name.split()[-1].strip("-"))
+        commands[f"{name} (warm: cached detections)"] = (argv, out / "cache" / name.split()[-1].strip("-"))
+        if args.detections:
+            commands[f"{name} --detections FILE"] = ([*argv, "--detections", args.detections], out / "cache" / "none")
     load_before = os.getloadavg()
     results = {}
-    for name, argv in commands.items():
-        runs = [timed(argv) for _ in range(args.repeat)]
+    for name, (argv, cache) in commands.items():
+        cache = cache or out / "cache" / "none"
+        runs = []
+        for _ in range(args.repeat):
+            if "(cold" in name:
+                shutil.rmtree(cache, ignore_errors=True)
+            runs.append(timed(argv, cache))
         results[name] = {"wall_s": [round(w, 2) for w, _ in runs], "cpu_s": [round(c, 2) for _, c in runs],
                          "median_wall_s": round(statistics.median(w for w, _ in runs), 2),
                          "median_cpu_s": round(statistics.median(c for _, c in runs), 2)}

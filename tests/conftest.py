@@ -11,6 +11,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("DABAI_SHARED", REPO_ROOT.parent / "shared"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _detection_cache(tmp_path_factory):
+    """The model-running commands keep detections in a cache (eval/detcache.py): the tests' go to a folder of
+    their own, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DABAI_CACHE_DIR", str(tmp_path_factory.mktemp("dabai-cache")))
+        yield
+
+
 def shared_path(relative: str) -> Path:
     """Path under ../shared, or skip the test naming what is missing."""
     path = SHARED_DIR / relative

@@ -58,6 +58,26 @@ def test_each_source_gets_its_row_and_the_pool_its_own():
     assert set(table.to_json()["b"]) == {"images", "boxes", "3class", "mask_ok", "faces"}
 
 
+def test_one_evaluation_per_view_scores_each_source_as_its_own_dataset():
+    from dabai.data.dataset import Dataset
+    from dabai.eval.coco import coco_evaluate
+
+    ds = _dataset(n_images=12, seed=6)
+    for i, im in enumerate(ds.images):
+        im.source = "ab"[i % 2]
+    dets = _relabelled(_perfect(ds), {"without_mask": "mask_weared_incorrect"})
+    for k, im in enumerate(ds.images):  # some faces missed, some scores lowered: APs between 0 and 1
+        dets[im.name] = [replace(d, score=d.score * (0.3 + 0.05 * k)) for d in dets[im.name][k % 2:]]
+    table = score_by_source(ds, dets, CLASSES)
+    for source in "ab":
+        part = Dataset(images=[im for im in ds.images if im.source == source], classes=ds.classes)
+        found = {im.name: dets[im.name] for im in part.images}
+        for view in ("3class", "mask_ok", "faces"):
+            assert table.results[source][view].to_json() == score_view(part, found, CLASSES, view).to_json()
+    assert table.results[POOLED]["3class"].to_json() == coco_evaluate(ds, dets, CLASSES).to_json()
+    assert 0 < table.results["a"]["3class"].map50 < 1
+
+
 def test_pooled_folders_are_named_sources(tmp_path):
     from dabai.data.formats import write_dataset
     from dabai.data.synth import make_sample_dataset

@@ -93,3 +93,24 @@ def resolve_json_file(args, out_attr: str, out_option: str) -> None:
 def split_csv(text: str) -> tuple[str, ...]:
     """'a, b,,c' -> ('a', 'b', 'c')."""
     return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def add_prediction_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--workers`` and ``--no-cache``: how a command that runs a model over a dataset runs it
+    (``dabai.eval.api.model_detections``)."""
+    p.add_argument("--workers", type=int, default=0, metavar="N", help="processes predicting images, each with "
+                   "its own copy of the model on one thread (default 0: one per core, at most 8; 1: this process, "
+                   "on --threads threads)")
+    p.add_argument("--no-cache", dest="cache", action="store_false", help="neither reuse nor keep the model's "
+                   "detections in the detection cache ($DABAI_CACHE_DIR, else ~/.cache/dabai; reused only for "
+                   "the same model file, settings and image bytes)")
+    return p
+
+
+def workers_of(args) -> int:
+    """The number of prediction processes ``--workers`` asks for (0: one per core)."""
+    from dabai.eval.pool import default_workers
+
+    if args.workers < 0:
+        raise ConfigError(f"--workers {args.workers}: expected 0 (one per core) or more")
+    return args.workers or default_workers()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from dabai.cli.common import add_command, add_group, print_json
+from dabai.cli.common import add_command, add_group, add_prediction_options, print_json, workers_of
 from dabai.core.errors import DataError
 
 FORMAT_NAMES = ("voc", "coco", "yolo", "kitti")
@@ -471,6 +471,7 @@ def _register_audit(sub) -> None:
     p.add_argument("--limit", type=int, default=48, help="findings on the sheet, most confident first (default 48)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
+    add_prediction_options(p)
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
@@ -481,7 +482,8 @@ def _audit(args) -> int:
     detector = Detector.load(args.model, threads=args.threads or None)
     result = audit_dataset(detector, args.src, args.src_format, args.min_score, args.min_iou, args.missing_iou,
                            args.batch, progress=not args.json, detections_file=args.detections,
-                           model_ref=args.model or default_model_path())
+                           model_ref=args.model or default_model_path(), workers=workers_of(args),
+                           cache=args.cache)
     table, sheet = write_audit(result, args.out, args.limit)
     if args.json:
         print_json(result.to_json())

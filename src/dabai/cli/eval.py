@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dabai.cli.common import add_command, print_json
+from dabai.cli.common import add_command, add_prediction_options, print_json, workers_of
 
 EXAMPLES = """\
   dabai eval --data data/face-mask/test                 # the shipped default model
@@ -33,6 +33,11 @@ def register(sub) -> None:
                    "crowds and worst images; errors.csv and index.html")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
+    add_prediction_options(p)
+    p.add_argument("--score-floor", type=float, metavar="S", help="make and score only detections scoring at "
+                   "least S (the checker skips fainter faces: much faster; mAP counts the detections >= S). "
+                   "Default 0 (every detection, COCO's rule), with --gallery 0.05 (a sheet shows a detection under "
+                   "0.3 only as a missed face's nearest; Detectron2's and torchvision's test-time floor)")
     p.add_argument("--json", action="store_true", help='print {"map50", "map50_95", "ap50": {...}} as JSON')
     p.add_argument("--compare", metavar="MODEL_B", help="paired bootstrap of mAP@0.5(MODEL_B) - mAP@0.5(--model) "
                    "on the same images: the difference, its 95%% interval, and whether the data tells them apart")
@@ -74,6 +79,9 @@ def run(args) -> int:
                           "--operating-points, or run the gallery on its own")
     if args.detections and (args.compare or args.diagnose):
         raise ConfigError("--detections works with a plain eval, --gallery and --operating-points")
+    if args.score_floor is not None and (args.compare or args.diagnose or args.operating_points):
+        raise ConfigError("--score-floor applies to a plain eval and --gallery (--operating-points uses the gate's "
+                          "own score threshold)")
     if args.operating_points:
 
         return run_operating_points(args)
@@ -82,14 +90,19 @@ def run(args) -> int:
     if args.diagnose:
         return run_diagnose(args)
 
+    from dabai.eval.api import PICTURE_FLOOR
+
+    floor = args.score_floor if args.score_floor is not None else PICTURE_FLOOR if args.gallery else 0.0
     detector = Detector.load(args.model, threads=args.threads or None)
     result = evaluate(detector, args.data, args.data_format, args.batch, args.plots, progress=not args.json,
                       gallery_dir=args.gallery, detections_file=args.detections,
-                      save_detections=args.save_detections, model_ref=args.model or default_model_path())
+                      save_detections=args.save_detections, model_ref=args.model or default_model_path(),
+                      score_floor=floor, workers=workers_of(args), cache=args.cache)
     if args.json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), "score_floor": floor})
         return 0
-    print(f"images {result.num_images}  boxes {result.num_ground_truth}  detections {result.num_detections}")
+    floor_note = f" (scoring >= {floor}: --score-floor)" if floor else ""
+    print(f"images {result.num_images}  boxes {result.num_ground_truth}  detections {result.num_detections}{floor_note}")
     print(f"mAP@0.5      {result.map50:.4f}")
     print(f"mAP@0.5:0.95 {result.map50_95:.4f}")
     for name, ap in result.ap50.items():
@@ -171,7 +184,8 @@ def run_operating_points(args) -> int:
     rules = load_gate_config(Path(source).expanduser()).mask if source else None
     detector = Detector.load(args.model, threads=args.threads or None)  # conf and NMS as the gate loads it
     points = operating_points(detector, args.data, args.data_format, rules, args.max_false_admit, args.batch,
-                              progress=not args.json, detections_file=args.detections, model_ref=args.model or default_model_path())
+                              progress=not args.json, detections_file=args.detections,
+                              model_ref=args.model or default_model_path(), workers=workers_of(args), cache=args.cache)
     points.model = args.model or "the shipped model"
     out = Path(args.plots)
     out.mkdir(parents=True, exist_ok=True)

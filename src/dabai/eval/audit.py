@@ -57,9 +57,7 @@ class AuditResult:
 def audit_detections(dataset: Dataset, detections: dict[str, list[Detection]], min_score: float = 0.7,
                      min_iou: float = 0.6, missing_iou: float = 0.2) -> AuditResult:
     """The findings (see the module's docstring) of ``detections`` on ``dataset``, most confident first."""
-    for name, value in (("min_score", min_score), ("min_iou", min_iou), ("missing_iou", missing_iou)):
-        if not 0.0 <= value <= 1.0:
-            raise DataError(f"{name} {value}: expected a number from 0 to 1")
+    _check_thresholds(min_score, min_iou, missing_iou)
     findings = []
     for e in dataset_errors(dataset, detections, min_score):
         if e.kind == "confused" and e.iou >= min_iou:
@@ -70,18 +68,28 @@ def audit_detections(dataset: Dataset, detections: dict[str, list[Detection]], m
     return AuditResult(len(dataset), dataset.num_boxes, min_score, findings)
 
 
+def _check_thresholds(min_score: float, min_iou: float, missing_iou: float) -> None:
+    for name, value in (("min_score", min_score), ("min_iou", min_iou), ("missing_iou", missing_iou)):
+        if not 0.0 <= value <= 1.0:
+            raise DataError(f"{name} {value}: expected a number from 0 to 1")
+
+
 def audit_dataset(model, data, data_format: str | None = None, min_score: float = 0.7, min_iou: float = 0.6,
                   missing_iou: float = 0.2, batch_size: int = 8, progress: bool = True,
-                  detections_file: str | Path | None = None, model_ref=None) -> AuditResult:
+                  detections_file: str | Path | None = None, model_ref=None, workers: int = 1,
+                  cache: bool = True) -> AuditResult:
     """Run ``model`` (a path, a Detector, or None for the shipped one) on ``data`` and audit its labels;
     with ``detections_file``, use the detections ``eval --save-detections`` saved for that model
-    (``model_ref``: its file, default ``model``) instead."""
+    (``model_ref``: its file, default ``model``) instead. Findings need detections scoring >= ``min_score``
+    only, so the model makes no lower ones (the score floor is ``min_score``; the checker does not judge
+    fainter faces). ``workers``, ``cache``: see ``eval.api.model_detections``."""
     from dabai.eval.api import _scoring_detector, _where, model_detections, read_eval_data
 
-    detector = _scoring_detector(model)
+    _check_thresholds(min_score, min_iou, missing_iou)
+    detector = _scoring_detector(model, min(min_score, 0.99))  # a floor below 1: at 1 nothing could be found
     dataset = read_eval_data(data, data_format)
     detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file, None,
-                                  model if model_ref is None else model_ref)
+                                  model if model_ref is None else model_ref, workers, cache)
     return audit_detections(dataset, detections, min_score, min_iou, missing_iou)
 
 

@@ -63,6 +63,15 @@ def to_coco_ground_truth(dataset: Dataset, classes: list[str]) -> dict:
 
 def coco_evaluate(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str]) -> EvalResult:
     """Score detections (keyed by image name) against the dataset's boxes."""
+    return coco_evaluate_parts(dataset, detections, classes, {"all": [im.name for im in dataset.images]})["all"]
+
+
+def coco_evaluate_parts(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str],
+                        parts: dict[str, list[str]]) -> dict[str, EvalResult]:
+    """``coco_evaluate`` of each part (a list of the dataset's image names, in its order) as if it were a dataset
+    of its own, from one ``COCOeval.evaluate`` of them all: COCO matches detections to boxes image by image,
+    so a part's per-image results are the same, and only their accumulation is per part (per source tables
+    at the cost of one evaluation)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -75,28 +84,56 @@ def coco_evaluate(dataset: Dataset, detections: dict[str, list[Detection]], clas
             x1, y1, x2, y2 = d.bbox
             results.append({"image_id": name_to_id[name], "category_id": cat_ids[d.label],
                             "bbox": [x1, y1, x2 - x1, y2 - y1], "score": d.score})
-    num_gt = len(gt_dict["annotations"])
+    gt_per_image = np.bincount([a["image_id"] for a in gt_dict["annotations"]], minlength=len(name_to_id) + 1)
+    dt_per_image = np.bincount([r["image_id"] for r in results], minlength=len(name_to_id) + 1)
     empty = {c: 0.0 for c in classes}
-    if not results or num_gt == 0:
-        return EvalResult(0.0, 0.0, dict(empty), dict(empty), len(dataset.images), num_gt, len(results))
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress to stdout
-        gt = COCO()
-        gt.dataset = gt_dict
-        gt.createIndex()
-        dt = gt.loadRes(results)
-        ev = COCOeval(gt, dt, "bbox")
-        ev.evaluate()
+    out: dict[str, EvalResult] = {}
+    ev = None
+    for part, names in parts.items():
+        ids = [name_to_id[n] for n in names]
+        num_gt, num_dt = int(gt_per_image[ids].sum()), int(dt_per_image[ids].sum())
+        if num_dt == 0 or num_gt == 0:
+            out[part] = EvalResult(0.0, 0.0, dict(empty), dict(empty), len(ids), num_gt, num_dt)
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress to stdout
+            if ev is None:
+                gt = COCO()
+                gt.dataset = gt_dict
+                gt.createIndex()
+                ev = COCOeval(gt, gt.loadRes(results), "bbox")
+                # only what is reported: all box sizes, 100 detections an image (COCO's small/medium/large and
+                # 1/10-detection rows would take ~4x the time; the numbers kept are the same either way)
+                ev.params.areaRng, ev.params.areaRngLbl, ev.params.maxDets = [[0, 1e10]], ["all"], [100]
+                ev.evaluate()
+            precision = _accumulate(ev, ids)  # [T, R, K, A=1, M=1]
+        out[part] = EvalResult(  # COCOeval.summarize's AP (IoU 0.5:0.95) and AP50 rows: -1 when nothing is valid
+            map50=_mean_valid(precision[0, :, :, 0, -1], -1.0), map50_95=_mean_valid(precision[:, :, :, 0, -1], -1.0),
+            ap50={c: _mean_valid(precision[0, :, k, 0, -1]) for k, c in enumerate(classes)},
+            ap50_95={c: _mean_valid(precision[:, :, k, 0, -1]) for k, c in enumerate(classes)},
+            num_images=len(ids), num_ground_truth=num_gt, num_detections=num_dt, precision=precision)
+    return out
+
+
+def _accumulate(ev, image_ids: list[int]) -> np.ndarray:
+    """COCOeval.accumulate over ``image_ids`` only (ascending), from the per-image results of ``ev.evaluate()``."""
+    import copy
+
+    p = ev.params
+    if list(image_ids) == list(p.imgIds):
         ev.accumulate()
-        ev.summarize()
-    precision = ev.eval["precision"]  # [T, R, K, A, M]
-    ap50 = {c: _mean_valid(precision[0, :, k, 0, -1]) for k, c in enumerate(classes)}
-    ap50_95 = {c: _mean_valid(precision[:, :, k, 0, -1]) for k, c in enumerate(classes)}
-    return EvalResult(
-        map50=float(ev.stats[1]), map50_95=float(ev.stats[0]), ap50=ap50, ap50_95=ap50_95,
-        num_images=len(dataset.images), num_ground_truth=num_gt, num_detections=len(results), precision=precision,
-    )
+        return ev.eval["precision"]
+    index = {image_id: n for n, image_id in enumerate(p.imgIds)}
+    n_images, n_areas = len(p.imgIds), len(p.areaRng)
+    sub = copy.copy(ev)
+    sub.params = copy.copy(p)
+    sub.params.imgIds = list(image_ids)
+    sub._paramsEval = copy.copy(sub.params)
+    sub.evalImgs = [ev.evalImgs[k * n_areas * n_images + a * n_images + index[i]]
+                    for k in range(len(p.catIds)) for a in range(n_areas) for i in image_ids]
+    sub.accumulate()
+    return sub.eval["precision"]
 
 
-def _mean_valid(values: np.ndarray) -> float:
+def _mean_valid(values: np.ndarray, empty: float = 0.0) -> float:
     valid = values[values > -1]
-    return float(valid.mean()) if valid.size else 0.0
+    return float(np.mean(valid)) if valid.size else empty

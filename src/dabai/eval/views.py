@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dabai.data.dataset import Dataset
-from dabai.eval.coco import EvalResult, coco_evaluate
+from dabai.eval.coco import EvalResult, coco_evaluate_parts
 from dabai.runtime.types import Detection
 
 # Which gate outcome each class stands for (a class not listed keeps its name).
@@ -34,12 +34,18 @@ def view_mapping(view: str, classes: list[str]) -> dict[str, str]:
 
 
 def score_view(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str], view: str) -> EvalResult:
+    return score_view_parts(dataset, detections, classes, view, {POOLED: [im.name for im in dataset.images]})[POOLED]
+
+
+def score_view_parts(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str], view: str,
+                     parts: dict[str, list[str]]) -> dict[str, EvalResult]:
+    """``score_view`` of each part (image names of ``dataset``, in its order), from one COCO evaluation."""
     mapping = view_mapping(view, classes)
     mapped_classes = list(dict.fromkeys(mapping.values()))
     images = [replace(im, boxes=[replace(b, label=mapping.get(b.label, b.label)) for b in im.boxes])
               for im in dataset.images]
-    dets = {name: [replace(d, label=mapping[d.label]) for d in found] for name, found in detections.items()}
-    return coco_evaluate(Dataset(images=images, classes=mapped_classes), dets, mapped_classes)
+    dets = {name: [Detection(d.bbox, d.score, mapping[d.label]) for d in found] for name, found in detections.items()}
+    return coco_evaluate_parts(Dataset(images=images, classes=mapped_classes), dets, mapped_classes, parts)
 
 
 @dataclass
@@ -68,7 +74,8 @@ class SourceTable:
 
 
 def score_by_source(dataset: Dataset, detections: dict[str, list[Detection]], classes: list[str]) -> SourceTable:
-    """Every view for each source of ``dataset`` (``ImageRecord.source``) and for all of it pooled."""
+    """Every view for each source of ``dataset`` (``ImageRecord.source``) and for all of it pooled (one COCO
+    evaluation a view: ``coco_evaluate_parts``)."""
     from dabai.data.sources import by_source
 
     parts = by_source(dataset)
@@ -76,10 +83,9 @@ def score_by_source(dataset: Dataset, detections: dict[str, list[Detection]], cl
         parts[POOLED] = dataset
     else:
         parts = {POOLED: dataset}
-    results, images, counts = {}, {}, {}
-    for name, part in parts.items():
-        found = {im.name: detections.get(im.name, []) for im in part.images}
-        results[name] = {view: score_view(part, found, classes, view) for view in VIEWS}
-        images[name] = len(part)
-        counts[name] = part.class_counts()
-    return SourceTable(results, images, counts)
+    names = {name: [im.name for im in part.images] for name, part in parts.items()}
+    found = {im.name: detections.get(im.name, []) for im in dataset.images}
+    per_view = {view: score_view_parts(dataset, found, classes, view, names) for view in VIEWS}
+    results = {name: {view: per_view[view][name] for view in VIEWS} for name in parts}
+    return SourceTable(results, {name: len(part) for name, part in parts.items()},
+                       {name: part.class_counts() for name, part in parts.items()})

@@ -163,11 +163,13 @@ def sweep(outcomes: list[FaceOutcome], rules: MaskRules, max_false_admit: float 
 
 def operating_points(model, data, data_format: str | None = None, rules: MaskRules | None = None,
                      max_false_admit: float = 0.01, batch_size: int = 8, progress: bool = True,
-                     detections_file: str | Path | None = None, model_ref=None) -> OperatingPoints:
+                     detections_file: str | Path | None = None, model_ref=None, workers: int = 1,
+                     cache: bool = True) -> OperatingPoints:
     """Run ``model`` (a path, a Detector, or None: the shipped checker) as the gate runs it on ``data`` and
     sweep the mask threshold; ``rules``: the gate config's ``mask`` section (default: the defaults).
     ``detections_file``: the detections ``eval --save-detections`` saved for that model (``model_ref``: its
-    file, default ``model``), used instead of running it (those under the gate's score threshold dropped)."""
+    file, default ``model``), used instead of running it (those under the gate's score threshold dropped).
+    ``workers``, ``cache``: see ``eval.api.model_detections``."""
     from dabai.data.classnames import check_classes
     from dabai.eval.api import _where, model_detections, read_eval_data
     from dabai.runtime.detector import Detector
@@ -179,7 +181,7 @@ def operating_points(model, data, data_format: str | None = None, rules: MaskRul
     if OK not in detector.classes:
         raise DataError(f"the model has no {OK!r} class (classes {detector.classes}): the gate admits only {OK}")
     detections = model_detections(detector, dataset, _where(data), batch_size, progress, detections_file, None,
-                                  model if model_ref is None else model_ref)
+                                  model if model_ref is None else model_ref, workers, cache)
     outcomes, skipped = gate_faces(dataset, detections, rules)
     points = sweep(outcomes, rules, max_false_admit, skipped_small=skipped)
     points.model = str(model) if isinstance(model, (str, Path)) else "the shipped model" if model is None else "the model"
