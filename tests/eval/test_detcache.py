@@ -51,7 +51,7 @@ def test_store_and_lookup_by_image_bytes_and_floor(sample, tmp_path):
 
 def test_other_model_or_settings_use_another_file_and_damage_is_an_error(tmp_path):
     a = DetectionCache.for_model(None, PostprocessOptions(), root=tmp_path)
-    assert DetectionCache.for_model("int8", PostprocessOptions(), root=tmp_path).path != a.path
+    assert DetectionCache.for_model("fp32", PostprocessOptions(), root=tmp_path).path != a.path  # the default is int8
     assert DetectionCache.for_model(None, PostprocessOptions(iou=0.6), root=tmp_path).path != a.path
     assert DetectionCache.for_model(None, PostprocessOptions(conf=0.9), root=tmp_path).path == a.path  # floor: per entry
     a.path.parent.mkdir(parents=True)
