@@ -36,7 +36,7 @@ CONDITIONS = ("clean", "white10", "babble10", "speed0.9", "speed1.1")
 UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf_xiaoni", "zf_xiaoxiao+zf_xiaoyi",
                  "zm_yunjian+zm_yunxia", "zm_yunxi+zm_yunyang", "zm_yunjian+zm_yunyang", "zm_yunxi+zm_yunxia")
 BABBLE_TALKERS = 5
-SETS = {"holdout": "holdout", "unseen": "holdout_unseen"}  # --set name → bench.yaml key
+SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
         log(f"{voice}: {sum(r['entry'] for r in mine)}/{len(mine)} entry requests recognised, "
             f"{sum(r['entry'] for r in theirs)} false accepts of {len(theirs)}")
         _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
-    names = _names(held["names"], config, options, log) if options.names else None
+    names = _names(held["names"], config, options, log) if options.names and held.get("names") else None
 
     held_out = {"set": options.phrasing_set, "voices": list(options.voices), "phrasings": entry, "non_entry": non_entry,
                 "subset": bool(options.phrasings or options.non_entry) or options.conditions != CONDITIONS}
