@@ -29,7 +29,8 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import IntentGrammar, load_grammar, recognize_intent
+from dabai.speech.intent import NONE, IntentGrammar, confirm_heard, load_grammar, recognize_intent
+from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
 RATE = 16000  # Whisper's input rate
@@ -68,6 +69,10 @@ class Transcript:
     asr_seconds: float = 0.0  # wall time of the recognition
     asr_logprob: float | None = None  # mean token log-probability of Whisper's output
     scores: dict[str, float] = field(default_factory=dict)  # every intent's score
+    # the grammar's intent for the text; differs from ``intent`` when the request was unsure ("unclear")
+    heard_intent: str | None = None
+    # the lowest ASR probability of the unexplained characters before the request's phrase, when checked
+    unsure_probability: float | None = None
 
     @property
     def rtf(self) -> float:
@@ -77,7 +82,8 @@ class Transcript:
         return {
             "file": self.file, "text": self.text, "intent": self.intent, "confidence": self.confidence,
             "phrase": self.phrase, "duration_s": round(self.duration_s, 3), "asr_seconds": round(self.asr_seconds, 3),
-            "asr_logprob": self.asr_logprob, "scores": self.scores,
+            "asr_logprob": self.asr_logprob, "scores": self.scores, "heard_intent": self.heard_intent,
+            "unsure_probability": self.unsure_probability,
         }
 
 
@@ -132,15 +138,43 @@ class Recognizer:
             raise DataError(f"is {audio.duration_s:.0f} s long; at most {self.options.max_seconds:.0f} s is accepted "
                             "(split it, or raise ASROptions.max_seconds / --max-seconds)", file or "<audio>")
         start = time.perf_counter()
-        text, logprob = self.recognize_text(resample(audio, RATE) if audio.rate != RATE else audio)
+        audio = resample(audio, RATE) if audio.rate != RATE else audio
+        text, logprob = self.recognize_text(audio)
+        heard = match = recognize_intent(text, self.grammar)
+        unsure = None
+        if match.intent != NONE and match.unexplained_before and self.grammar.spec.unclear_below > 0:
+            # an unexplained sound where a negator would stand: how sure was Whisper of it? (a second decode
+            # with word probabilities, only for these requests)
+            probability = self.char_probabilities(audio, text)
+            match = confirm_heard(match, probability, self.grammar)
+            if probability is not None:
+                unsure = round(min(probability[i] for i in match.unexplained_before), 4)
         elapsed = time.perf_counter() - start
-        match = recognize_intent(text, self.grammar)
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
-                          elapsed, logprob, match.scores)
+                          elapsed, logprob, match.scores, heard.intent, unsure)
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
+        kept = self._decode(audio, words=False)
+        text = _text_of(kept)
+        logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
+        return text, logprob
+
+    def char_probabilities(self, audio: Audio, text: str) -> list[float] | None:
+        """Whisper's probability of each Chinese character of ``text`` (its transcript of 16 kHz ``audio``,
+        the word's probability for each character of a word); None when this decode reads otherwise."""
         zhconv = require("zhconv", "speech")
+        kept = self._decode(audio, words=True)
+        if _text_of(kept) != text:
+            return None
+        probability: list[float] = []
+        for segment in kept:
+            for word in segment.words or ():
+                probability += [float(word.probability)] * len(han_chars(zhconv.convert(word.word, "zh-cn")))
+        return probability if len(probability) == len(han_chars(text)) else None
+
+    def _decode(self, audio: Audio, words: bool) -> list:
+        """Whisper's segments of 16 kHz audio (prompt echoes dropped), with word probabilities if ``words``."""
         opts = self.options
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
         with self._lock:
@@ -150,15 +184,12 @@ class Recognizer:
                     samples, language=opts.language, beam_size=opts.beam_size, vad_filter=opts.vad,
                     vad_parameters={"min_silence_duration_ms": 500} if opts.vad else None,
                     initial_prompt=self.prompt or None, hotwords=self.hotwords or None,
-                    condition_on_previous_text=False, without_timestamps=True,
+                    condition_on_previous_text=False, without_timestamps=True, word_timestamps=words,
                 )
                 segments = list(segments)  # decoding happens here, inside the window setting
             finally:
                 _WINDOW_FRAMES.reset(token)
-        kept = [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
-        text = _tidy(zhconv.convert("".join(s.text for s in kept), "zh-cn"))
-        logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
-        return text, logprob
+        return [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
 
 
 # Mel frames the encoder gets for a segment shorter than that (None: Whisper's 3,000). A context variable,
@@ -223,6 +254,11 @@ def _echoes_prompt(text: str, prompt: str | None, hotwords: str | None) -> bool:
         return True
     # 4+ characters: a user who says just 大白 is not mistaken for an echo of the hotwords
     return len(said) >= 4 and any(cue and said in _PUNCT.sub("", cue) for cue in (prompt, hotwords))
+
+
+def _text_of(segments: list) -> str:
+    zhconv = require("zhconv", "speech")
+    return _tidy(zhconv.convert("".join(s.text for s in segments), "zh-cn"))
 
 
 def _tidy(text: str) -> str:
