@@ -72,16 +72,22 @@ def test_unclear_below_zero_is_the_old_rule_and_the_value_is_checked():
 
 
 class FakeWhisper:
-    """Stands in for Recognizer._decode: segments with word probabilities (like faster-whisper's)."""
+    """Stands in for the Whisper passes: the decode's segments, and per-character probabilities of a forced
+    pass over its transcript (what Recognizer.char_probabilities reads)."""
 
     def __init__(self, words: list[tuple[str, float]]):
         self.words, self.calls = words, []
 
-    def __call__(self, audio, words: bool):
-        self.calls.append(words)
-        text = "".join(w for w, _ in self.words)
-        found = [SimpleNamespace(word=w, probability=p) for w, p in self.words] if words else None
-        return [SimpleNamespace(text=text, avg_logprob=-0.4, words=found)]
+    def decode(self, audio):
+        self.calls.append("decode")
+        return [SimpleNamespace(text="".join(w for w, _ in self.words), avg_logprob=-0.4)]
+
+    def char_probabilities(self, audio, text):
+        from dabai.speech.pinyin import han_chars
+
+        self.calls.append("forced")
+        assert text == "".join(w for w, _ in self.words).replace(",", "，")
+        return [p for w, p in self.words for _ in han_chars(w)]
 
 
 def recognizer_hearing(monkeypatch, words):
@@ -90,7 +96,8 @@ def recognizer_hearing(monkeypatch, words):
     rec = object.__new__(Recognizer)
     rec.options, rec.grammar = ASROptions(), load_grammar()
     fake = FakeWhisper(words)
-    monkeypatch.setattr(rec, "_decode", fake)
+    monkeypatch.setattr(rec, "_decode", fake.decode)
+    monkeypatch.setattr(rec, "char_probabilities", fake.char_probabilities)
     return rec, fake
 
 
@@ -104,11 +111,11 @@ def audio():
 
 def test_the_recognizer_asks_whisper_how_sure_it_was(monkeypatch):
     pytest.importorskip("zhconv", reason="needs the speech extra")
-    rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("提", 0.18), ("開門", 0.93)])
+    rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("提", 0.18), ("开门", 0.93)])
     t = rec.transcribe(audio())
     assert t.text == "大白，提开门" and t.heard_intent == "enter"
     assert t.intent == UNCLEAR and t.unsure_probability == pytest.approx(0.18)
-    assert fake.calls == [False, True]  # the second decode, with word probabilities, only for this request
+    assert fake.calls == ["decode", "forced"]  # the forced pass only for this request
     assert t.to_dict()["heard_intent"] == "enter"
 
 
@@ -116,8 +123,22 @@ def test_the_recognizer_takes_a_clear_request_with_one_decode(monkeypatch):
     pytest.importorskip("zhconv", reason="needs the speech extra")
     rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("开门", 0.2)])
     t = rec.transcribe(audio())
-    assert t.intent == "enter" and t.unsure_probability is None and fake.calls == [False]
+    assert t.intent == "enter" and t.unsure_probability is None and fake.calls == ["decode"]
     rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("快", 0.88), ("开门", 0.9), ("，", 0.9),
                                                  ("我赶时间", 0.9)])
     t = rec.transcribe(audio())
-    assert t.intent == "enter" and t.unsure_probability == pytest.approx(0.88) and fake.calls == [False, True]
+    assert t.intent == "enter" and t.unsure_probability == pytest.approx(0.88) and fake.calls == ["decode", "forced"]
+
+
+@pytest.mark.slow
+def test_whisper_reports_how_sure_it_was_of_each_character(recognizer, say):
+    from dabai.speech.pinyin import han_chars
+
+    clip = say("大白，快开门，我赶时间。")
+    t = recognizer.transcribe(clip)
+    probability = recognizer.char_probabilities(clip, t.text)
+    assert probability is not None and len(probability) == len(han_chars(t.text))
+    assert all(0.0 <= p <= 1.0 for p in probability) and max(probability) > 0.9
+    # heard clearly, 快 is no lost 别: taken, and how sure Whisper was of it is recorded
+    assert t.heard_intent == t.intent == "enter" and t.unsure_probability is not None and t.unsure_probability >= 0.5
+    assert recognizer.char_probabilities(clip, "") is None

@@ -143,8 +143,8 @@ class Recognizer:
         heard = match = recognize_intent(text, self.grammar)
         unsure = None
         if match.intent != NONE and match.unexplained_before and self.grammar.spec.unclear_below > 0:
-            # an unexplained sound where a negator would stand: how sure was Whisper of it? (a second decode
-            # with word probabilities, only for these requests)
+            # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass
+            # over its own transcript, only for these requests)
             probability = self.char_probabilities(audio, text)
             match = confirm_heard(match, probability, self.grammar)
             if probability is not None:
@@ -155,26 +155,43 @@ class Recognizer:
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
-        kept = self._decode(audio, words=False)
+        kept = self._decode(audio)
         text = _text_of(kept)
         logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
         return text, logprob
 
     def char_probabilities(self, audio: Audio, text: str) -> list[float] | None:
-        """Whisper's probability of each Chinese character of ``text`` (its transcript of 16 kHz ``audio``,
-        the word's probability for each character of a word); None when this decode reads otherwise."""
-        zhconv = require("zhconv", "speech")
-        kept = self._decode(audio, words=True)
-        if _text_of(kept) != text:
+        """Whisper's probability of each Chinese character of ``text`` (its transcript of 16 kHz ``audio``):
+        ``text`` teacher-forced through the decoder after the decode's own prompt and hotwords (one encoder
+        pass, one forced decoder pass); a character made of several tokens takes its least probable one.
+        None when the audio is longer than one 30-s window."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_ctranslate2_storage, pad_or_trim
+
+        fw, opts = self.model, self.options
+        tokenizer = Tokenizer(fw.hf_tokenizer, True, task="transcribe", language=opts.language)
+        tokens = tokenizer.encode(text)
+        features = fw.feature_extractor(np.ascontiguousarray(audio.samples, dtype=np.float32))[..., :-1]
+        frames = features.shape[-1]
+        if not tokens or frames > 3000:
             return None
+        window = int(round(opts.window_s * 100)) if frames <= opts.window_s * 100 else 3000
+        prompt = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+        start = fw.get_prompt(tokenizer, prompt, without_timestamps=True, hotwords=self.hotwords or None)
+        with self._lock:
+            encoded = fw.model.encode(get_ctranslate2_storage(pad_or_trim(features, window)[None]))
+            token_probability = fw.model.align(encoded, start, [tokens], frames)[0].text_token_probs
+        pieces, piece_tokens = tokenizer.split_tokens_on_unicode(tokens)
         probability: list[float] = []
-        for segment in kept:
-            for word in segment.words or ():
-                probability += [float(word.probability)] * len(han_chars(zhconv.convert(word.word, "zh-cn")))
+        at = 0
+        for piece, these in zip(pieces, piece_tokens):
+            p = min(token_probability[at:at + len(these)], default=0.0)
+            at += len(these)
+            probability += [float(p)] * len(han_chars(piece))
         return probability if len(probability) == len(han_chars(text)) else None
 
-    def _decode(self, audio: Audio, words: bool) -> list:
-        """Whisper's segments of 16 kHz audio (prompt echoes dropped), with word probabilities if ``words``."""
+    def _decode(self, audio: Audio) -> list:
+        """Whisper's segments of 16 kHz audio, prompt echoes dropped."""
         opts = self.options
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
         with self._lock:
@@ -184,7 +201,7 @@ class Recognizer:
                     samples, language=opts.language, beam_size=opts.beam_size, vad_filter=opts.vad,
                     vad_parameters={"min_silence_duration_ms": 500} if opts.vad else None,
                     initial_prompt=self.prompt or None, hotwords=self.hotwords or None,
-                    condition_on_previous_text=False, without_timestamps=True, word_timestamps=words,
+                    condition_on_previous_text=False, without_timestamps=True,
                 )
                 segments = list(segments)  # decoding happens here, inside the window setting
             finally:
