@@ -74,7 +74,7 @@ class GrammarSpec:
     # explains, heard by the ASR with a probability below this, is UNCLEAR, not that intent: there, a
     # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
     # 0: take every request as heard (the rule before session 11); 1: ask again whenever such a syllable is there
-    unclear_below: float = 0.5
+    unclear_below: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class IntentMatch:
     # the text's Chinese characters (indices) right before the decided phrase (its negation window, same
     # clause) that nothing in the grammar explains: where a negator would stand (大白，提开门 → (2,))
     unexplained_before: tuple[int, ...] = ()
+    span: tuple[int, int] = (0, 0)  # the decided phrase's characters in the text's Chinese characters
 
 
 def default_grammar_path() -> Path:
@@ -181,7 +182,7 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
     """Score every intent against ``text`` and decide (threshold, then margin)."""
     grammar = grammar or load_grammar()
-    slots: dict[str, tuple[int, ...]] = {}
+    slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
     scores, best_phrase = score_intents(text, grammar, slots)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     top_name, top = ranked[0]
@@ -189,7 +190,8 @@ def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentM
     runner_up = rivals[0] if rivals else 0.0
     rounded = {k: round(v, 4) for k, v in scores.items()}
     if top >= grammar.spec.threshold and top - runner_up >= grammar.spec.margin:
-        return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded, slots.get(top_name, ()))
+        before, span = slots.get(top_name, ((), (0, 0)))
+        return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded, before, span)
     return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded)
 
 
@@ -209,10 +211,11 @@ def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
 
 
 def score_intents(text: str, grammar: IntentGrammar,
-                  slots: dict[str, tuple[int, ...]] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+                  slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] | None = None,
+                  ) -> tuple[dict[str, float], dict[str, str]]:
     """Per intent: best confidence and the phrase behind it (a negated, asked or past phrase scores 0).
     ``slots``, when given, gets per intent the unexplained syllables right before that phrase
-    (:attr:`IntentMatch.unexplained_before`)."""
+    (:attr:`IntentMatch.unexplained_before`) and the phrase's span."""
     han, heard = han_syllables(text)
     scores = {name: 0.0 for name in grammar.spec.intents}
     best: dict[str, str] = {}
@@ -240,7 +243,7 @@ def score_intents(text: str, grammar: IntentGrammar,
             scores[phrase.intent] = conf
             best[phrase.intent] = phrase.text
             if slots is not None:
-                slots[phrase.intent] = tuple(i for i in guard.before(start) if not covered[i])
+                slots[phrase.intent] = (tuple(i for i in guard.before(start) if not covered[i]), (start, end))
     return scores, best
 
 
