@@ -158,3 +158,19 @@ def test_text_scores_name_the_sets_and_the_misses(tmp_path):
     assert len(held["misses"]) == held["entry"] - held["entry_recognised"]
     report = format_text_scores(scores)
     assert "| holdout | " in report and "missed (holdout): " in report
+
+
+def test_an_unsure_turn_is_asked_again_and_counted(fake_turn):
+    from dabai.gate.speech_bench import HoldoutOptions, format_holdout, run_holdout
+
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False, phrasings=1,
+                                        non_entry=1), log=lambda *a: None)
+    entry, other = result["details"]["entry"][0], result["details"]["non_entry"][0]
+    # a request heard unsure, then clearly: asked again, taken on the second try
+    assert entry["reask"] and not entry["entry"] and entry["accepted"] and entry["retry_heard"] == "大白开门"
+    assert result["entry_recognised"] == 1.0 and result["entry_first_try"] == 0.0 and result["entry_reasks"] == 1
+    # a non-entry sentence heard as 大白提开门 both times: never taken (the rule before would have opened)
+    assert other["reask"] and not other["accepted"] and other["heard_intent"] == "enter"
+    assert result["false_accepts"] == 0 and result["non_entry_reasks"] == 1
+    assert result["before_reask_rule"] == {"entry_recognised": 1.0, "false_accepts": 1}
+    assert "asked again: zf_a+zf_b clean: 大白，我要出去买菜。" in format_holdout(result)
