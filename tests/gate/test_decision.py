@@ -47,6 +47,8 @@ CASES = [
     ("no request", None, MASKED, VALID, False, ("no_request",), None),
     ("request none", "none", MASKED, VALID, False, ("no_request",), None),
     ("leaving", "leave", MASKED, VALID, False, ("not_entry_request",), "本通道仅供进入小区"),
+    # an unsure spoken request (a lost negation?): neither opened for nor refused, asked again (issue 17)
+    ("unsure request", "unclear", MASKED, VALID, False, ("say_again",), "抱歉，我没有听清，请您再说一遍"),
     # an entry request is one whoever makes it: the pass decides who may enter (issue 17)
     ("visitor with a valid pass", "visitor", MASKED, VALID, True, (), "您好，欢迎来访，二维码有效请您通过。"),
     ("courier with a valid pass", "courier", MASKED, VALID, True, (), "您好，欢迎来访，二维码有效请您通过。"),
@@ -106,7 +108,7 @@ def test_documented_intent_table_matches_the_decision():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "gate.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)` \| (yes|no) \| (?:`(\w+)`|—) \|", doc, flags=re.M)
-    assert {r[0] for r in rows} >= {"enter", "visitor", "courier", "leave", "help", "none"}
+    assert {r[0] for r in rows} >= {"enter", "visitor", "courier", "leave", "help", "none", "unclear"}
     for intent, entry, reason in rows:
         d = decide(Observations(intent, MASKED, VALID), CFG)
         assert d.allow is (entry == "yes"), intent
@@ -149,5 +151,6 @@ def test_bad_config(data, match):
 def test_every_reason_has_a_reply():
     from dabai.gate.decision import MASK_REASONS, PASS_REASONS
 
-    for r in set(PASS_REASONS.values()) | set(MASK_REASONS) | {"no_face", "no_request", "not_entry_request"}:
+    for r in set(PASS_REASONS.values()) | set(MASK_REASONS) | {"no_face", "no_request", "not_entry_request",
+                                                                      "say_again"}:
         assert r in DEFAULT_REPLIES

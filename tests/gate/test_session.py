@@ -73,6 +73,34 @@ def test_deny_snapshot_then_recheck_after_putting_on_mask(make_session, registry
     assert len(snaps) == 1 and events[0].snapshot == str(snaps[0])
 
 
+class ScriptedListener:
+    """Hears the next intent of ``script`` each time the session starts listening."""
+
+    def __init__(self, *script):
+        self.script, self.starts = list(script), 0
+
+    def start(self):
+        self.starts += 1
+
+    def poll(self):
+        return self.script[min(self.starts, len(self.script)) - 1] if self.starts else None
+
+
+@pytest.mark.parametrize("second, outcomes", [
+    ("enter", [(False, ("say_again",)), (True, ())]),  # said again clearly: admitted
+    ("unclear", [(False, ("say_again",))] * 2),  # unsure twice: asked again once only, then it waits
+])
+def test_an_unsure_request_is_heard_again_once(home, registry, signer, resident, second, outcomes):
+    text = issue_pass(registry, signer, resident.id).text
+    cfg = GateConfig(gate_id="g", session=SessionRules(present_frames=2, absent_frames=3, vote_frames=3,
+                                                       request_timeout_s=2.0, pass_timeout_s=2.0, result_hold_s=0.5))
+    listener = ScriptedListener("unclear", second)
+    s = GateSession(GateChecker(home, registry, cfg, detector=CodedDetector()), listener, live_dir=home.live_dir)
+    events = run(s, [frame(20, text)] * 30)
+    assert [(e.allow, tuple(e.reasons)) for e in events] == outcomes
+    assert events[0].reply_text == "抱歉，我没有听清，请您再说一遍" and listener.starts == 2
+
+
 def test_timeouts_decide_without_pass_or_request(make_session):
     s = make_session(intent=None)
     events = run(s, [frame(20)] * 40)

@@ -10,6 +10,12 @@ from dabai.audio.io import Audio
 pytest.importorskip("pypinyin", reason="needs the speech extra")
 
 
+# a non-entry sentence heard as 大白，提开门 with 提 unsure on both tries (a lost 别: asked again, never taken),
+# and an entry request heard unsure once, then clearly (taken on the second try)
+UNSURE = {"大白，我要出去买菜。": [("大白提开门", 0.1)],
+          "大白，麻烦帮我把门打开，我要进去。": [("大白提开门", 0.2), ("大白开门", 0.9)]}
+
+
 @pytest.fixture
 def fake_turn(monkeypatch):
     from dabai.speech import asr, tts
@@ -22,17 +28,27 @@ def fake_turn(monkeypatch):
         return audio
 
     class Heard:
-        def __init__(self, text, intent):
-            self.text, self.intent, self.asr_seconds, self.duration_s = text, intent, 0.05, 0.25
+        def __init__(self, text, match, spoken):
+            self.text, self.heard_intent, self.asr_seconds, self.duration_s = text, match.intent, 0.05, 0.25
+            self.intent, self.unsure_probability = spoken.intent, None
 
     class FakeRecognizer:
+        calls: dict = {}
+
         def transcribe(self, audio):
-            from dabai.speech.intent import recognize_intent
+            from dabai.speech.intent import confirm_heard, recognize_intent
 
             text, readings = spoken.get(audio.samples.tobytes()[:64], ("（噪声）", None))
             if "快递员" in text:  # one phrasing the fake ASR always mishears
                 text = "今天天气真不错"
-            return Heard(text, recognize_intent(text).intent)
+            heard = UNSURE.get(text)  # sentences the fake hears with an unsure sound, per try
+            n = self.calls[text] = self.calls.get(text, 0) + 1
+            probability = None
+            if heard:
+                text, p = heard[min(n, len(heard)) - 1]
+                probability = [p] * len(text)
+            match = recognize_intent(text)
+            return Heard(text, match, confirm_heard(match, probability) if probability else match)
 
     monkeypatch.setattr(tts, "synthesize", synthesize)
     monkeypatch.setattr(asr, "get_recognizer", lambda options=None, grammar=None: FakeRecognizer())
@@ -142,3 +158,19 @@ def test_text_scores_name_the_sets_and_the_misses(tmp_path):
     assert len(held["misses"]) == held["entry"] - held["entry_recognised"]
     report = format_text_scores(scores)
     assert "| holdout | " in report and "missed (holdout): " in report
+
+
+def test_an_unsure_turn_is_asked_again_and_counted(fake_turn):
+    from dabai.gate.speech_bench import HoldoutOptions, format_holdout, run_holdout
+
+    result = run_holdout(HoldoutOptions(voices=("zf_a+zf_b",), conditions=("clean",), names=False, phrasings=1,
+                                        non_entry=1), log=lambda *a: None)
+    entry, other = result["details"]["entry"][0], result["details"]["non_entry"][0]
+    # a request heard unsure, then clearly: asked again, taken on the second try
+    assert entry["reask"] and not entry["entry"] and entry["accepted"] and entry["retry_heard"] == "大白开门"
+    assert result["entry_recognised"] == 1.0 and result["entry_first_try"] == 0.0 and result["entry_reasks"] == 1
+    # a non-entry sentence heard as 大白提开门 both times: never taken (the rule before would have opened)
+    assert other["reask"] and not other["accepted"] and other["heard_intent"] == "enter"
+    assert result["false_accepts"] == 0 and result["non_entry_reasks"] == 1
+    assert result["before_reask_rule"] == {"entry_recognised": 1.0, "false_accepts": 1}
+    assert "asked again: zf_a+zf_b clean: 大白，我要出去买菜。" in format_holdout(result)

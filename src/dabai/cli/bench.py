@@ -153,9 +153,10 @@ def add_speech_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--phrasings", type=int, default=0, help="only the first N entry phrasings (default: all)")
     h.add_argument("--non-entry", type=int, default=0, help="only the first N non-entry sentences (default: all)")
     h.add_argument("--no-names", action="store_true", help="skip the unseen-names greeting check")
-    h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen"), default="holdout",
-                   help="phrasings and names: 'holdout' (the first held-out set, since tuned on) or 'unseen' "
-                        "(never tuned on)")
+    h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen", "fresh"), default="holdout",
+                   help="phrasings and names: 'holdout' (the first held-out set, since tuned on), 'unseen' "
+                        "(never tuned on; its spoken false accepts were read in session 10) or 'fresh' "
+                        "(written before the re-ask rule; no names)")
     h.add_argument("--text", action="store_true",
                    help="decide the set's sentences as text only (no TTS, no ASR): the recogniser on perfect transcripts")
     h.add_argument("--rescore", metavar="FILE", type=Path,

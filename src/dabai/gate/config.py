@@ -35,6 +35,7 @@ DEFAULT_REPLIES: dict[str, str] = {
     "not_resident": "您不是本小区登记住户，请联系物业",
     "no_request": "您好，如需进入小区，请说：大白，请让我进入小区",
     "not_entry_request": "本通道仅供进入小区",
+    "say_again": "抱歉，我没有听清，请您再说一遍",
     "visitor_pass": "访客请联系您拜访的住户，为您申请通行码",
     "courier_pass": "快递外卖请联系收件人为您申请通行码，或放在门卫室",
     "help": "需要帮助请联系物业或门卫",

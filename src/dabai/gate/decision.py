@@ -24,7 +24,12 @@ courier     yes            —                                welcome_guest; a p
 leave       no             not_entry_request                not_entry_request
 help        no             not_entry_request                help
 none / —    no             no_request                       no_request
+unclear     no             say_again                        say_again
 =========== ============== ================================ ==========================================
+
+``unclear``: a spoken request with an unsure sound where a negation would stand (大白，别开门 heard as
+大白，提开门 in noise, :func:`dabai.speech.intent.confirm_heard`): the gate neither opens nor refuses the
+request; it asks the visitor to say it again.
 
 The finer intents change only the reply and what the event log records (its ``intent``).
 """
@@ -62,6 +67,8 @@ _PASS_CODES = frozenset(PASS_REASONS.values())
 # says what a guest must do instead of the generic pass reply.
 GUEST_REPLIES = {"visitor": "visitor_pass", "courier": "courier_pass"}
 GUEST_WELCOME = "welcome_guest"
+# what was heard when it was no entry request (any other intent: not_entry_request)
+NOT_ENTRY_REASONS = {"none": "no_request", "unclear": "say_again"}
 # a request the gate does not serve, answered in its own words instead of not_entry_request's
 OTHER_REQUEST_REPLIES = {"help": "help"}
 
@@ -155,7 +162,7 @@ def decide(obs: Observations, config: GateConfig) -> Decision:
     if not check.valid:
         reasons.append(PASS_REASONS.get(check.reason or "", "pass_invalid"))
     if not is_entry_request(obs.intent, config):
-        reasons.append("no_request" if obs.intent in (None, "", "none") else "not_entry_request")
+        reasons.append(NOT_ENTRY_REASONS.get(obs.intent or "none", "not_entry_request"))
     allow = not reasons
     resident = check.resident if check.resident is not None else None
     texts: list[str] = []

@@ -89,6 +89,7 @@ class GateSession:
         self._started = 0.0
         self._decided_at = 0.0
         self._last: GateResult | None = None
+        self._asked_again = False  # this visitor's request was unsure once and heard again
         self._denied_outcome = ""
 
     # -- per frame ----------------------------------------------------------------------------
@@ -121,6 +122,7 @@ class GateSession:
 
     def _on_present(self, frame, now, present, text):
         self.visitors += 1
+        self._asked_again = False
         log.info("visitor %d present; checking", self.visitors)
         self._start_checking(now, keep_intent=False)
         return None
@@ -205,6 +207,13 @@ class GateSession:
         if present:
             self._votes.append((_outcome(self._faces, self.cfg.mask), list(self._faces)))
         if self._last is not None and not self._last.allow and now - self._decided_at >= self.rules.result_hold_s:
+            if "say_again" in self._last.reasons and not self._asked_again:
+                # the request was unsure (a lost 不/别?): once per visitor, listen to it again and decide anew
+                log.info("the request was unsure; listening again")
+                self._asked_again = True
+                self._start_checking(now, keep_intent=True)
+                self.listener.start()
+                return None
             changed_pass = self._observe_pass(text)
             recent = [o for o, _ in list(self._votes)[-self.rules.vote_frames:]]
             changed_mask = len(recent) == self.rules.vote_frames and Counter(recent).most_common(1)[0][0] != \

@@ -36,7 +36,7 @@ CONDITIONS = ("clean", "white10", "babble10", "speed0.9", "speed1.1")
 UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf_xiaoni", "zf_xiaoxiao+zf_xiaoyi",
                  "zm_yunjian+zm_yunxia", "zm_yunxi+zm_yunyang", "zm_yunjian+zm_yunyang", "zm_yunxi+zm_yunxia")
 BABBLE_TALKERS = 5
-SETS = {"holdout": "holdout", "unseen": "holdout_unseen"}  # --set name → bench.yaml key
+SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,9 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
     """Run it; with ``partial`` (a path), the rows measured so far are written there after each voice."""
     from dabai.core.errors import ConfigError
     from dabai.gate.config import GateConfig
-    from dabai.gate.decision import is_entry_request
     from dabai.speech.asr import ASROptions, get_recognizer
     from dabai.speech.bench import bench_data
-    from dabai.speech.intent import load_grammar
+    from dabai.speech.intent import UNCLEAR, load_grammar
     from dabai.speech.tts import TTSOptions, synthesize
 
     bad = [c for c in options.conditions if c not in CONDITIONS]
@@ -112,28 +111,32 @@ def run_holdout(options: HoldoutOptions = HoldoutOptions(), log=print, partial=N
             return mix_at_snr(audio, _babble(babble_bank, len(audio.samples), seed), SNR_DB)
         return audio
 
+    def turn(clean, cond, text, voice, key):
+        """One spoken turn; when the gate asks again, the visitor says it once more (the same sentence and
+        condition, new noise; a speed condition's clip is the same again)."""
+        t = hear(condition(clean, cond, text, voice, key))
+        retry = hear(condition(clean, cond, text, voice, key + "/again")) if t.intent == UNCLEAR else None
+        return _row({"voice": voice, "condition": cond, "sentence": text}, t, retry, config)
+
     rows, others, done = [], [], []
     for voice in options.voices:  # each voice whole (entry requests, then the others) before the next
         for i, text in enumerate(entry):
             clean = speak(text, voice)
             for cond in options.conditions:
-                t = hear(condition(clean, cond, text, voice, f"{voice}/{i}/{cond}"))
-                rows.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text, "intent": t.intent,
-                             "entry": is_entry_request(t.intent, config)})
+                rows.append(turn(clean, cond, text, voice, f"{voice}/{i}/{cond}"))
             _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
         for i, text in enumerate(non_entry):
             clean = speak(text, voice)
             for cond in ("clean", "white10"):
-                t = hear(condition(clean, cond, text, voice, f"{voice}/n{i}/{cond}"))
-                others.append({"voice": voice, "condition": cond, "sentence": text, "heard": t.text,
-                               "intent": t.intent, "entry": is_entry_request(t.intent, config)})
+                others.append(turn(clean, cond, text, voice, f"{voice}/n{i}/{cond}"))
             _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
         done.append(voice)
         mine, theirs = [r for r in rows if r["voice"] == voice], [r for r in others if r["voice"] == voice]
-        log(f"{voice}: {sum(r['entry'] for r in mine)}/{len(mine)} entry requests recognised, "
-            f"{sum(r['entry'] for r in theirs)} false accepts of {len(theirs)}")
+        log(f"{voice}: {sum(r['accepted'] for r in mine)}/{len(mine)} entry requests recognised "
+            f"({sum(r['reask'] for r in mine)} asked again), {sum(r['accepted'] for r in theirs)} false accepts "
+            f"of {len(theirs)} ({sum(r['reask'] for r in theirs)} asked again)")
         _dump(partial, {"entry": rows, "non_entry": others, "voices_done": done, "clock": clock, "asr": asr})
-    names = _names(held["names"], config, options, log) if options.names else None
+    names = _names(held["names"], config, options, log) if options.names and held.get("names") else None
 
     held_out = {"set": options.phrasing_set, "voices": list(options.voices), "phrasings": entry, "non_entry": non_entry,
                 "subset": bool(options.phrasings or options.non_entry) or options.conditions != CONDITIONS}
@@ -145,21 +148,29 @@ def _summarise(held_out: dict, rows: list[dict], others: list[dict], clock: dict
     voices = list(dict.fromkeys(r["voice"] for r in rows)) or held_out["voices"]
     result = {
         "held_out": held_out,
+        # a request counts when the gate takes it, at once or after asking once more (a re-ask it then takes)
         "entry_recognised": _share(rows),
         "entry_clips": len(rows),
+        "entry_first_try": _share(rows, "entry"),
+        "entry_reasks": sum(r["reask"] for r in rows),
         "per_voice": {v: _share([r for r in rows if r["voice"] == v]) for v in voices},
         "per_condition": {c: _share([r for r in rows if r["condition"] == c]) for c in conditions},
         "per_phrasing": {s: _share([r for r in rows if r["sentence"] == s]) for s in held_out["phrasings"]},
-        "false_accepts": sum(r["entry"] for r in others),
+        "false_accepts": sum(r["accepted"] for r in others),  # at once or on the second try
         "non_entry_clips": len(others),
+        "non_entry_reasks": sum(r["reask"] for r in others),
+        # the same transcripts decided as the gate did before the re-ask rule (the grammar's text intent)
+        "before_reask_rule": {"entry_recognised": _share(rows, "old_entry"),
+                              "false_accepts": sum(r["old_entry"] for r in others)},
         "asr_rtf": round(clock["asr_wall"] / clock["audio"], 4) if clock["audio"] else 0.0,
         "asr_cpu_rtf": round(clock["asr_cpu"] / clock["audio"], 4) if clock["audio"] else 0.0,
         "audio_seconds": round(clock["audio"], 1),
         "tts_seconds": round(clock["tts_wall"], 1),
         "asr": {"prompt": spec.asr_prompt, "hotwords": spec.asr_hotwords},  # what the transcripts depend on
         "names": names,
-        "misses": [r for r in rows if not r["entry"]],
-        "false_accept_rows": [r for r in others if r["entry"]],
+        "misses": [r for r in rows if not r["accepted"]],
+        "false_accept_rows": [r for r in others if r["accepted"]],
+        "reask_rows": [r for r in (*rows, *others) if r["reask"]],
         "details": {"entry": rows, "non_entry": others},
     }
     from dabai.bench.stats import machine_info
@@ -181,8 +192,7 @@ def rescore_holdout(saved: dict, grammar_path=None) -> dict:
     ASR prompt and hotwords, which must be unchanged (ConfigError otherwise)."""
     from dabai.core.errors import ConfigError
     from dabai.gate.config import GateConfig
-    from dabai.gate.decision import is_entry_request
-    from dabai.speech.intent import load_grammar, recognize_intent
+    from dabai.speech.intent import load_grammar
 
     grammar = load_grammar(grammar_path)
     details = saved.get("details", saved)
@@ -200,8 +210,11 @@ def rescore_holdout(saved: dict, grammar_path=None) -> dict:
         for r in src:
             if voices_done is not None and r["voice"] not in voices_done:
                 continue
-            intent = recognize_intent(r["heard"], grammar).intent
-            dst.append({**r, "intent": intent, "entry": is_entry_request(intent, config)})
+            heard, intent = _redecide(r["heard"], r.get("unsure_probability"), grammar)
+            row = {**r, "intent": intent, "heard_intent": heard}
+            if r.get("retry_heard") is not None:
+                row["retry_intent"] = _redecide(r["retry_heard"], r.get("retry_unsure_probability"), grammar)[1]
+            dst.append(_decided(row, config))
     held_out = saved.get("held_out") or {
         "set": "?", "voices": list(dict.fromkeys(r["voice"] for r in rows)),
         "phrasings": list(dict.fromkeys(r["sentence"] for r in rows)),
@@ -317,8 +330,40 @@ def _dump(path, data: dict) -> None:
         Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _share(rows: list[dict]) -> float:
-    return round(sum(r["entry"] for r in rows) / len(rows), 4) if rows else 0.0
+def _share(rows: list[dict], key: str = "accepted") -> float:
+    return round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def _row(base: dict, t, retry, config) -> dict:
+    """A benchmark row from the turn's Transcript and, when the gate asked again, the second one's."""
+    row = {**base, "heard": t.text, "intent": t.intent, "heard_intent": t.heard_intent,
+           "unsure_probability": t.unsure_probability}
+    if retry is not None:
+        row.update(retry_heard=retry.text, retry_intent=retry.intent, retry_unsure_probability=retry.unsure_probability)
+    return _decided(row, config)
+
+
+def _decided(row: dict, config) -> dict:
+    """``entry``: taken at once; ``reask``: asked again; ``accepted``: taken at once or on the second try;
+    ``old_entry``: taken by the rule before the re-ask rule (the text's intent as heard)."""
+    from dabai.gate.decision import is_entry_request
+    from dabai.speech.intent import UNCLEAR
+
+    entry, reask = is_entry_request(row["intent"], config), row["intent"] == UNCLEAR
+    return {**row, "entry": entry, "reask": reask,
+            "accepted": entry or reask and is_entry_request(row.get("retry_intent"), config),
+            "old_entry": is_entry_request(row.get("heard_intent", row["intent"]), config)}
+
+
+def _redecide(text: str, unsure: float | None, grammar) -> tuple[str, str]:
+    """(the text's intent, the spoken decision) with ``grammar``, from a saved transcript and the probability
+    its run measured for the unexplained characters before the request (None: not measured, unsure)."""
+    from dabai.speech.intent import confirm_heard, recognize_intent
+    from dabai.speech.pinyin import han_chars
+
+    match = recognize_intent(text, grammar)
+    probability = None if unsure is None else [unsure] * len(han_chars(text))
+    return match.intent, confirm_heard(match, probability, grammar).intent
 
 
 def format_holdout(result: dict) -> str:
@@ -326,7 +371,12 @@ def format_holdout(result: dict) -> str:
     lines = ["| Metric | Measured | Target |", "| --- | --- | --- |",
              f"| Entry requests recognised ({result['entry_clips']} clips) | {result['entry_recognised']:.1%} | "
              f"≥ {t['entry_recognised']:.0%} |",
-             f"| False accepts / non-entry clips | {result['false_accepts']} / {result['non_entry_clips']} | 0 |",
+             f"| … taken at once / asked again | {result['entry_first_try']:.1%} / {result['entry_reasks']} | — |",
+             f"| False accepts / non-entry clips (at once or on the second try) | {result['false_accepts']} / "
+             f"{result['non_entry_clips']} | 0 |",
+             f"| … non-entry clips asked again | {result['non_entry_reasks']} | — |",
+             f"| Before the re-ask rule: entry requests / false accepts | "
+             f"{result['before_reask_rule']['entry_recognised']:.1%} / {result['before_reask_rule']['false_accepts']} | — |",
              f"| ASR real-time factor, whole run (wall) | {result['asr_rtf']:.3f} | ≤ {t['asr_rtf']} |",
              f"| ASR CPU seconds per audio second | {result['asr_cpu_rtf']:.3f} | — |"]
     if result["names"]:
@@ -344,6 +394,10 @@ def format_holdout(result: dict) -> str:
         lines.append(f"missed: {r['voice']} {r['condition']}: {r['sentence']} → heard {r['heard']!r} ({r['intent']})")
     for r in result["false_accept_rows"]:
         lines.append(f"false accept: {r['voice']} {r['condition']}: {r['sentence']} → {r['heard']!r} ({r['intent']})")
+    for r in result.get("reask_rows", []):
+        again = f"; again: {r['retry_heard']!r} ({r['retry_intent']})" if r.get("retry_heard") is not None else ""
+        lines.append(f"asked again: {r['voice']} {r['condition']}: {r['sentence']} → {r['heard']!r} "
+                     f"(p={r['unsure_probability']}){again}")
     if result["names"]:
         for r in [*result["names"]["rows"], *result["names"]["default_reading"]["rows"]]:
             if r["errors"]:

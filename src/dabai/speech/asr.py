@@ -29,7 +29,8 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import IntentGrammar, load_grammar, recognize_intent
+from dabai.speech.intent import NONE, IntentGrammar, confirm_heard, load_grammar, recognize_intent
+from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
 RATE = 16000  # Whisper's input rate
@@ -68,6 +69,10 @@ class Transcript:
     asr_seconds: float = 0.0  # wall time of the recognition
     asr_logprob: float | None = None  # mean token log-probability of Whisper's output
     scores: dict[str, float] = field(default_factory=dict)  # every intent's score
+    # the grammar's intent for the text; differs from ``intent`` when the request was unsure ("unclear")
+    heard_intent: str | None = None
+    # the lowest ASR probability of the unexplained characters before the request's phrase, when checked
+    unsure_probability: float | None = None
 
     @property
     def rtf(self) -> float:
@@ -77,7 +82,8 @@ class Transcript:
         return {
             "file": self.file, "text": self.text, "intent": self.intent, "confidence": self.confidence,
             "phrase": self.phrase, "duration_s": round(self.duration_s, 3), "asr_seconds": round(self.asr_seconds, 3),
-            "asr_logprob": self.asr_logprob, "scores": self.scores,
+            "asr_logprob": self.asr_logprob, "scores": self.scores, "heard_intent": self.heard_intent,
+            "unsure_probability": self.unsure_probability,
         }
 
 
@@ -132,15 +138,60 @@ class Recognizer:
             raise DataError(f"is {audio.duration_s:.0f} s long; at most {self.options.max_seconds:.0f} s is accepted "
                             "(split it, or raise ASROptions.max_seconds / --max-seconds)", file or "<audio>")
         start = time.perf_counter()
-        text, logprob = self.recognize_text(resample(audio, RATE) if audio.rate != RATE else audio)
+        audio = resample(audio, RATE) if audio.rate != RATE else audio
+        text, logprob = self.recognize_text(audio)
+        heard = match = recognize_intent(text, self.grammar)
+        unsure = None
+        if match.intent != NONE and match.unexplained_before and self.grammar.spec.unclear_below > 0:
+            # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass
+            # over its own transcript, only for these requests)
+            probability = self.char_probabilities(audio, text)
+            match = confirm_heard(match, probability, self.grammar)
+            if probability is not None:
+                unsure = round(min(probability[i] for i in match.unexplained_before), 4)
         elapsed = time.perf_counter() - start
-        match = recognize_intent(text, self.grammar)
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
-                          elapsed, logprob, match.scores)
+                          elapsed, logprob, match.scores, heard.intent, unsure)
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
-        zhconv = require("zhconv", "speech")
+        kept = self._decode(audio)
+        text = _text_of(kept)
+        logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
+        return text, logprob
+
+    def char_probabilities(self, audio: Audio, text: str) -> list[float] | None:
+        """Whisper's probability of each Chinese character of ``text`` (its transcript of 16 kHz ``audio``):
+        ``text`` teacher-forced through the decoder after the decode's own prompt and hotwords (one encoder
+        pass, one forced decoder pass); a character made of several tokens takes its least probable one.
+        None when the audio is longer than one 30-s window."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_ctranslate2_storage, pad_or_trim
+
+        fw, opts = self.model, self.options
+        tokenizer = Tokenizer(fw.hf_tokenizer, True, task="transcribe", language=opts.language)
+        tokens = tokenizer.encode(text)
+        features = fw.feature_extractor(np.ascontiguousarray(audio.samples, dtype=np.float32))[..., :-1]
+        frames = features.shape[-1]
+        if not tokens or frames > 3000:
+            return None
+        window = int(round(opts.window_s * 100)) if frames <= opts.window_s * 100 else 3000
+        prompt = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+        start = fw.get_prompt(tokenizer, prompt, without_timestamps=True, hotwords=self.hotwords or None)
+        with self._lock:
+            encoded = fw.model.encode(get_ctranslate2_storage(pad_or_trim(features, window)[None]))
+            token_probability = fw.model.align(encoded, start, [tokens], frames)[0].text_token_probs
+        pieces, piece_tokens = tokenizer.split_tokens_on_unicode(tokens)
+        probability: list[float] = []
+        at = 0
+        for piece, these in zip(pieces, piece_tokens):
+            p = min(token_probability[at:at + len(these)], default=0.0)
+            at += len(these)
+            probability += [float(p)] * len(han_chars(piece))
+        return probability if len(probability) == len(han_chars(text)) else None
+
+    def _decode(self, audio: Audio) -> list:
+        """Whisper's segments of 16 kHz audio, prompt echoes dropped."""
         opts = self.options
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
         with self._lock:
@@ -155,10 +206,7 @@ class Recognizer:
                 segments = list(segments)  # decoding happens here, inside the window setting
             finally:
                 _WINDOW_FRAMES.reset(token)
-        kept = [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
-        text = _tidy(zhconv.convert("".join(s.text for s in kept), "zh-cn"))
-        logprob = float(np.mean([s.avg_logprob for s in kept])) if kept else None
-        return text, logprob
+        return [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
 
 
 # Mel frames the encoder gets for a segment shorter than that (None: Whisper's 3,000). A context variable,
@@ -223,6 +271,11 @@ def _echoes_prompt(text: str, prompt: str | None, hotwords: str | None) -> bool:
         return True
     # 4+ characters: a user who says just 大白 is not mistaken for an echo of the hotwords
     return len(said) >= 4 and any(cue and said in _PUNCT.sub("", cue) for cue in (prompt, hotwords))
+
+
+def _text_of(segments: list) -> str:
+    zhconv = require("zhconv", "speech")
+    return _tidy(zhconv.convert("".join(s.text for s in segments), "zh-cn"))
 
 
 def _tidy(text: str) -> str:

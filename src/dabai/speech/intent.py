@@ -13,7 +13,8 @@ communities add phrasings there or pass their own file). Matching is by pinyin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,9 @@ from dabai.core.errors import ConfigError
 from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_syllables, syllables
 
 NONE = "none"
+# a spoken request with an unsure sound where a negator or question word would stand (see confirm_heard):
+# neither taken nor ignored; the gate asks the visitor to say it again
+UNCLEAR = "unclear"
 DEFAULT_PROMPT = "以下是普通话的句子。"
 
 
@@ -66,6 +70,11 @@ class GrammarSpec:
     # make it a report of the past: 有人帮我开了门, 她来看过我
     past_markers: list[str] = field(default_factory=list)
     past_after: list[str] = field(default_factory=list)
+    # a spoken request (confirm_heard) whose negation window holds a syllable nothing in the grammar
+    # explains, heard by the ASR with a probability below this, is UNCLEAR, not that intent: there, a
+    # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
+    # 0: take every request as heard (the rule before session 11); 1: ask again whenever such a syllable is there
+    unclear_below: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,10 @@ class IntentMatch:
     phrase: str | None  # the grammar phrase that matched best (also for "none": the nearest one)
     text: str  # the transcript that was matched
     scores: dict[str, float]  # best score of every intent
+    # the text's Chinese characters (indices) right before the decided phrase (its negation window, same
+    # clause) that nothing in the grammar explains: where a negator would stand (大白，提开门 → (2,))
+    unexplained_before: tuple[int, ...] = ()
+    span: tuple[int, int] = (0, 0)  # the decided phrase's characters in the text's Chinese characters
 
 
 def default_grammar_path() -> Path:
@@ -131,8 +144,9 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
             raise ConfigError(f"{source}: {key} must be in ({lo}, {hi}], got {value}")
     phrases = []
     for name, intent in spec.intents.items():
-        if name == NONE:
-            raise ConfigError(f"{source}: intents.{NONE} is reserved for 'no intent'; rename it")
+        if name in (NONE, UNCLEAR):
+            raise ConfigError(f"{source}: intents.{name} is reserved ({NONE}: no intent, {UNCLEAR}: say it again); "
+                              "rename it")
         if not intent.phrases:
             raise ConfigError(f"{source}: intents.{name}.phrases is empty")
         if intent.refines and (intent.refines not in spec.intents or intent.refines == name
@@ -151,6 +165,8 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 phrases.append(Phrase(name, text, py))
     if spec.negation_window < 0:
         raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
+    if not 0.0 <= spec.unclear_below <= 1.0:
+        raise ConfigError(f"{source}: unclear_below must be a probability in [0, 1], got {spec.unclear_below}")
     context = []
     for i, pattern in enumerate(spec.context):
         try:
@@ -166,19 +182,40 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
     """Score every intent against ``text`` and decide (threshold, then margin)."""
     grammar = grammar or load_grammar()
-    scores, best_phrase = score_intents(text, grammar)
+    slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
+    scores, best_phrase = score_intents(text, grammar, slots)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     top_name, top = ranked[0]
     rivals = [score for name, score in ranked[1:] if not _same_family(grammar, top_name, name)]
     runner_up = rivals[0] if rivals else 0.0
     rounded = {k: round(v, 4) for k, v in scores.items()}
     if top >= grammar.spec.threshold and top - runner_up >= grammar.spec.margin:
-        return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded)
+        before, span = slots.get(top_name, ((), (0, 0)))
+        return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded, before, span)
     return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded)
 
 
-def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], dict[str, str]]:
-    """Per intent: best confidence and the phrase behind it (a negated, asked or past phrase scores 0)."""
+def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
+                  grammar: IntentGrammar | None = None) -> IntentMatch:
+    """The decision on a *spoken* request: ``match`` as the ASR's text gave it, or UNCLEAR when a character
+    before its phrase that the grammar cannot explain (``match.unexplained_before``) was heard with a
+    probability below ``unclear_below``: the sound where a 不/别/没 or 几点 would stand was unsure, so the
+    request may have been its negation (大白，别开门 heard as 大白，提开门 in noise). ``probability``: the ASR's
+    probability of each Chinese character of ``match.text`` (None: unknown, which is unsure)."""
+    grammar = grammar or load_grammar()
+    limit = grammar.spec.unclear_below
+    if match.intent in (NONE, UNCLEAR) or not match.unexplained_before or limit <= 0.0:
+        return match
+    unsure = probability is None or any(probability[i] < limit for i in match.unexplained_before)
+    return replace(match, intent=UNCLEAR) if unsure else match
+
+
+def score_intents(text: str, grammar: IntentGrammar,
+                  slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] | None = None,
+                  ) -> tuple[dict[str, float], dict[str, str]]:
+    """Per intent: best confidence and the phrase behind it (a negated, asked or past phrase scores 0).
+    ``slots``, when given, gets per intent the unexplained syllables right before that phrase
+    (:attr:`IntentMatch.unexplained_before`) and the phrase's span."""
     han, heard = han_syllables(text)
     scores = {name: 0.0 for name in grammar.spec.intents}
     best: dict[str, str] = {}
@@ -205,6 +242,8 @@ def score_intents(text: str, grammar: IntentGrammar) -> tuple[dict[str, float], 
         if conf > scores[phrase.intent]:
             scores[phrase.intent] = conf
             best[phrase.intent] = phrase.text
+            if slots is not None:
+                slots[phrase.intent] = (tuple(i for i in guard.before(start) if not covered[i]), (start, end))
     return scores, best
 
 
@@ -235,14 +274,20 @@ class _Guards:
         self.negated = negated
         self.negators = {s for w in grammar.negators for s in w}
 
+    def before(self, start: int) -> range:
+        """The syllables a negator before a phrase starting at ``start`` may take: the negation window,
+        within the phrase's clause."""
+        clause, before = self.clause[start], start
+        while before > 0 and start - before < self.spec.negation_window and self.clause[before - 1] == clause:
+            before -= 1
+        return range(before, start)
+
     def blocks(self, phrase: Phrase, start: int, end: int) -> bool:
         if end <= start:
             return True
         spec = self.spec
         clause = self.clause[start]
-        before = start
-        while before > 0 and start - before < spec.negation_window and self.clause[before - 1] == clause:
-            before -= 1
+        before = self.before(start).start
         own = self.negators.intersection(phrase.pinyin)  # a phrase may say 不 itself
         if any(self.negated[i] for i in range(before, start)) or any(
                 self.negated[i] and not own for i in range(start, end)):

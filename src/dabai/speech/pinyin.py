@@ -39,11 +39,16 @@ def syllables(text: str) -> tuple[str, ...]:
     return han_syllables(text)[1]
 
 
+def han_chars(text: str) -> str:
+    """The Chinese characters of ``text`` as the matcher sees them (digits read as 零一二…九)."""
+    return "".join(_HAN.findall(text.translate(_DIGITS)))
+
+
 def han_syllables(text: str) -> tuple[str, tuple[str, ...]]:
     """(the Chinese characters of ``text``, their toneless pinyin), one syllable per character: a character
     pypinyin cannot read gets ``"\0"``, which matches nothing."""
     pypinyin = require("pypinyin", "speech")
-    han = "".join(_HAN.findall(text.translate(_DIGITS)))
+    han = han_chars(text)
     if not han:
         return "", ()
     return han, tuple(pypinyin.lazy_pinyin(han, style=pypinyin.Style.NORMAL, v_to_u=False,
