@@ -66,3 +66,20 @@ def test_bad_grammar_files_name_the_problem(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_grammar(path)
     assert "bad.yaml" in str(info.value)
+
+
+def test_one_decision_rule_for_recognition_and_adapt():
+    """`dabai asr adapt` tunes threshold and margin with the very rule recognition uses: an intent and the one
+    it refines (visitor / enter) are not rivals, so a visitor's request close to 'enter' is still accepted."""
+    from dabai.speech.intent import NONE, decide_intent, load_grammar, recognize_intent, score_intents
+
+    grammar = load_grammar()
+    refines = {name: spec.refines for name, spec in grammar.spec.intents.items() if spec.refines}
+    assert refines, "the shipped grammar has refining intents (visitor -> enter)"
+    fine, coarse = next(iter(refines.items()))
+    close = {fine: 0.80, coarse: 0.79}
+    assert decide_intent(close, grammar, threshold=0.6, margin=0.05) == fine  # same family: no rival
+    others = [n for n in grammar.spec.intents if n not in (fine, coarse) and refines.get(n) not in (fine, coarse)]
+    assert decide_intent({fine: 0.80, others[0]: 0.79}, grammar, threshold=0.6, margin=0.05) == NONE
+    for text in ("你好大白，我是来访的客人，请让我进小区。", "大白，请开门让我进去", "大白，别开门", "今天天气不错"):
+        assert decide_intent(score_intents(text, grammar)[0], grammar) == recognize_intent(text, grammar).intent

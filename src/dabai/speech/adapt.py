@@ -32,6 +32,7 @@ from dabai.speech.intent import (
     GrammarSpec,
     IntentGrammar,
     compile_grammar,
+    decide_intent,
     load_grammar,
     score_intents,
 )
@@ -201,7 +202,8 @@ def _tune(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tuple[Gramm
         grammar = compile_grammar(replace(spec, coverage_weight=cw))
         scored = [score_intents(t, grammar)[0] for t in texts]
         for margin in MARGINS:
-            run = [(th, _score([_decide(sc, th, margin) for sc in scored], clips)) for th in THRESHOLDS]
+            run = [(th, _score([decide_intent(sc, grammar, th, margin) for sc in scored], clips))
+                   for th in THRESHOLDS]
             top = max((s for _, s in run), key=lambda s: (-s.false_accepts, s.correct))
             equal = [th for th, s in run if (s.false_accepts, s.correct) == (top.false_accepts, top.correct)]
             key = (-top.false_accepts, top.correct, cw == spec.coverage_weight, margin == spec.margin)
@@ -228,14 +230,6 @@ def _learn_phrases(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tu
             spec, score = candidate, new_score
             added.setdefault(clip.intent, []).append(text)
     return spec, added
-
-
-def _decide(scores: dict[str, float], threshold: float, margin: float) -> str:
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    if not ranked:
-        return NONE
-    runner = ranked[1][1] if len(ranked) > 1 else 0.0
-    return ranked[0][0] if ranked[0][1] >= threshold and ranked[0][1] - runner >= margin else NONE
 
 
 def _score(preds: list[str], clips: list[Clip]) -> Score:

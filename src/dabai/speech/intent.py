@@ -184,15 +184,28 @@ def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentM
     grammar = grammar or load_grammar()
     slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
     scores, best_phrase = score_intents(text, grammar, slots)
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    top_name, top = ranked[0]
-    rivals = [score for name, score in ranked[1:] if not _same_family(grammar, top_name, name)]
-    runner_up = rivals[0] if rivals else 0.0
+    top_name, top = max(scores.items(), key=lambda kv: kv[1])
     rounded = {k: round(v, 4) for k, v in scores.items()}
-    if top >= grammar.spec.threshold and top - runner_up >= grammar.spec.margin:
+    if decide_intent(scores, grammar) != NONE:
         before, span = slots.get(top_name, ((), (0, 0)))
         return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded, before, span)
     return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded)
+
+
+def decide_intent(scores: dict[str, float], grammar: IntentGrammar, threshold: float | None = None,
+                  margin: float | None = None) -> str:
+    """The one decision rule on intent scores: the best intent when it reaches ``threshold`` and beats the best
+    rival outside its own family (an intent and the one it refines, visitor / enter, are not rivals) by
+    ``margin``; else NONE. ``threshold``/``margin`` default to the grammar's (``dabai asr adapt`` tries others)."""
+    threshold = grammar.spec.threshold if threshold is None else threshold
+    margin = grammar.spec.margin if margin is None else margin
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked:
+        return NONE
+    top_name, top = ranked[0]
+    rivals = [score for name, score in ranked[1:] if not _same_family(grammar, top_name, name)]
+    runner_up = rivals[0] if rivals else 0.0
+    return top_name if top >= threshold and top - runner_up >= margin else NONE
 
 
 def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
