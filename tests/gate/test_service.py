@@ -120,3 +120,15 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path):
     broken.write_text(render_unit(spec).replace("Restart=on-failure", "Restart=sometimes"))
     ok, messages = verify_unit(broken)
     assert not ok and "restart specifier" in messages  # systemd-analyze does read the file
+
+
+def test_protect_home_follows_the_interpreter_behind_a_link(python):
+    """A venv outside /home whose python links into a home (a user's pyenv, kept world-readable) needs that home
+    readable: ProtectHome=yes would hide the interpreter the link points at."""
+    link = Path(python).parent / "python-in-home"
+    link.symlink_to("/home/someone/.pyenv/versions/3.11.7/bin/python3.11")
+    try:
+        assert "ProtectHome=read-only" in render_unit(ServiceSpec(python=str(link))).splitlines()
+        assert "ProtectHome=yes" in render_unit(ServiceSpec(python=python)).splitlines()
+    finally:
+        link.unlink()

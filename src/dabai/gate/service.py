@@ -48,15 +48,9 @@ def reach_problems(spec: ServiceSpec) -> list[str]:
     a base interpreter elsewhere, e.g. pyenv's under /root, mode 0700). The package's folder is checked when the
     unit runs this very interpreter (``--python`` of another is checked for the interpreter only)."""
     problems = []
-    python = Path(spec.python)
-    if not python.is_file():
-        return [f"the interpreter {python} does not exist"]
-    targets = [("the interpreter", Path(os.path.realpath(python)))]
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
-        import dabai
-
-        targets.append(("the dabai package", Path(os.path.realpath(Path(dabai.__file__).parent))))
-    for what, target in targets:
+    if not Path(spec.python).is_file():
+        return [f"the interpreter {spec.python} does not exist"]
+    for what, target in _reached_paths(spec):
         for folder in reversed(target.parents):
             mode = folder.stat().st_mode
             if not mode & stat.S_IXOTH:
@@ -69,6 +63,18 @@ def reach_problems(spec: ServiceSpec) -> list[str]:
     return problems
 
 
+def _reached_paths(spec: ServiceSpec) -> list[tuple[str, Path]]:
+    """Where the unit's files really are, symlinks followed: the interpreter, and the dabai package when the unit
+    runs this very interpreter (of another, only the interpreter is known)."""
+    python = os.path.realpath(spec.python)
+    paths = [("the interpreter", Path(python))]
+    if python == os.path.realpath(sys.executable):
+        import dabai
+
+        paths.append(("the dabai package", Path(os.path.realpath(Path(dabai.__file__).parent))))
+    return paths
+
+
 def exec_start(spec: ServiceSpec) -> list[str]:
     return [spec.python, "-m", "dabai", "gate", "run", "--home", spec.home, *spec.run_args]
 
@@ -76,7 +82,9 @@ def exec_start(spec: ServiceSpec) -> list[str]:
 def render_unit(spec: ServiceSpec) -> str:
     """The unit file's text."""
     state_dir = spec.home[len("/var/lib/"):].rstrip("/")
-    in_home = spec.python.startswith(("/home/", "/root/"))
+    # the venv itself, or what its python links to (a pyenv), may live under a home that ProtectHome=yes hides
+    in_home = any(str(path).startswith(("/home/", "/root/"))
+                  for path in (Path(spec.python), *(p for _, p in _reached_paths(spec))))
     lines = [
         "# Written by `dabai gate install-service`. Edit gate.yaml in the home rather than this file.",
         "[Unit]",
