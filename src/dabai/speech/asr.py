@@ -29,7 +29,7 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import NONE, IntentGrammar, confirm_heard, load_grammar, recognize_intent
+from dabai.speech.intent import IntentGrammar, confirm_heard, load_grammar, needs_confirmation, recognize_intent
 from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class Recognizer:
         text, logprob = self.recognize_text(audio)
         heard = match = recognize_intent(text, self.grammar)
         unsure = None
-        if match.intent != NONE and match.unexplained_before and self.grammar.spec.unclear_below > 0:
+        if needs_confirmation(match, self.grammar):
             # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass
             # over its own transcript, only for these requests)
             probability = self.char_probabilities(audio, text)

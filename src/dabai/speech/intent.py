@@ -208,6 +208,14 @@ def decide_intent(scores: dict[str, float], grammar: IntentGrammar, threshold: f
     return top_name if top >= threshold and top - runner_up >= margin else NONE
 
 
+def needs_confirmation(match: IntentMatch, grammar: IntentGrammar) -> bool:
+    """Whether :func:`confirm_heard` would look at the ASR's probabilities for ``match``: a request with an
+    unexplained character before its phrase, and the check switched on (``unclear_below`` > 0). The ASR
+    works out those probabilities (a second decoder pass) only then."""
+    return (match.intent not in (NONE, UNCLEAR) and bool(match.unexplained_before)
+            and grammar.spec.unclear_below > 0.0)
+
+
 def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
                   grammar: IntentGrammar | None = None) -> IntentMatch:
     """The decision on a *spoken* request: ``match`` as the ASR's text gave it, or UNCLEAR when a character
@@ -216,9 +224,9 @@ def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
     request may have been its negation (大白，别开门 heard as 大白，提开门 in noise). ``probability``: the ASR's
     probability of each Chinese character of ``match.text`` (None: unknown, which is unsure)."""
     grammar = grammar or load_grammar()
-    limit = grammar.spec.unclear_below
-    if match.intent in (NONE, UNCLEAR) or not match.unexplained_before or limit <= 0.0:
+    if not needs_confirmation(match, grammar):
         return match
+    limit = grammar.spec.unclear_below
     unsure = probability is None or any(probability[i] < limit for i in match.unexplained_before)
     return replace(match, intent=UNCLEAR) if unsure else match
 
