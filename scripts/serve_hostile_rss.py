@@ -19,10 +19,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from dabai.bench.burst import grey_png, upload_burst
+from dabai.bench.burst import grey_png, upload_burst, wait_healthy
 
 
 def main() -> int:
@@ -32,7 +31,6 @@ def main() -> int:
     ap.add_argument("--budget-mb", type=int, default=None, help="--memory-budget-mb for the server (default: its own)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures here")
     args = ap.parse_args()
-    import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,14 +41,10 @@ def main() -> int:
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start: " + server.stderr.read().decode()[-2000:])
+        problem = wait_healthy(url, server, 60)
+        if problem is not None:
+            stderr = server.stderr.read().decode()[-2000:] if server.poll() is not None else ""
+            raise SystemExit(f"the server did not start ({problem}): {stderr}")
         body = grey_png(args.side, args.side)
         burst = upload_burst(url, server.pid, body, clients=args.clients)
         figures = {"clients": args.clients, "budget_mb": args.budget_mb or 384, "png_bytes": len(body),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,23 +48,18 @@ def free_port() -> int:
 @contextmanager
 def running_server(*args: str):
     """``dabai serve ARGS`` on a free port of 127.0.0.1, answering /healthz; yields (url, process)."""
-    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("httpx")
+    from dabai.bench.burst import wait_healthy
+
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "dabai", "serve", *args, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("server exited: " + proc.stdout.read().decode(errors="replace"))
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("server did not answer /healthz within 60 s")
+        problem = wait_healthy(url, proc, 60)
+        if problem is not None:
+            output = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
+            pytest.fail(f"{problem}: {output}")
         yield url, proc
     finally:
         proc.terminate()

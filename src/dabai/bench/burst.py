@@ -45,6 +45,23 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def wait_healthy(url: str, proc, seconds: float = 60.0) -> str | None:
+    """Wait until the server at ``url`` (started as ``proc``, a Popen) answers ``/healthz`` with 200: None once it
+    does, else why not (the process exited, or ``seconds`` went by)."""
+    httpx = require("httpx", "serve")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"the server exited with status {proc.returncode}"
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return f"the server did not answer /healthz within {seconds:g} s"
+
+
 @dataclass
 class Burst:
     idle_mb: float  # after one small warm-up request and a second's rest
