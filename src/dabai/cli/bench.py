@@ -136,6 +136,8 @@ def _run_gate(args) -> int:
 
 def add_speech_bench_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the speech benchmark."""
+    from dabai.gate.speech_bench import SETS  # numpy only; the models load when a run starts
+
     json_flag_or_file(p, "--out", "print all figures as JSON instead of the report")
     p.add_argument("--out", metavar="FILE", help="write all figures as JSON here (the rows so far in "
                                                  "FILE.partial.json while it runs)")
@@ -153,10 +155,11 @@ def add_speech_bench_arguments(p: argparse.ArgumentParser) -> None:
     h.add_argument("--phrasings", type=int, default=0, help="only the first N entry phrasings (default: all)")
     h.add_argument("--non-entry", type=int, default=0, help="only the first N non-entry sentences (default: all)")
     h.add_argument("--no-names", action="store_true", help="skip the unseen-names greeting check")
-    h.add_argument("--set", dest="phrasing_set", choices=("holdout", "unseen", "fresh"), default="holdout",
+    h.add_argument("--set", dest="phrasing_set", choices=tuple(SETS), default="holdout",
                    help="phrasings and names: 'holdout' (the first held-out set, since tuned on), 'unseen' "
-                        "(never tuned on; its spoken false accepts were read in session 10) or 'fresh' "
-                        "(written before the re-ask rule; no names)")
+                        "(never tuned on; its spoken false accepts were read in session 10), 'fresh' "
+                        "(written before the re-ask rule; no names; its misses were read in session 11) or 's12' "
+                        "(written before session 12's grammar changes)")
     h.add_argument("--text", action="store_true",
                    help="decide the set's sentences as text only (no TTS, no ASR): the recogniser on perfect transcripts")
     h.add_argument("--rescore", metavar="FILE", type=Path,
