@@ -48,6 +48,15 @@ def test_tuning_other_sentences_are_not(text):
     ("你好，我来找三号楼的王阿姨", "visitor"),  # who and where explain the rest of the sentence
     ("我不出去", "none"),
     ("我要出去", "leave"),
+    # session 12
+    ("小区急点开门", "none"),                  # question words of two syllables match by sound, like negators
+    ("那个，帮我开一下门", "enter"),            # ... one-syllable ones (哪) by character: 那个 asks nothing
+    ("大白，门不用开，谢谢", "none"),          # the wake word is no part of a phrase (大 of 大白 + 门 + 开 ≠ 打开门)
+    ("门开着吗", "none"),                      # 着: a state, not a request
+    ("我送快递的，开一下门", "courier"),        # a courier's phrase explains the rest of an enter request, and
+                                               # the finer intent of the family wins a tie
+    ("我是访客，让我进去", "visitor"),          # ... and an enter phrase the rest of a visitor's
+    ("你好，我就问一下路", "none"),
 ])
 def test_guards_and_context(text, intent):
     assert recognize_intent(text).intent == intent

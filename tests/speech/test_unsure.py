@@ -28,20 +28,20 @@ def probs(text: str, low: dict[str, float] | None = None, rest: float = 0.95) ->
     return [(low or {}).get(ch, rest) for ch in han_chars(text)]
 
 
-@pytest.mark.parametrize("heard", ["大白，提开门", "大白比开门，外面有陌生人", "小区急点开门", "大仔提开门"])
+@pytest.mark.parametrize("heard", ["大白，提开门", "大白比开门，外面有陌生人", "大白，低开门", "大仔提开门"])
 def test_an_unsure_sound_where_a_negation_would_stand_is_asked_again(heard):
     match = recognize_intent(heard)
     assert match.intent == "enter" and match.unexplained_before  # the rule before session 11 opened here
-    unsure = probs(heard, {ch: 0.2 for ch in "提比急点仔"})
+    unsure = probs(heard, {ch: 0.2 for ch in "提比低仔"})
     assert confirm_heard(match, unsure).intent == UNCLEAR
     assert confirm_heard(match, None).intent == UNCLEAR  # probabilities unknown: unsure too
 
 
 def test_a_sure_sound_there_is_taken():
-    match = recognize_intent("大白，立刻开门，我赶时间")
+    match = recognize_intent("大白，立刻开门")
     assert match.intent == "enter" and match.unexplained_before == (2, 3)  # 立刻: not in the grammar
     assert confirm_heard(match, probs(match.text)).intent == "enter"  # heard for sure: 立刻 is no lost 别
-    assert confirm_heard(match, probs(match.text, {"刻": 0.64})).intent == UNCLEAR  # 提 for 别 came back at 0.64
+    assert confirm_heard(match, probs(match.text, {"刻": 0.09})).intent == UNCLEAR  # 比 for 别 came back at 0.09
 
 
 def test_only_the_negation_window_counts():
@@ -124,8 +124,7 @@ def test_the_recognizer_takes_a_clear_request_with_one_decode(monkeypatch):
     rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("开门", 0.2)])
     t = rec.transcribe(audio())
     assert t.intent == "enter" and t.unsure_probability is None and fake.calls == ["decode"]
-    rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("立刻", 0.97), ("开门", 0.9), ("，", 0.9),
-                                                 ("我赶时间", 0.9)])
+    rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("立刻", 0.97), ("开门", 0.9)])
     t = rec.transcribe(audio())
     assert t.intent == "enter" and t.unsure_probability == pytest.approx(0.97) and fake.calls == ["decode", "forced"]
 

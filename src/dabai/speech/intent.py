@@ -13,6 +13,7 @@ communities add phrasings there or pass their own file). Matching is by pinyin
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -24,6 +25,7 @@ from dabai.core.errors import ConfigError
 from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_syllables, syllables
 
 NONE = "none"
+_PARTICLES = set("吗呢吧嘛")  # sentence-final particles: a question word holding one is matched as written
 # a spoken request with an unsure sound where a negator or question word would stand (see confirm_heard):
 # neither taken nor ignored; the gate asks the visitor to say it again
 UNCLEAR = "unclear"
@@ -46,7 +48,7 @@ class GrammarSpec:
 
     intents: dict[str, IntentSpec]
     version: int = 1
-    threshold: float = 0.59  # minimum confidence to accept an intent
+    threshold: float = 0.65  # minimum confidence to accept an intent
     margin: float = 0.05  # the best intent must beat the runner-up by this
     coverage_weight: float = 0.6  # penalty weight of syllables nothing in the grammar explains
     asr_prompt: str = DEFAULT_PROMPT  # Whisper initial prompt (neutral; never the expected sentence)
@@ -74,7 +76,7 @@ class GrammarSpec:
     # explains, heard by the ASR with a probability below this, is UNCLEAR, not that intent: there, a
     # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
     # 0: take every request as heard (the rule before session 11); 1: ask again whenever such a syllable is there
-    unclear_below: float = 0.9
+    unclear_below: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ class IntentGrammar:
     context: tuple[re.Pattern, ...] = ()
     negators: tuple[tuple[str, ...], ...] = ()  # as pinyin
     not_negations: tuple[tuple[str, ...], ...] = ()  # as pinyin
+    wake: tuple[tuple[str, ...], ...] = ()  # wake words as pinyin: never part of a phrase (大白，门不用开 is no 打开门)
+    # question and other-time words of two or more syllables as pinyin, matched by sound like negators (小区急点开门
+    # is 小区几点开门); a one-character word (哪, 谁) or one ending in a particle (了吗: ma is 麻烦's and 马上's
+    # sound) is matched as written, since its sound is too common
+    asks: tuple[tuple[str, ...], ...] = ()
 
     @property
     def intents(self) -> list[str]:
@@ -176,7 +183,11 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
     extra = tuple(py for w in (*spec.wake_words, *spec.fillers) if (py := syllables(w)))
     negators = tuple(py for w in spec.negators if (py := syllables(w)))
     not_negations = tuple(py for w in spec.not_negations if (py := syllables(w)))
-    return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations)
+    wake = tuple(py for w in spec.wake_words if (py := syllables(w)))
+    asks = tuple(py for w in (*spec.question_words, *spec.other_time_words)
+                 if len(py := syllables(w)) >= 2 and not _PARTICLES.intersection(w))
+    return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
+                         wake, asks)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
@@ -186,17 +197,19 @@ def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentM
     scores, best_phrase = score_intents(text, grammar, slots)
     top_name, top = max(scores.items(), key=lambda kv: kv[1])
     rounded = {k: round(v, 4) for k, v in scores.items()}
-    if decide_intent(scores, grammar) != NONE:
-        before, span = slots.get(top_name, ((), (0, 0)))
-        return IntentMatch(top_name, round(top, 4), best_phrase.get(top_name), text, rounded, before, span)
+    decided = decide_intent(scores, grammar)
+    if decided != NONE:
+        before, span = slots.get(decided, ((), (0, 0)))
+        return IntentMatch(decided, round(scores[decided], 4), best_phrase.get(decided), text, rounded, before, span)
     return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded)
 
 
 def decide_intent(scores: dict[str, float], grammar: IntentGrammar, threshold: float | None = None,
                   margin: float | None = None) -> str:
     """The one decision rule on intent scores: the best intent when it reaches ``threshold`` and beats the best
-    rival outside its own family (an intent and the one it refines, visitor / enter, are not rivals) by
-    ``margin``; else NONE. ``threshold``/``margin`` default to the grammar's (``dabai asr adapt`` tries others)."""
+    rival outside its own family (an intent and the one it refines, visitor / enter, or two refining the same
+    one, visitor / courier, are not rivals) by ``margin``; else NONE. Within the family, a finer intent
+    (visitor, courier) scoring within ``margin`` of the best is the decision. ``threshold``/``margin`` default to the grammar's (``dabai asr adapt`` tries others)."""
     threshold = grammar.spec.threshold if threshold is None else threshold
     margin = grammar.spec.margin if margin is None else margin
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
@@ -205,7 +218,13 @@ def decide_intent(scores: dict[str, float], grammar: IntentGrammar, threshold: f
     top_name, top = ranked[0]
     rivals = [score for name, score in ranked[1:] if not _same_family(grammar, top_name, name)]
     runner_up = rivals[0] if rivals else 0.0
-    return top_name if top >= threshold and top - runner_up >= margin else NONE
+    if top < threshold or top - runner_up < margin:
+        return NONE
+    # within the family the finer intent wins when it is as likely (within the margin): 我是访客，让我进去 is a
+    # visitor's entry request, though its enter phrase explains the rest as well as its visitor phrase does
+    family = [(name, score) for name, score in ranked if name == top_name or _same_family(grammar, top_name, name)]
+    finer = [(name, score) for name, score in family if grammar.spec.intents[name].refines and top - score < margin]
+    return finer[0][0] if finer else top_name
 
 
 def needs_confirmation(match: IntentMatch, grammar: IntentGrammar) -> bool:
@@ -243,9 +262,14 @@ def score_intents(text: str, grammar: IntentGrammar,
     if not heard:
         return scores, best
     guard = _Guards(grammar, text, han, heard)
+    # the gate's name and greetings are never part of a request phrase: a phrase is aligned with them masked
+    # (大白，门不用开 must not be heard as 打开门 by taking 大 from 大白)
+    woken = [False] * len(heard)
+    find_exact(grammar.wake, heard, woken)
+    phrases_heard = tuple("\0" if w else s for s, w in zip(heard, woken))
     matches = []
     for phrase in grammar.phrases:
-        score, start, end = align(phrase.pinyin, heard)
+        score, start, end = align(phrase.pinyin, phrases_heard)
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     context_cover = [False] * len(heard)
@@ -275,7 +299,7 @@ class _Guards:
         self.spec = grammar.spec
         self.han = han
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
-        for ch in text:
+        for ch in unicodedata.normalize("NFKC", text):  # Whisper writes ﹐ and ， as well as ，
             if ch in "，,。.！!？?；;：:、\n":
                 clause += 1
             elif han and len(self.clause) < len(han) and ch == han[len(self.clause)]:
@@ -294,6 +318,16 @@ class _Guards:
                 negated[i] = False
         self.negated = negated
         self.negators = {s for w in grammar.negators for s in w}
+        asking = [False] * len(heard)  # syllables of a question or other-time word (within one clause)
+        for word in grammar.asks:
+            for i in _occurrences(word, heard):
+                if self.clause[i] == self.clause[i + len(word) - 1]:
+                    asking[i:i + len(word)] = [True] * len(word)
+        for word in (*self.spec.question_words, *self.spec.other_time_words):
+            for i in range(len(han) - len(word) + 1):
+                if han.startswith(word, i):
+                    asking[i:i + len(word)] = [True] * len(word)
+        self.asking = asking
 
     def before(self, start: int) -> range:
         """The syllables a negator before a phrase starting at ``start`` may take: the negation window,
@@ -319,7 +353,7 @@ class _Guards:
             return True
         lo = self.clause.index(clause)
         hi = len(self.clause) - self.clause[::-1].index(clause)
-        return any(w in self.han[lo:hi] for w in (*spec.question_words, *spec.other_time_words))
+        return any(self.asking[lo:hi])
 
 
 def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
@@ -329,18 +363,21 @@ def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
 
 
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
-    """True when one of the intents refines the other (visitor / enter)."""
-    return grammar.spec.intents[a].refines == b or grammar.spec.intents[b].refines == a
+    """True when the two intents are one request: one refines the other (visitor / enter), or both refine
+    the same one (visitor / courier)."""
+    ra, rb = grammar.spec.intents[a].refines, grammar.spec.intents[b].refines
+    return ra == b or rb == a or (bool(ra) and ra == rb)
 
 
 def _cover_same_intent(grammar: IntentGrammar, intent: str, heard: tuple[str, ...], covered: list[bool],
                        matches: list[tuple[Phrase, float, int, int]]) -> None:
-    """Let further near-exact phrases of the same intent (or the one it refines) explain the rest
-    (我回来了，开门让我进去; 我是访客，让我进去). Masking only lowers a phrase's score, so only the phrases
-    that matched near-exactly unmasked are tried."""
-    family = {intent, grammar.spec.intents[intent].refines}
+    """Let further near-exact phrases of the same intent's family explain the rest: its own, the one it
+    refines, and the ones refining either (我回来了，开门让我进去; 我是访客，让我进去; 我送快递的，开一下门 — a
+    courier's phrase explains the rest of an enter request as an enter phrase explains a courier's). Masking
+    only lowers a phrase's score, so only the phrases that matched near-exactly unmasked are tried."""
     for phrase, score, _, _ in matches:
-        if phrase.intent not in family or score < 0.85 or all(covered):
+        if not (phrase.intent == intent or _same_family(grammar, intent, phrase.intent)) or score < 0.85 \
+                or all(covered):
             continue
         rest = tuple(s if not c else "\0" for s, c in zip(heard, covered))
         score, start, end = align(phrase.pinyin, rest)
