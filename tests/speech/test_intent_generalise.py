@@ -57,6 +57,11 @@ def test_tuning_other_sentences_are_not(text):
                                                # the finer intent of the family wins a tie
     ("我是访客，让我进去", "visitor"),          # ... and an enter phrase the rest of a visitor's
     ("你好，我就问一下路", "none"),
+    ("别给陌生人开门", "none"),                # a negator leading a coverb (给) negates the request it leads to
+    ("不帮他开门", "none"),
+    ("我没带卡开下门", "enter"),                # ... and without a coverb, the window stays two syllables
+    ("他是来找人的吗？", "none"),              # 的吗 asks whether something is so, like 了吗
+    ("你好，我是来送快递的，开下门吧", "courier"),
 ])
 def test_guards_and_context(text, intent):
     assert recognize_intent(text).intent == intent
@@ -86,6 +91,7 @@ def test_one_syllable_per_character_even_for_unreadable_ones():
     ("intents:\n  enter:\n    phrases: ['开[一下门']\n", r"phrases\[0\]: '开\[一下门': unmatched"),
     ("context: ['[a-']\nintents:\n  enter:\n    phrases: [开门]\n", r"context\[0\] .* is not a regular expression"),
     ("negation_window: -1\nintents:\n  enter:\n    phrases: [开门]\n", "negation_window must be"),
+    ("coverbs: [给他]\nintents:\n  enter:\n    phrases: [开门]\n", "coverbs: '给他' is not one Chinese character"),
 ])
 def test_bad_new_grammar_keys_are_named(tmp_path, body, message):
     path = tmp_path / "bad.yaml"

@@ -125,6 +125,23 @@ def test_train_export_and_resume_on_the_cli(tiny_data, tmp_path, capsys):
     assert len((run / "metrics.csv").read_text().splitlines()) == 3
 
 
+def test_cli_flags_reach_a_classifier_spec_or_are_refused(tiny_data, tmp_path, capsys):
+    """--name/--out/--epochs… apply to a classifier spec as to a detector's (they were dropped silently:
+    `dabai train configs/mask_classifier.yaml --name X` wrote to the spec's own name); detector-only flags
+    are refused with the ones it takes."""
+    spec = tmp_path / "cls.yaml"
+    spec.write_text(yaml.safe_dump(_spec_dict(tiny_data, tmp_path / "runs", epochs=3)))
+    assert main(["train", str(spec), "--name", "renamed", "--out", str(tmp_path / "elsewhere"), "--epochs", "1"]) == 0
+    run = tmp_path / "elsewhere" / "renamed"
+    assert (run / "classifier.onnx").is_file() and not (tmp_path / "runs").exists()
+    assert len((run / "metrics.csv").read_text().splitlines()) == 2  # 1 epoch, not the spec's 3
+    assert yaml.safe_load((run / "spec.yaml").read_text())["name"] == "renamed"
+    capsys.readouterr()
+    assert main(["train", str(spec), "--teacher", "x.pt"]) != 0
+    err = capsys.readouterr().err
+    assert "--teacher applies to detector specs only" in err and "--name" in err
+
+
 def test_shipped_classifier_spec_is_valid():
     from pathlib import Path
 

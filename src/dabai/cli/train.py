@@ -76,7 +76,7 @@ def run(args) -> int:
         if not args.spec:
             raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
         if is_classifier_spec(args.spec):  # the mask checker's face-crop classifier (task: classify)
-            run_dir = train_classifier(load_classifier_spec(args.spec, list(args.set)))
+            run_dir = train_classifier(load_classifier_spec(args.spec, classifier_overrides(args) + list(args.set)))
             print(f"run directory: {Path(run_dir)}")
             return 0
         overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
@@ -85,6 +85,24 @@ def run(args) -> int:
         run_dir = train(load_spec(args.spec, overrides + list(args.set)))
     print(f"run directory: {Path(run_dir)}")
     return 0
+
+
+# the flags a classifier spec (task: classify) takes, and its keys; the others are the detector's
+CLASSIFIER_FLAG_KEYS = {"epochs": "epochs", "batch": "batch_size", "lr": "lr", "out": "output_dir", "name": "name",
+                        "seed": "seed"}
+
+
+def classifier_overrides(args) -> list[str]:
+    """--set overrides for a classifier spec from the flags; a detector-only flag is refused, never dropped."""
+    from dabai.core.errors import ConfigError
+
+    given = [flag for flag in (*FLAG_KEYS, "nan_retry") if getattr(args, flag) not in (None, False)]
+    other = [flag for flag in given if flag not in CLASSIFIER_FLAG_KEYS]
+    if other:
+        raise ConfigError(f"{args.spec} trains the face-crop classifier (task: classify): "
+                          f"{', '.join('--' + f.replace('_', '-') for f in other)} applies to detector specs only; "
+                          f"it takes {', '.join('--' + f for f in CLASSIFIER_FLAG_KEYS)} and --set KEY=VALUE")
+    return [f"{CLASSIFIER_FLAG_KEYS[flag]}={getattr(args, flag)}" for flag in given]
 
 
 def run_preview(args) -> int:

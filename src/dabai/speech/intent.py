@@ -64,6 +64,9 @@ class GrammarSpec:
     negators: list[str] = field(default_factory=list)
     negation_window: int = 3
     not_negations: list[str] = field(default_factory=list)
+    # a negator right before one of these (a coverb leading the verb's object or beneficiary) negates the phrase
+    # it leads to however far on in the clause: 别给陌生人开门, 不帮他开门 (别, then 给陌生人, then 开门)
+    coverbs: list[str] = field(default_factory=list)
     # a clause with one of these asks rather than requests: 小区几点开门？ 他们进去了吗？
     question_words: list[str] = field(default_factory=list)
     # a clause with one of these is about another time, not a request now: 我朋友明天来拜访我
@@ -102,6 +105,7 @@ class IntentGrammar:
     # is 小区几点开门); a one-character word (哪, 谁) or one ending in a particle (了吗: ma is 麻烦's and 马上's
     # sound) is matched as written, since its sound is too common
     asks: tuple[tuple[str, ...], ...] = ()
+    coverbs: frozenset = frozenset()  # the coverbs' syllables, fuzzy (see GrammarSpec.coverbs)
 
     @property
     def intents(self) -> list[str]:
@@ -186,8 +190,12 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
     wake = tuple(py for w in spec.wake_words if (py := syllables(w)))
     asks = tuple(py for w in (*spec.question_words, *spec.other_time_words)
                  if len(py := syllables(w)) >= 2 and not _PARTICLES.intersection(w))
+    bad = [w for w in spec.coverbs if len(syllables(w)) != 1]
+    if bad:
+        raise ConfigError(f"{source}: coverbs: {bad[0]!r} is not one Chinese character (给, 帮, 把 are)")
+    coverbs = frozenset(fuzzy(syllables(w)[0]) for w in spec.coverbs)
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
-                         wake, asks)
+                         wake, asks, coverbs)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
@@ -318,6 +326,8 @@ class _Guards:
                 negated[i] = False
         self.negated = negated
         self.negators = {s for w in grammar.negators for s in w}
+        self.leads = [negated[i] and i + 1 < len(heard) and fuzzy(heard[i + 1]) in grammar.coverbs
+                      for i in range(len(heard))]  # a negator leading a coverb: 别给…
         asking = [False] * len(heard)  # syllables of a question or other-time word (within one clause)
         for word in grammar.asks:
             for i in _occurrences(word, heard):
@@ -346,6 +356,8 @@ class _Guards:
         own = self.negators.intersection(phrase.pinyin)  # a phrase may say 不 itself
         if any(self.negated[i] for i in range(before, start)) or any(
                 self.negated[i] and not own for i in range(start, end)):
+            return True
+        if any(self.leads[i] for i in range(self.clause.index(clause), before)):
             return True
         if any(w in self.han[start:end] and w not in phrase.text for w in spec.past_markers):
             return True
