@@ -4,6 +4,7 @@
 #   - a PostgreSQL server on loopback      (two gates racing for a single-use pass on one registry)
 #   - ffmpeg, GStreamer's RTSP server + python3-gi (network-camera tests: an RTSP server and an HTTP
 #     stream on loopback, killed and restarted mid-run)
+#   - GNU time                             (scripts/train_default.sh times each step with it)
 #
 # Idempotent: installs only what is missing, reuses a running server. Progress goes to stderr;
 # stdout is one line to evaluate, so CI can do:
@@ -23,6 +24,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+[[ -x /usr/bin/time ]] || need+=(time)
 /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1 ||
   need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 if ((${#need[@]})); then

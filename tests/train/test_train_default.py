@@ -1,0 +1,63 @@
+"""scripts/train_default.sh (`make train-default`): the steps it runs, in order, with paths that meet, and the
+timing table it writes. The real run (an hour on ../shared) is in docs/benchmarks.md ("Training time"); here a
+stand-in python records each command instead of running it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "train_default.sh"
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/time").is_file() or shutil.which("sh") is None,
+                                reason="needs sh and GNU time (apt-get install time)")
+
+
+def fake_shared(tmp_path: Path) -> Path:
+    shared = tmp_path / "shared"
+    for src in ("face-mask", "face-mask-ilc2021", "face-mask-macwin", "face-mask-crops"):
+        (shared / "data" / src).mkdir(parents=True)
+    return shared
+
+
+def run(tmp_path: Path, shared: Path, out: str = "out") -> subprocess.CompletedProcess:
+    log = tmp_path / "calls.txt"
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n')
+    python.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(python), "DABAI_SHARED": str(shared)}
+    return subprocess.run(["sh", str(SCRIPT), str(tmp_path / out)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
+    proc = run(tmp_path, fake_shared(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    assert [c.split()[:3] for c in calls[:3]] == [["-m", "dabai", "data"]] * 3
+    detector, classifier, build = calls[3:]
+    assert detector.startswith("-m dabai train configs/mask_detector.yaml --name default-detector")
+    assert classifier.startswith("-m dabai train configs/mask_classifier.yaml --name default-classifier")
+    # the build step reads what the two training steps wrote (their --name under runs/train)
+    assert "--detector runs/train/default-detector/last.onnx" in build
+    assert "--classifier runs/train/default-classifier/classifier.onnx" in build
+    assert "--classifier-weight 0.75" in build  # the shipped manifest's mix
+    rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
+    assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]
+    assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "train-detector",
+                                        "train-classifier", "build-checker", "total"]
+    assert float(rows[-1][1]) == pytest.approx(sum(float(r[1]) for r in rows[1:-1]), abs=0.05)
+
+
+def test_missing_data_is_named_and_nothing_runs(tmp_path):
+    shared = fake_shared(tmp_path)
+    (shared / "data" / "face-mask-macwin").rmdir()
+    proc = run(tmp_path, shared)
+    assert proc.returncode == 2
+    assert "face-mask-macwin not found" in proc.stderr and "DABAI_SHARED" in proc.stderr
+    assert not (tmp_path / "calls.txt").exists() and not (tmp_path / "out").exists()
