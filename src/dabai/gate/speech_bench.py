@@ -36,7 +36,8 @@ CONDITIONS = ("clean", "white10", "babble10", "speed0.9", "speed1.1")
 UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf_xiaoni", "zf_xiaoxiao+zf_xiaoyi",
                  "zm_yunjian+zm_yunxia", "zm_yunxi+zm_yunyang", "zm_yunjian+zm_yunyang", "zm_yunxi+zm_yunxia")
 BABBLE_TALKERS = 5
-SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh", "s12": "holdout_s12"}  # --set name → bench.yaml key
+SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh", "s12": "holdout_s12",
+        "s12b": "holdout_s12b"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
