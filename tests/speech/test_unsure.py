@@ -142,3 +142,41 @@ def test_whisper_reports_how_sure_it_was_of_each_character(recognizer, say):
     assert t.heard_intent == "enter" and t.unsure_probability is not None
     assert t.intent == ("enter" if t.unsure_probability >= recognizer.grammar.spec.unclear_below else "unclear")
     assert recognizer.char_probabilities(clip, "") is None
+
+
+PROMPT, HOTWORDS = "以下是普通话的句子。", "大白，小区，二维码"
+
+
+@pytest.mark.parametrize("heard,echo", [
+    ("大白，小区，二维码以下是普通话的句子。", True),  # Whisper base over 10 dB white noise (holdout runs)
+    ("大白，小区，小区，小区，小区，小区", True),       # ... and its repeated hotwords
+    ("二维码以下是普通话的句子", True),
+    ("大白", True),                                     # the wake word alone: nothing asked yet
+    ("大白，开门", False),
+    ("小区几点开门？", False),
+    ("今天天气真不错。", False),
+    ("", False),                                        # silence stays silence
+])
+def test_the_prompts_echo_is_recognised(heard, echo):
+    from dabai.speech.intent import echoes_prompt
+
+    assert echoes_prompt(heard, PROMPT, HOTWORDS) is echo
+
+
+def test_an_echo_is_asked_again_and_a_request_or_chatter_is_not_touched():
+    from dabai.speech.intent import heard_turn
+
+    echo = recognize_intent("大白，小区，二维码以下是普通话的句子。")
+    assert echo.intent == NONE and heard_turn(echo, PROMPT, HOTWORDS).intent == UNCLEAR
+    for text in ("大白，开门", "今天天气真不错。"):
+        match = recognize_intent(text)
+        assert heard_turn(match, PROMPT, HOTWORDS) == match
+    other_prompt = "以下是对话。"  # the echo is of the prompt actually used
+    assert heard_turn(echo, other_prompt, HOTWORDS).intent == NONE
+
+
+def test_the_recognizer_asks_again_when_only_its_prompt_came_back(monkeypatch):
+    pytest.importorskip("zhconv", reason="needs the speech extra")
+    rec, fake = recognizer_hearing(monkeypatch, [("大白，小区，二维码", 0.9), ("以下是普通话的句子。", 0.9)])
+    t = rec.transcribe(audio())
+    assert t.intent == UNCLEAR and t.heard_intent == NONE and fake.calls == ["decode"]

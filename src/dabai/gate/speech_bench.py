@@ -359,12 +359,13 @@ def _decided(row: dict, config) -> dict:
 def _redecide(text: str, unsure: float | None, grammar) -> tuple[str, str]:
     """(the text's intent, the spoken decision) with ``grammar``, from a saved transcript and the probability
     its run measured for the unexplained characters before the request (None: not measured, unsure)."""
-    from dabai.speech.intent import confirm_heard, recognize_intent
+    from dabai.speech.intent import confirm_heard, heard_turn, recognize_intent
     from dabai.speech.pinyin import han_chars
 
     match = recognize_intent(text, grammar)
     probability = None if unsure is None else [unsure] * len(han_chars(text))
-    return match.intent, confirm_heard(match, probability, grammar).intent
+    spoken = heard_turn(match, grammar.spec.asr_prompt, grammar.spec.asr_hotwords)
+    return match.intent, confirm_heard(spoken, probability, grammar).intent
 
 
 def format_holdout(result: dict) -> str:

@@ -29,7 +29,14 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import IntentGrammar, confirm_heard, load_grammar, needs_confirmation, recognize_intent
+from dabai.speech.intent import (
+    IntentGrammar,
+    confirm_heard,
+    heard_turn,
+    load_grammar,
+    needs_confirmation,
+    recognize_intent,
+)
 from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
@@ -140,7 +147,8 @@ class Recognizer:
         start = time.perf_counter()
         audio = resample(audio, RATE) if audio.rate != RATE else audio
         text, logprob = self.recognize_text(audio)
-        heard = match = recognize_intent(text, self.grammar)
+        heard = recognize_intent(text, self.grammar)
+        match = heard_turn(heard, self.prompt, self.hotwords)  # only the prompt's echo came back: ask again
         unsure = None
         if needs_confirmation(match, self.grammar):
             # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass

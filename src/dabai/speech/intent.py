@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dabai.core.config import from_dict, load_yaml
 from dabai.core.errors import ConfigError
-from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_syllables, syllables
+from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_chars, han_syllables, syllables
 
 NONE = "none"
 _PARTICLES = set("吗呢吧嘛")  # sentence-final particles: a question word holding one is matched as written
@@ -256,6 +256,27 @@ def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
     limit = grammar.spec.unclear_below
     unsure = probability is None or any(probability[i] < limit for i in match.unexplained_before)
     return replace(match, intent=UNCLEAR) if unsure else match
+
+
+def echoes_prompt(text: str, prompt: str, hotwords: str) -> bool:
+    """Whether a transcript holds nothing but the ASR's own prompt and hotwords (in any order, repeated):
+    Whisper's known hallucination over noise or silence (大白，小区，二维码以下是普通话的句子。, 大白，小区，小区，…).
+    Nothing was heard, so a spoken turn that comes back this way is asked again rather than refused."""
+    rest = han_chars(text)
+    if not rest:
+        return False
+    pieces = [han_chars(w) for w in (prompt, *re.split(r"[，,、\s]+", hotwords))]
+    for piece in sorted(filter(None, pieces), key=len, reverse=True):
+        rest = rest.replace(piece, "")
+    return not rest
+
+
+def heard_turn(match: IntentMatch, prompt: str, hotwords: str) -> IntentMatch:
+    """A spoken turn whose transcript is only the prompt's and hotwords' echo (:func:`echoes_prompt`) is
+    UNCLEAR instead of NONE: the gate asks again (say_again) rather than refusing a request it never heard."""
+    if match.intent == NONE and echoes_prompt(match.text, prompt, hotwords):
+        return replace(match, intent=UNCLEAR)
+    return match
 
 
 def score_intents(text: str, grammar: IntentGrammar,
