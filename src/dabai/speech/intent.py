@@ -105,6 +105,7 @@ class IntentGrammar:
     # is 小区几点开门); a one-character word (哪, 谁) or one ending in a particle (了吗: ma is 麻烦's and 马上's
     # sound) is matched as written, since its sound is too common
     asks: tuple[tuple[str, ...], ...] = ()
+    asks_as_written: tuple[str, ...] = ()  # the other question and other-time words, matched as characters
     coverbs: frozenset = frozenset()  # the coverbs' syllables, fuzzy (see GrammarSpec.coverbs)
 
     @property
@@ -188,14 +189,16 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
     negators = tuple(py for w in spec.negators if (py := syllables(w)))
     not_negations = tuple(py for w in spec.not_negations if (py := syllables(w)))
     wake = tuple(py for w in spec.wake_words if (py := syllables(w)))
-    asks = tuple(py for w in (*spec.question_words, *spec.other_time_words)
-                 if len(py := syllables(w)) >= 2 and not _PARTICLES.intersection(w))
+    by_sound = [w for w in (*spec.question_words, *spec.other_time_words)
+                if len(syllables(w)) >= 2 and not _PARTICLES.intersection(w)]
+    asks = tuple(syllables(w) for w in by_sound)
+    asks_as_written = tuple(w for w in (*spec.question_words, *spec.other_time_words) if w not in by_sound)
     bad = [w for w in spec.coverbs if len(syllables(w)) != 1]
     if bad:
         raise ConfigError(f"{source}: coverbs: {bad[0]!r} is not one Chinese character (给, 帮, 把 are)")
     coverbs = frozenset(fuzzy(syllables(w)[0]) for w in spec.coverbs)
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
-                         wake, asks, coverbs)
+                         wake, asks, asks_as_written, coverbs)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
@@ -354,7 +357,7 @@ class _Guards:
             for i in _occurrences(word, heard):
                 if self.clause[i] == self.clause[i + len(word) - 1]:
                     asking[i:i + len(word)] = [True] * len(word)
-        for word in (*self.spec.question_words, *self.spec.other_time_words):
+        for word in grammar.asks_as_written:
             for i in range(len(han) - len(word) + 1):
                 if han.startswith(word, i):
                     asking[i:i + len(word)] = [True] * len(word)
@@ -378,13 +381,13 @@ class _Guards:
         if any(self.negated[i] for i in range(before, start)) or any(
                 self.negated[i] and not own for i in range(start, end)):
             return True
-        if any(self.leads[i] for i in range(self.clause.index(clause), before)):
+        lo = self.clause.index(clause)  # the clause's first character
+        if any(self.leads[i] for i in range(lo, before)):
             return True
         if any(w in self.han[start:end] and w not in phrase.text for w in spec.past_markers):
             return True
         if any(self.han.startswith(w, end) for w in spec.past_after):
             return True
-        lo = self.clause.index(clause)
         hi = len(self.clause) - self.clause[::-1].index(clause)
         return any(self.asking[lo:hi])
 
