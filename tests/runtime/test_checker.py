@@ -17,7 +17,7 @@ from dabai.export.onnx import export_onnx  # noqa: E402
 from dabai.models.registry import create_model  # noqa: E402
 from dabai.runtime.checker import CheckerOptions  # noqa: E402
 from dabai.runtime.detector import Detector  # noqa: E402
-from dabai.runtime.refine import CropClassifier  # noqa: E402
+from dabai.runtime.refine import CropClassifier, boxes_from_unit  # noqa: E402
 from dabai.train.classifier import ClassifierSpec, Crops, SourceSpec, build_model, export_classifier  # noqa: E402
 
 
@@ -94,6 +94,64 @@ def test_option_types_are_checked(parts, tmp_path):
     manifest.write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="'classifier_weight' must be a number"):
         Detector.load(manifest)
+
+
+@pytest.fixture(scope="module")
+def box_head_classifier(tmp_path_factory):
+    torch.manual_seed(1)
+    root = tmp_path_factory.mktemp("boxhead")
+    clf = build_model(3, None, box_head=True).eval()
+    head = clf.net.classifier[1]
+    torch.nn.init.normal_(head.weight, std=0.02)
+    with torch.no_grad():  # a face-like box in the crop's unit square, moved a little per crop
+        head.bias[3:] = torch.tensor([0.2, 0.15, 0.8, 0.9])
+    spec = ClassifierSpec(task="classify", classes=list(SAMPLE_CLASSES), sources=[SourceSpec(path="x")], input_size=32,
+                          box_head=True)
+    empty = Crops(np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 3), bool), np.zeros(0, int), np.zeros(0, int), ["x"])
+    return export_classifier(clf, root / "clf_box.onnx", spec, empty)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_box_refine_moves_each_face_to_the_box_head_s_box(parts, box_head_classifier, tmp_path, share):
+    """box_refine 0 keeps the detector's boxes; 1 puts each face where the classifier's box head read it
+    (decoded from the crop's unit square); in between, the mix. Class scores do not depend on it."""
+    root, det_path, _, images = parts
+    manifest = build_checker(det_path, box_head_classifier, tmp_path / "c.json", CheckerOptions(max_faces=5, box_refine=share))
+    refined = Detector.load(manifest, threads=1).with_options(conf=0.0, class_agnostic=True)
+    kept = Detector.load(build_checker(det_path, box_head_classifier, tmp_path / "k.json", CheckerOptions(max_faces=5)),
+                         threads=1).with_options(conf=0.0, class_agnostic=True)
+    clf = CropClassifier(box_head_classifier, threads=1)
+    path = images[0]
+    rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    plain = {round(d.score, 5): np.array(d.bbox) for d in kept(path)}
+    moved = {round(d.score, 5): np.array(d.bbox) for d in refined(path)}
+    assert plain.keys() == moved.keys() and plain
+    for score, box in plain.items():
+        _, unit = clf.run(clf.crops(rgb, box[None]))
+        expected = (1 - share) * box + share * boxes_from_unit(unit, box[None], clf.context)[0]
+        expected = expected.clip(0, [rgb.shape[1], rgb.shape[0]] * 2)
+        assert np.allclose(moved[score], expected, atol=0.05)
+    if share:
+        assert any(not np.allclose(plain[k], moved[k], atol=0.5) for k in plain)
+
+
+def test_box_refine_must_be_a_share(parts, box_head_classifier, tmp_path):
+    _, det_path, _, _ = parts
+    manifest = build_checker(det_path, box_head_classifier, tmp_path / "c.json")
+    doc = json.loads(manifest.read_text())
+    doc["box_refine"] = 1.5
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="'box_refine' must be from 0 to 1"):
+        Detector.load(manifest)
+
+
+def test_int8_box_head_keeps_both_outputs(box_head_classifier, tmp_path):
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (64, 32, 32, 3), dtype=np.uint8)
+    q = CropClassifier(quantize_classifier(box_head_classifier, tmp_path / "q.onnx", crops), 1)
+    a = CropClassifier(box_head_classifier, 1)
+    assert q.has_box_head
+    assert np.abs(a.run(crops[:8])[1] - q.run(crops[:8])[1]).max() < 0.1
 
 
 def test_int8_classifier_agrees_with_fp32(parts, tmp_path):

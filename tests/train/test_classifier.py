@@ -20,9 +20,12 @@ from dabai.train.classifier import (  # noqa: E402
     ClassifierAugment,
     ClassifierSpec,
     SourceSpec,
+    _in_store,
     _sampling_probs,
+    box_loss,
     collect_crops,
     jittered,
+    jittered_with_box,
     set_loss,
 )
 
@@ -102,6 +105,46 @@ def test_jitter_keeps_the_face_in_the_crop():
         assert crop.shape == (32, 32, 3) and (crop[8:24, 8:24] > 128).mean() > 0.8
 
 
+@pytest.mark.parametrize("box", [(100, 80, 160, 170), (50, 60, 150, 110), (3, 2, 40, 45), (380, 260, 399, 299)])
+@pytest.mark.parametrize("hflip", [0.0, 1.0])
+def test_box_target_is_where_the_face_is_in_the_crop(box, hflip):
+    """The box head's target (unit square of the jittered crop) covers exactly the white face, for tall, wide,
+    edge and corner faces, flipped or not."""
+    image = np.zeros((300, 400, 3), np.uint8)
+    x1, y1, x2, y2 = box
+    image[y1:y2, x1:x2] = 255
+    store = face_crop(image, box, STORE_CONTEXT, STORE_SIZE)
+    rng = np.random.default_rng(1)
+    aug = ClassifierAugment(hflip=hflip, color=0, gray=0, blur=0)
+    for _ in range(10):
+        crop, target = jittered_with_box(store, _in_store(box), rng, 1.3, 64, aug)
+        ys, xs = np.nonzero(crop[..., 0] > 128)
+        seen = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]) / 64
+        assert np.abs(seen - target).max() < 2.5 / 64
+
+
+def test_box_loss_ignores_faces_without_a_box():
+    pred = torch.tensor([[0.1, 0.1, 0.9, 0.9], [0.0, 0.0, 1.0, 1.0]])
+    target = torch.tensor([[0.2, 0.1, 0.9, 0.8], [float("nan")] * 4])
+    assert float(box_loss(pred, target)) == pytest.approx(0.2)
+    assert float(box_loss(pred, torch.full((2, 4), float("nan")))) == 0.0
+
+
+def test_only_sources_that_say_so_teach_the_box_head(tiny_data, tmp_path):
+    import cv2
+
+    (tmp_path / "crops" / "with_mask").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "crops" / "with_mask" / "0.png"), np.full((64, 64), 90, np.uint8))
+    specs = [SourceSpec(path=str(tiny_data / "train"), name="a"), SourceSpec(path=str(tiny_data / "val"), name="b", boxes=False),
+             SourceSpec(path=str(tmp_path / "crops"), name="c")]
+    crops = collect_crops(specs, list(SAMPLE_CLASSES))
+    has = np.isfinite(crops.boxes).all(1)
+    assert has[crops.source == 0].all() and not has[crops.source == 1].any() and not has[crops.source == 2].any()
+    # a labelled box lies in the middle of its stored crop, at STORE_CONTEXT
+    side = np.maximum(crops.boxes[has][:, 2] - crops.boxes[has][:, 0], crops.boxes[has][:, 3] - crops.boxes[has][:, 1])
+    assert np.allclose(side, STORE_SIZE / STORE_CONTEXT, atol=1.5)
+
+
 def test_face_crop_pads_outside_the_image_with_grey():
     image = np.full((20, 20, 3), 255, np.uint8)
     crop = face_crop(image, (0, 0, 10, 10), 2.0, 20)
@@ -123,6 +166,20 @@ def test_train_export_and_resume_on_the_cli(tiny_data, tmp_path, capsys):
     # a finished run resumed trains nothing more and exports again
     assert main(["train", "--resume", str(run)]) == 0
     assert len((run / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_box_head_trains_and_exports_a_second_output(tiny_data, tmp_path):
+    spec = tmp_path / "cls.yaml"
+    spec.write_text(yaml.safe_dump(_spec_dict(tiny_data, tmp_path / "runs", box_head=True, epochs=1)))
+    assert main(["train", str(spec)]) == 0
+    run = tmp_path / "runs" / "cls"
+    header = (run / "metrics.csv").read_text().splitlines()[0]
+    assert "val_box_iou_read" in header and "val_box_iou_given" in header
+    clf = CropClassifier(run / "classifier.onnx", threads=1)
+    assert clf.has_box_head
+    probs, boxes = clf.run(np.zeros((2, 32, 32, 3), np.uint8))
+    assert probs.shape == (2, 3) and boxes.shape == (2, 4)
+    assert clf.run(np.zeros((0, 32, 32, 3), np.uint8))[1].shape == (0, 4)
 
 
 def test_cli_flags_reach_a_classifier_spec_or_are_refused(tiny_data, tmp_path, capsys):

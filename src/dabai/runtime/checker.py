@@ -7,6 +7,7 @@ A checker is a small JSON manifest beside its two ONNX files::
      "classifier": "mask_classifier.onnx",    # judges how the mask is worn on each face crop
      "classifier_weight": 0.8,                # class scores = face score x (w * classifier + (1-w) * detector)
      "max_faces": 50, "min_face_score": 0.01, "face_iou": 0.5,
+     "box_refine": 1.0,                       # share of the classifier's box head in each face's box (optional)
      "provenance": {...}}
 
 ``Detector.load("mask_checker.json")`` runs both through the one predictor path (predict, eval, serve,
@@ -27,7 +28,7 @@ from dabai.core.boxes import nms
 from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
 from dabai.runtime.preprocess import Letterbox
-from dabai.runtime.refine import CropClassifier
+from dabai.runtime.refine import CropClassifier, boxes_from_unit
 
 MANIFEST_FORMAT = "dabai-checker/1"
 
@@ -42,6 +43,10 @@ class CheckerOptions:
     max_faces: int = 50  # faces re-judged per image, best first
     min_face_score: float = 0.01  # a detection below this is not a face worth judging
     face_iou: float = 0.5  # one face, one box: NMS across classes before judging
+    # Share of the classifier's box head in a face's box (0: the detector's box as found; 1: the box the
+    # classifier reads off the face crop). The box head sees each face at its own scale, so it places small
+    # faces the detector boxed loosely; a classifier without one ignores this.
+    box_refine: float = 0.0
 
 
 class Checker:
@@ -68,7 +73,12 @@ class Checker:
         src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
         keep = nms(src, face[idx], None, o.face_iou)[: o.max_faces]
         src, face_kept, det = src[keep], face[idx][keep], scores[idx][keep]
-        probs = self.classifier(self.classifier.crops(image_rgb, src))
+        probs, unit = self.classifier.run(self.classifier.crops(image_rgb, src))
+        if unit is not None and o.box_refine > 0:
+            refined = boxes_from_unit(unit, src, self.classifier.context)
+            src = (1 - o.box_refine) * src + o.box_refine * refined
+            src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
+            src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
         share = det / np.maximum(det.sum(axis=1, keepdims=True), 1e-9)
         mixed = o.classifier_weight * probs + (1 - o.classifier_weight) * share
         return src.astype(np.float32), (face_kept[:, None] * mixed).astype(np.float32)
@@ -98,8 +108,9 @@ def checker_options(doc: dict, where) -> CheckerOptions:
             if not isinstance(doc[key], (int, float)) or isinstance(doc[key], bool):
                 raise ModelError(f"{where}: {key!r} must be a number, got {doc[key]!r}")
             values[key] = type(getattr(CheckerOptions(), key))(doc[key])
-    if not 0 <= values.get("classifier_weight", 1.0) <= 1:
-        raise ModelError(f"{where}: 'classifier_weight' must be from 0 to 1")
+    for key in ("classifier_weight", "box_refine"):
+        if not 0 <= values.get(key, 0.0) <= 1:
+            raise ModelError(f"{where}: {key!r} must be from 0 to 1")
     return CheckerOptions(**values)
 
 
