@@ -3,7 +3,7 @@
     python scripts/build_mask_checker.py \
         --detector runs/train/mask-detector/last.onnx --classifier runs/train/mask-classifier/classifier.onnx \
         --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
-        --classifier-weight 0.8 --out src/dabai/assets/models
+        --classifier-weight 0.75 --tiles 2 --tile-trigger 0.3 --out src/dabai/assets/models
 
 Writes mask_checker.json (FP32: mask_detector.onnx + mask_classifier.onnx) and mask_checker.int8.json
 (the detector quantised by `dabai export --precision int8` with its parity gate, the classifier quantised
@@ -40,12 +40,16 @@ def main() -> None:
     p.add_argument("--calib", nargs="+", required=True, help="labelled training folders (INT8 calibration)")
     p.add_argument("--parity-data", required=True, help="labelled folder for the detector's INT8 parity gate")
     p.add_argument("--classifier-weight", type=float, default=1.0)
+    p.add_argument("--tiles", type=int, default=1, help="grid of the second look at crowded frames (1: none; "
+                   "runtime/tiles.py)")
+    p.add_argument("--tile-trigger", type=float, default=CheckerOptions.tile_trigger,
+                   help="first-pass score of a small face that calls for the second look")
     p.add_argument("--provenance", help="JSON file merged into the manifests' provenance")
     p.add_argument("--out", required=True)
     args = p.parse_args()
 
     out = Path(args.out)
-    options = CheckerOptions(classifier_weight=args.classifier_weight)
+    options = CheckerOptions(classifier_weight=args.classifier_weight, tiles=args.tiles, tile_trigger=args.tile_trigger)
     provenance = json.loads(Path(args.provenance).read_text()) if args.provenance else {}
     provenance.setdefault("specs", {name: spec_digest(f"configs/{name}") for name in
                                     ("mask_detector.yaml", "mask_classifier.yaml")})

@@ -54,6 +54,8 @@ def test_other_model_or_settings_use_another_file_and_damage_is_an_error(tmp_pat
     assert DetectionCache.for_model("fp32", PostprocessOptions(), root=tmp_path).path != a.path  # the default is int8
     assert DetectionCache.for_model(None, PostprocessOptions(iou=0.6), root=tmp_path).path != a.path
     assert DetectionCache.for_model(None, PostprocessOptions(conf=0.9), root=tmp_path).path == a.path  # floor: per entry
+    # the gate's detections (no second look at crowds) are not the tiled ones
+    assert DetectionCache.for_model(None, PostprocessOptions(), root=tmp_path, second_look=True).path != a.path
     a.path.parent.mkdir(parents=True)
     a.path.write_text("{not json")
     with pytest.raises(DataError, match="damaged detection cache"):

@@ -8,6 +8,7 @@ from datetime import UTC
 import pytest
 
 from dabai.gate.demo import VISITORS, run_demo
+from dabai.runtime.detector import Detector
 from dabai.runtime.types import Detection
 
 
@@ -156,3 +157,12 @@ def test_demo_with_a_fresh_home_decides_as_the_installer(tmp_path):
         [r["heard"] for r in rows]
     assert rows[0]["allow"] and rows[0]["speech_note"] is None and rows[0]["reply_audio"]
     assert rows[-1]["allow"]  # the visitor's spoken request, with a valid pass and a mask
+
+
+def test_the_gate_loads_the_checker_without_the_second_look_at_crowds():
+    """The gate decides on faces at the gate; the tiled pass for small faces would only cost it time."""
+    from dabai.gate.check import load_detector
+
+    detector = load_detector()
+    assert detector.checker is not None and not detector.second_look
+    assert Detector.load().second_look  # the shipped default has it, for predict / eval / serve

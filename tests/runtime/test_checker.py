@@ -162,3 +162,37 @@ def test_int8_classifier_agrees_with_fp32(parts, tmp_path):
     a, b = CropClassifier(clf_path, 1), CropClassifier(q, 1)
     assert b.classes == a.classes and b.context == a.context
     assert np.abs(a(crops[:16]) - b(crops[:16])).max() < 0.15
+
+
+def test_second_look_adds_tile_faces_only_when_a_small_face_calls_for_it(parts, tmp_path):
+    """tiles 2 with trigger 0 judges the full frame's faces plus the tiles'; with a trigger no face reaches,
+    the output is the single pass's, exactly."""
+    _, det_path, clf_path, images = parts
+
+    def load(name, **options):
+        manifest = build_checker(det_path, clf_path, tmp_path / f"{name}.json", CheckerOptions(max_faces=50, **options))
+        return Detector.load(manifest, threads=1).with_options(conf=0.0, class_agnostic=True, max_detections=1000)
+
+    single, always, never = load("single"), load("always", tiles=2, tile_trigger=0.0, tile_small=1.0), \
+        load("never", tiles=2, tile_trigger=1.0, tile_small=0.0)
+    off = Detector.load(tmp_path / "always.json", threads=1, second_look=False).with_options(
+        conf=0.0, class_agnostic=True, max_detections=1000)
+    assert always.second_look and not off.second_look and not single.second_look
+    for path in images:
+        one = [(d.bbox, d.score) for d in single(path)]
+        assert [(d.bbox, d.score) for d in never(path)] == one
+        assert [(d.bbox, d.score) for d in off(path)] == one  # second_look=False: the manifest's tiles ignored
+        boxes = {tuple(round(v, 2) for v in d.bbox) for d in always(path)}
+        assert boxes - {tuple(round(v, 2) for v in b) for b, _ in one}  # faces only a tile saw
+
+
+@pytest.mark.parametrize("key,value,message", [("tiles", 7, "'tiles' must be 1"), ("tile_overlap", 0.6, "'tile_overlap'"),
+                                               ("tile_trigger", 2, "'tile_trigger' must be from 0 to 1")])
+def test_tile_options_are_checked(parts, tmp_path, key, value, message):
+    _, det_path, clf_path, _ = parts
+    manifest = build_checker(det_path, clf_path, tmp_path / "c.json")
+    doc = json.loads(manifest.read_text())
+    doc[key] = value
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=message):
+        Detector.load(manifest)

@@ -136,7 +136,8 @@ def _predict_reusing(detector: Detector, dataset: Dataset, batch_size: int, prog
 
     floor = detector.options.conf
     from_file = model_ref is None or isinstance(model_ref, (str, Path))
-    cache = DetectionCache.for_model(model_ref, detector.options) if use_cache and from_file else None
+    cache = DetectionCache.for_model(model_ref, detector.options, second_look=detector.second_look) \
+        if use_cache and from_file else None
     found = cache.lookup(dataset.images, floor) if cache else {}
     todo = [im for im in dataset.images if im.name not in found]
     if progress and found:
@@ -146,7 +147,8 @@ def _predict_reusing(detector: Detector, dataset: Dataset, batch_size: int, prog
         if workers > 1 and from_file and len(todo) >= POOL_MIN_IMAGES:
             from dabai.eval.pool import predict_records
 
-            new = predict_records(model_ref, detector.options, todo, workers, batch_size, progress)
+            new = predict_records(model_ref, detector.options, todo, workers, batch_size, progress,
+                                  second_look=detector.second_look)
         else:
             new = predict_dataset(detector, Dataset(images=todo, classes=dataset.classes), batch_size, progress)
         if cache:

@@ -68,13 +68,13 @@ class DetectionCache:
         self._hashes: dict[Path, str] = {}
 
     @classmethod
-    def for_model(cls, model, options, root: str | Path | None = None) -> DetectionCache:
-        """The cache of ``model`` (a path or shipped name; None: the default) under ``options``
-        (``root``: the cache folder, see ``cache_dir``)."""
+    def for_model(cls, model, options, root: str | Path | None = None, second_look: bool = False) -> DetectionCache:
+        """The cache of ``model`` (a path or shipped name; None: the default) under ``options`` and with or
+        without a checker's tiled second look (``root``: the cache folder, see ``cache_dir``)."""
         from dabai.eval.detfile import model_identity
 
         sha = model_identity(model)["sha256"]
-        settings = settings_key(options)
+        settings = {**settings_key(options), "second_look": bool(second_look)}
         tag = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
         return cls(cache_dir(root) / f"{sha[:16]}-{tag}.json", sha, settings)
 

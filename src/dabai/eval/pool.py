@@ -37,12 +37,12 @@ def default_workers() -> int:
     return max(1, min(MAX_DEFAULT_WORKERS, cores))
 
 
-def _start(model: str, options: dict, threads: int | None) -> None:
+def _start(model: str, options: dict, threads: int | None, second_look: bool = True) -> None:
     global _detector
     from dabai.runtime.detector import Detector
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _detector = Detector.load(model, threads=threads).with_options(**options)
+    _detector = Detector.load(model, threads=threads, second_look=second_look).with_options(**options)
 
 
 def _predict(paths: list[str]) -> list[list[Detection]]:
@@ -51,9 +51,10 @@ def _predict(paths: list[str]) -> list[list[Detection]]:
 
 def predict_records(model: str | Path | None, options, records: Sequence[ImageRecord], workers: int,
                     batch_size: int = 8, progress: bool = True, threads: int | None = 1,
-                    desc: str = "predict") -> dict[str, list[Detection]]:
+                    desc: str = "predict", second_look: bool = True) -> dict[str, list[Detection]]:
     """Detections by image name of ``model`` (a path or shipped name; None: the default) under the
-    post-processing ``options`` (a ``PostprocessOptions``), on ``workers`` processes."""
+    post-processing ``options`` (a ``PostprocessOptions``), on ``workers`` processes (``second_look``: as
+    ``Detector.load`` takes it)."""
     from dabai.runtime.backends import resolve_model
     from dabai.runtime.detector import default_model_path
 
@@ -64,7 +65,7 @@ def predict_records(model: str | Path | None, options, records: Sequence[ImageRe
     # spawn, not fork: the parent may hold ONNX Runtime's thread pool, which a forked child cannot use
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max(1, min(workers, len(chunks))), mp_context=context, initializer=_start,
-                             initargs=(path, asdict(options), threads)) as pool:
+                             initargs=(path, asdict(options), threads, second_look)) as pool:
         try:
             futures = {pool.submit(_predict, [str(r.path) for r in chunk]): chunk for chunk in chunks}
             for future in as_completed(futures):

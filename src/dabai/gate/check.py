@@ -38,12 +38,16 @@ DetectorFn = Callable[[np.ndarray], list[Detection]]
 
 
 def load_detector(path: str | Path | None = None) -> DetectorFn:
-    """The mask detector (the shipped default model unless ``path``), with a clear error when absent."""
+    """The mask detector (the shipped default model unless ``path``), with a clear error when absent.
+
+    Without the checker's tiled second look at crowds: the gate decides on the faces at the gate (passers-by
+    under ``mask.min_face_px`` do not count), and that pass would cost a crowded frame about four times
+    the time (docs/benchmarks.md)."""
     try:
         from dabai.runtime.detector import Detector
     except ImportError as exc:
         raise ModelError(f"the mask detector runtime (dabai.runtime.detector) is not available: {exc}") from None
-    return Detector.load(path)
+    return Detector.load(path, second_look=False)
 
 
 class GateChecker:

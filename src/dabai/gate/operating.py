@@ -175,7 +175,8 @@ def operating_points(model, data, data_format: str | None = None, rules: MaskRul
     from dabai.runtime.detector import Detector
 
     rules = rules or MaskRules()
-    detector = model if isinstance(model, Detector) else Detector.load(model)  # the gate's settings (gate/check.py)
+    # the gate's settings (gate/check.py): no second look at crowds
+    detector = model if isinstance(model, Detector) else Detector.load(model, second_look=False)
     dataset = read_eval_data(data, data_format)
     check_classes(dataset.labels_used(), detector.classes, _where(data), "model")
     if OK not in detector.classes:

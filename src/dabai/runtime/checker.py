@@ -19,7 +19,7 @@ detector's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
 from dabai.runtime.preprocess import Letterbox
 from dabai.runtime.refine import CropClassifier, boxes_from_unit
+from dabai.runtime.tiles import tile_faces, tile_windows, wants_tiles
 
 MANIFEST_FORMAT = "dabai-checker/1"
 
@@ -47,12 +48,38 @@ class CheckerOptions:
     # classifier reads off the face crop). The box head sees each face at its own scale, so it places small
     # faces the detector boxed loosely; a classifier without one ignores this.
     box_refine: float = 0.0
+    # The second look at crowds (runtime/tiles.py): a tiles x tiles grid of overlapping tiles, each through
+    # the detector, when the full frame holds a face under tile_small of the input side scoring at least
+    # tile_trigger. 1: never.
+    tiles: int = 1
+    tile_overlap: float = 0.2  # share of a tile's side that neighbours share
+    tile_trigger: float = 0.2  # first-pass face score of a small face that calls for the second look
+    tile_small: float = 0.083  # "small": under this share of the detector's input side (32 px of 384)
 
 
 class Checker:
     def __init__(self, classifier: CropClassifier, options: CheckerOptions | None = None):
         self.classifier = classifier
         self.options = options or CheckerOptions()
+
+    def with_options(self, **changes) -> Checker:
+        return Checker(self.classifier, replace(self.options, **changes))
+
+    def candidates(self, backend, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
+                   input_size: int) -> tuple[np.ndarray, np.ndarray, Letterbox]:
+        """The detector's candidates in source pixels (boxes [A, 4], class scores [A, C], and the unit
+        letterbox that ``judge`` then takes): the full frame's, plus the tiles' when the options ask for
+        the second look and the frame calls for it (``runtime/tiles.py``)."""
+        o = self.options
+        src = boxes / lb.scale
+        src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
+        src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
+        unit = Letterbox(1.0, lb.src_width, lb.src_height)
+        if o.tiles > 1 and wants_tiles(boxes, 1.0 - np.prod(1.0 - scores, axis=1), input_size, o.tile_trigger, o.tile_small):
+            windows = tile_windows(lb.src_width, lb.src_height, o.tiles, o.tile_overlap)
+            tb, ts = tile_faces(backend, image_rgb, windows, input_size)
+            src, scores = np.concatenate([src, tb]), np.concatenate([scores, ts])
+        return src.astype(np.float32), scores, unit
 
     def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,9 +135,13 @@ def checker_options(doc: dict, where) -> CheckerOptions:
             if not isinstance(doc[key], (int, float)) or isinstance(doc[key], bool):
                 raise ModelError(f"{where}: {key!r} must be a number, got {doc[key]!r}")
             values[key] = type(getattr(CheckerOptions(), key))(doc[key])
-    for key in ("classifier_weight", "box_refine"):
+    for key in ("classifier_weight", "box_refine", "tile_trigger", "tile_small"):
         if not 0 <= values.get(key, 0.0) <= 1:
             raise ModelError(f"{where}: {key!r} must be from 0 to 1")
+    if not 1 <= values.get("tiles", 1) <= 4:
+        raise ModelError(f"{where}: 'tiles' must be 1 (no second look) to 4 (a 4 x 4 grid)")
+    if not 0 <= values.get("tile_overlap", 0.0) < 0.5:
+        raise ModelError(f"{where}: 'tile_overlap' must be from 0 to under 0.5")
     return CheckerOptions(**values)
 
 

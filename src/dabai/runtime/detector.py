@@ -19,7 +19,7 @@ import numpy as np
 from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import DEFAULT_MODEL, open_backend, resolve_model, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import Letterbox, letterbox, to_tensor_layout
+from dabai.runtime.preprocess import letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
 
 
@@ -41,17 +41,29 @@ class Detector:
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None, conf: float = 0.3,
-             iou: float = 0.5, max_detections: int = 100) -> Detector:
+             iou: float = 0.5, max_detections: int = 100, second_look: bool = True) -> Detector:
         """Load a model: a checker manifest (.json, detector + crop classifier), an .onnx detector or a
-        dabai .pt checkpoint, or a shipped name (fp32, int8); the shipped default (int8) when ``path`` is None."""
+        dabai .pt checkpoint, or a shipped name (fp32, int8); the shipped default (int8) when ``path`` is None.
+
+        ``second_look=False`` turns off a checker's tiled second pass over crowded frames
+        (``runtime/tiles.py``) whatever its manifest says: for a caller that only wants faces large enough
+        to matter (the gate ignores passers-by under ``mask.min_face_px``) and not the latency of finding
+        small ones."""
         from dabai.runtime.checker import is_manifest, load_checker
 
         options = PostprocessOptions(conf=conf, iou=iou, max_detections=max_detections)
         path = resolve_model(path or default_model_path())
         if is_manifest(path):
             backend, checker = load_checker(path, threads)
+            if not second_look:
+                checker = checker.with_options(tiles=1)
             return cls(backend, options, checker)
         return cls(open_backend(path, threads), options)
+
+    @property
+    def second_look(self) -> bool:
+        """Whether a crowded frame gets the checker's tiled second pass (``runtime/tiles.py``)."""
+        return self.checker is not None and self.checker.options.tiles > 1
 
     def with_options(self, **changes) -> Detector:
         return Detector(self.backend, replace(self.options, **changes), self.checker)
@@ -84,10 +96,13 @@ class Detector:
         if not canvases:
             return [[] for _ in options]
         boxes, scores = self.backend(to_tensor_layout(canvases))
-        if self.checker is not None:  # re-judged faces, in source pixels
+        if self.checker is not None:  # re-judged faces, in source pixels (and a second look at crowds)
             floor = min(o.conf for o in options)
-            judged = [self.checker.judge(rgb, boxes[i], scores[i], boxes_info[i], floor) for i, rgb in enumerate(sources)]
-            unit = [Letterbox(1.0, lb.src_width, lb.src_height) for lb in boxes_info]
+            judged, unit = [], []
+            for i, rgb in enumerate(sources):
+                b, s, lb = self.checker.candidates(self.backend, rgb, boxes[i], scores[i], boxes_info[i], self.input_size)
+                judged.append(self.checker.judge(rgb, b, s, lb, floor))
+                unit.append(lb)
             return [
                 [postprocess(b, s, lb, self.classes, opts) for (b, s), lb in zip(judged, unit)]
                 for opts in options
