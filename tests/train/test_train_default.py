@@ -4,6 +4,7 @@ stand-in python records each command instead of running it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,7 +47,10 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     # the build step reads what the two training steps wrote (their --name under runs/train)
     assert "--detector runs/train/default-detector/last.onnx" in build
     assert "--classifier runs/train/default-classifier/classifier.onnx" in build
-    assert "--classifier-weight 0.75" in build  # the shipped manifest's mix
+    # the build step asks for the shipped manifest's options (the mix, the second look at crowds)
+    shipped = json.loads((Path(__file__).parents[2] / "src/dabai/assets/models/mask_checker.int8.json").read_text())
+    for flag, key in (("--classifier-weight", "classifier_weight"), ("--tiles", "tiles"), ("--tile-trigger", "tile_trigger")):
+        assert f"{flag} {shipped[key]}" in build, (flag, build)
     rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
     assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]
     assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "train-detector",
