@@ -186,3 +186,16 @@ def _tensor(det, image):
 
     canvas, _ = letterbox(image[..., ::-1], det.input_size)
     return to_tensor_layout([canvas])
+
+
+def test_the_second_look_finds_more_faces_in_a_crowd_and_the_flag_turns_it_off(tmp_path, face_mask_dir):
+    """The shipped checker on a crowd photo of the face-mask source (faces of 10-20 px): the tiled second
+    look triggers and finds faces the single pass misses; `predict --no-second-look` is the single pass."""
+    image = face_mask_dir / "images" / "maksssksksss103.jpg"
+    counts = {}
+    for flag in ([], ["--no-second-look"]):
+        js = tmp_path / f"{len(flag)}.json"
+        proc = _dabai("predict", str(image), "--threads", "1", "--out-json", str(js), *flag)
+        assert proc.returncode == 0, proc.stderr
+        counts[bool(flag)] = len({tuple(d["bbox"]) for d in json.loads(js.read_text())})
+    assert counts[False] > counts[True] > 0, counts
