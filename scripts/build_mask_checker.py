@@ -3,7 +3,7 @@
     python scripts/build_mask_checker.py \
         --detector runs/train/mask-detector/last.onnx --classifier runs/train/mask-classifier/classifier.onnx \
         --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
-        --classifier-weight 0.75 --tiles 2 --tile-trigger 0.3 --out src/dabai/assets/models
+        --classifier-weight 0.75 --tiles 2 --tile-trigger 0.3 --tile-where unsure --out src/dabai/assets/models
 
 Writes mask_checker.json (FP32: mask_detector.onnx + mask_classifier.onnx) and mask_checker.int8.json
 (the detector quantised by `dabai export --precision int8` with its parity gate, the classifier quantised
@@ -22,7 +22,7 @@ from dabai.core.images import load_image_rgb
 from dabai.data.formats import read_dataset
 from dabai.export.api import ExportOptions, export_model
 from dabai.export.checker import build_checker, quantize_classifier, spec_digest
-from dabai.runtime.checker import CheckerOptions
+from dabai.runtime.checker import CHOICES, CheckerOptions
 from dabai.runtime.refine import CropClassifier
 
 
@@ -44,12 +44,15 @@ def main() -> None:
                    "runtime/tiles.py)")
     p.add_argument("--tile-trigger", type=float, default=CheckerOptions.tile_trigger,
                    help="first-pass score of a small face that calls for the second look")
+    p.add_argument("--tile-where", choices=CHOICES["tile_where"], default=CheckerOptions.tile_where,
+                   help="second look through all tiles, or only those holding a small unsure face")
     p.add_argument("--provenance", help="JSON file merged into the manifests' provenance")
     p.add_argument("--out", required=True)
     args = p.parse_args()
 
     out = Path(args.out)
-    options = CheckerOptions(classifier_weight=args.classifier_weight, tiles=args.tiles, tile_trigger=args.tile_trigger)
+    options = CheckerOptions(classifier_weight=args.classifier_weight, tiles=args.tiles, tile_trigger=args.tile_trigger,
+                             tile_where=args.tile_where)
     provenance = json.loads(Path(args.provenance).read_text()) if args.provenance else {}
     provenance.setdefault("specs", {name: spec_digest(f"configs/{name}") for name in
                                     ("mask_detector.yaml", "mask_classifier.yaml")})

@@ -187,7 +187,8 @@ def test_second_look_adds_tile_faces_only_when_a_small_face_calls_for_it(parts, 
 
 
 @pytest.mark.parametrize("key,value,message", [("tiles", 7, "'tiles' must be 1"), ("tile_overlap", 0.6, "'tile_overlap'"),
-                                               ("tile_trigger", 2, "'tile_trigger' must be from 0 to 1")])
+                                               ("tile_trigger", 2, "'tile_trigger' must be from 0 to 1"),
+                                               ("tile_where", "some", r"'tile_where' must be one of \['all', 'unsure'\]")])
 def test_tile_options_are_checked(parts, tmp_path, key, value, message):
     _, det_path, clf_path, _ = parts
     manifest = build_checker(det_path, clf_path, tmp_path / "c.json")
@@ -196,3 +197,28 @@ def test_tile_options_are_checked(parts, tmp_path, key, value, message):
     manifest.write_text(json.dumps(doc))
     with pytest.raises(ModelError, match=message):
         Detector.load(manifest)
+
+
+def test_tile_where_unsure_runs_only_the_tiles_that_hold_a_small_unsure_face(parts):
+    """The second look goes through all four tiles, or (tile_where: unsure) only those whose window holds
+    the centre of a first-pass face that called for it; none when no small face is unsure."""
+    from dabai.runtime.checker import Checker
+    from dabai.runtime.preprocess import Letterbox
+
+    class Recorder:
+        batches = []
+
+        def __call__(self, batch):
+            self.batches.append(batch.shape[0])
+            return np.zeros((batch.shape[0], 0, 4), np.float32), np.zeros((batch.shape[0], 0, 3), np.float32)
+
+    _, _, clf_path, _ = parts
+    backend, rgb, lb = Recorder(), np.zeros((400, 400, 3), np.uint8), Letterbox(384 / 400, 400, 400)
+    boxes = np.array([[10, 10, 20, 20], [100, 100, 300, 300]], np.float32)  # a 10-px face top left; a large one
+    scores = np.array([[0.9, 0.0, 0.0], [0.9, 0.0, 0.0]], np.float32)
+    for where, tiles in (("all", 4), ("unsure", 1)):
+        checker = Checker(CropClassifier(clf_path, 1), CheckerOptions(tiles=2, tile_trigger=0.3, tile_where=where))
+        found, _, _ = checker.candidates(backend, rgb, boxes, scores, lb, 384)
+        assert backend.batches[-1] == tiles and len(found) == 2  # the tiles found nothing to add here
+    checker.candidates(backend, rgb, boxes[1:], scores[1:], lb, 384)  # no small unsure face: no second look
+    assert backend.batches == [4, 1]

@@ -189,9 +189,9 @@ def _tensor(det, image):
 
 
 def test_the_second_look_finds_more_faces_in_a_crowd_and_the_flag_turns_it_off(tmp_path, face_mask_dir):
-    """The shipped checker on a crowd photo of the face-mask source (faces of 10-20 px): the tiled second
+    """The shipped checker on a crowd photo of the face-mask source (many small faces): the tiled second
     look triggers and finds faces the single pass misses; `predict --no-second-look` is the single pass."""
-    image = face_mask_dir / "images" / "maksssksksss103.jpg"
+    image = face_mask_dir / "images" / "maksssksksss104.jpg"
     counts = {}
     for flag in ([], ["--no-second-look"]):
         js = tmp_path / f"{len(flag)}.json"

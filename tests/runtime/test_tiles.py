@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dabai.runtime.tiles import tile_faces, tile_windows, wants_tiles
+from dabai.runtime.tiles import small_unsure_faces, tile_faces, tile_windows, windows_holding
 
 
 @pytest.mark.parametrize("width,height,grid,overlap", [(640, 480, 2, 0.2), (1920, 1080, 3, 0.25), (300, 500, 2, 0.0),
@@ -27,7 +27,7 @@ def test_tiles_cover_the_frame_and_overlap_as_asked(width, height, grid, overlap
 def test_the_second_look_needs_a_small_face_scoring_enough(side, score, expected):
     boxes = np.array([[10, 10, 10 + side, 10 + side], [100, 100, 300, 300]], np.float32)
     face = np.array([score, 0.95], np.float32)
-    assert wants_tiles(boxes, face, 384, trigger=0.2, small=32 / 384) is expected
+    assert (small_unsure_faces(boxes, face, 384, trigger=0.2, small=32 / 384).tolist() == [0]) is expected
 
 
 class _Backend:
@@ -62,3 +62,14 @@ def test_tile_candidates_are_mapped_to_the_frame_and_cut_faces_dropped():
     for e in expected:
         assert np.abs(boxes - e).max(axis=1).min() < 1e-3
     assert not (np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) > 0.5 * tile).any()
+
+
+def test_only_the_tiles_holding_a_small_unsure_face_are_looked_at_again():
+    windows = tile_windows(400, 400, 2, 0.2)  # [0, 222) and [178, 400) on each axis
+    boxes = np.array([[10, 10, 20, 20],        # top-left tile only
+                      [190, 300, 210, 320]],   # centre x 200: both columns; y 310: bottom row only
+                     np.float32)
+    assert windows_holding(windows, boxes) == [windows[0], windows[2], windows[3]]
+    assert windows_holding(windows, np.zeros((0, 4), np.float32)) == []
+    first = np.array([[0, 0, 10, 10], [0, 0, 200, 200], [5, 5, 25, 25]], np.float32)
+    assert small_unsure_faces(first, np.array([0.9, 0.9, 0.1]), 384, 0.3, 32 / 384).tolist() == [0]

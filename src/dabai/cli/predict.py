@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
     p.add_argument("--threads", type=int, default=0, help="inference threads (0: all cores)")
     p.add_argument("--no-second-look", action="store_true",
-                   help="a checker without its tiled second pass over crowded frames: about 4x faster on such a "
+                   help="a checker without its tiled second pass over crowded frames: 2.5-4x faster on such a "
                         "frame, fewer small faces found (docs/detector.md, session 13)")
     p.add_argument("--max-frames", type=int, help="with a stream URL: stop after this many frames (else Ctrl-C)")
     p.add_argument("--max-pixels", type=int, default=40_000_000,

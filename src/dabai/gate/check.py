@@ -41,7 +41,7 @@ def load_detector(path: str | Path | None = None) -> DetectorFn:
     """The mask detector (the shipped default model unless ``path``), with a clear error when absent.
 
     Without the checker's tiled second look at crowds: the gate decides on the faces at the gate (passers-by
-    under ``mask.min_face_px`` do not count), and that pass would cost a crowded frame about four times
+    under ``mask.min_face_px`` do not count), and that pass would cost a crowded frame 2.5 to 4 times
     the time (docs/benchmarks.md)."""
     try:
         from dabai.runtime.detector import Detector

@@ -29,7 +29,7 @@ from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
 from dabai.runtime.preprocess import Letterbox
 from dabai.runtime.refine import CropClassifier, boxes_from_unit
-from dabai.runtime.tiles import tile_faces, tile_windows, wants_tiles
+from dabai.runtime.tiles import small_unsure_faces, tile_faces, tile_windows, windows_holding
 
 MANIFEST_FORMAT = "dabai-checker/1"
 
@@ -53,8 +53,9 @@ class CheckerOptions:
     # tile_trigger. 1: never.
     tiles: int = 1
     tile_overlap: float = 0.2  # share of a tile's side that neighbours share
-    tile_trigger: float = 0.2  # first-pass face score of a small face that calls for the second look
+    tile_trigger: float = 0.3  # first-pass face score of a small face that calls for the second look
     tile_small: float = 0.083  # "small": under this share of the detector's input side (32 px of 384)
+    tile_where: str = "unsure"  # only the tiles holding the centre of a small unsure face, or "all" tiles
 
 
 class Checker:
@@ -75,8 +76,12 @@ class Checker:
         src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
         src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
         unit = Letterbox(1.0, lb.src_width, lb.src_height)
-        if o.tiles > 1 and wants_tiles(boxes, 1.0 - np.prod(1.0 - scores, axis=1), input_size, o.tile_trigger, o.tile_small):
+        unsure = small_unsure_faces(boxes, 1.0 - np.prod(1.0 - scores, axis=1), input_size, o.tile_trigger, o.tile_small) \
+            if o.tiles > 1 else np.zeros(0, int)
+        if unsure.size:
             windows = tile_windows(lb.src_width, lb.src_height, o.tiles, o.tile_overlap)
+            if o.tile_where == "unsure":
+                windows = windows_holding(windows, src[unsure])
             tb, ts = tile_faces(backend, image_rgb, windows, input_size)
             src, scores = np.concatenate([src, tb]), np.concatenate([scores, ts])
         return src.astype(np.float32), scores, unit
@@ -127,11 +132,18 @@ def read_manifest(path: str | Path) -> dict:
     return doc
 
 
+CHOICES = {"tile_where": ("all", "unsure")}  # the options that are words, and the words each takes
+
+
 def checker_options(doc: dict, where) -> CheckerOptions:
     fields = CheckerOptions.__dataclass_fields__
     values = {}
     for key in fields:
-        if key in doc:
+        if key in doc and key in CHOICES:
+            if doc[key] not in CHOICES[key]:
+                raise ModelError(f"{where}: {key!r} must be one of {list(CHOICES[key])}, got {doc[key]!r}")
+            values[key] = doc[key]
+        elif key in doc:
             if not isinstance(doc[key], (int, float)) or isinstance(doc[key], bool):
                 raise ModelError(f"{where}: {key!r} must be a number, got {doc[key]!r}")
             values[key] = type(getattr(CheckerOptions(), key))(doc[key])

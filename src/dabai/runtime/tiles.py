@@ -4,9 +4,10 @@ detector at its full input size, only when the first pass saw a small face it wa
 At the detector's 384-px input a face in a crowd photo is a few pixels wide, and most of the faces the
 mask checker misses are such faces (docs/detector.md, session 13). Each tile of a 2 x 2 grid is seen at
 about twice the scale. This is slicing-aided inference (SAHI, Akyon et al. 2022): full frame plus slices,
-merged before the faces are judged. A gate camera's close-up has no small unsure face, so it never pays for
-the second pass. The options live in the checker's manifest (``runtime/checker.py``: ``tiles``,
-``tile_overlap``, ``tile_trigger``, ``tile_small``).
+merged before the faces are judged, and only through the tiles that hold a small unsure face
+(``tile_where: unsure``; ``all``: every tile). A gate camera's close-up has no small unsure face, so it never
+pays for the second pass. The options live in the checker's manifest (``runtime/checker.py``: ``tiles``,
+``tile_overlap``, ``tile_trigger``, ``tile_small``, ``tile_where``).
 """
 
 from __future__ import annotations
@@ -31,11 +32,17 @@ def tile_windows(width: int, height: int, grid: int, overlap: float) -> list[tup
     return windows
 
 
-def wants_tiles(boxes: np.ndarray, face: np.ndarray, input_size: int, trigger: float, small: float) -> bool:
-    """Whether the first pass (boxes [A, 4] in input pixels, face scores [A]) holds a face smaller than
-    ``small`` of the input side that scores at least ``trigger``."""
+def small_unsure_faces(boxes: np.ndarray, face: np.ndarray, input_size: int, trigger: float, small: float) -> np.ndarray:
+    """Indices of the first pass's faces (boxes [A, 4] in input pixels, face scores [A]) smaller than
+    ``small`` of the input side that score at least ``trigger``: the faces that call for a second look."""
     side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return bool(((face >= trigger) & (side < small * input_size)).any())
+    return np.nonzero((face >= trigger) & (side < small * input_size))[0]
+
+
+def windows_holding(windows, boxes: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The windows that hold the centre of at least one of ``boxes`` (frame pixels)."""
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    return [w for w in windows if ((cx >= w[0]) & (cx < w[2]) & (cy >= w[1]) & (cy < w[3])).any()]
 
 
 def tile_faces(backend, image_rgb: np.ndarray, windows, input_size: int) -> tuple[np.ndarray, np.ndarray]:
