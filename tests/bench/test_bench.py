@@ -127,7 +127,9 @@ def test_reference_is_timed_beside_the_model_on_a_640_frame(serve_model, capsys)
                  "--batch", "1", "--threads", "1", "--seconds", "0.3", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["model"].startswith("reference") for r in rows] == [False, True]
-    assert rows[0]["frame_px"] == 640 and rows[0]["x_reference"] == pytest.approx(rows[0]["p50_ms"] / rows[1]["p50_ms"], rel=0.02)
+    # the ratio is printed to 2 decimals: a tiny model beside UltraFace gives e.g. 0.23 for 0.2252 (a relative
+    # tolerance failed there); half a hundredth plus the rounding of the two medians
+    assert rows[0]["frame_px"] == 640 and rows[0]["x_reference"] == pytest.approx(rows[0]["p50_ms"] / rows[1]["p50_ms"], abs=0.006)
 
 
 def test_models_are_timed_in_turn_so_load_from_elsewhere_hits_them_alike(monkeypatch):
