@@ -218,7 +218,7 @@ def test_tile_where_unsure_runs_only_the_tiles_that_hold_a_small_unsure_face(par
     scores = np.array([[0.9, 0.0, 0.0], [0.9, 0.0, 0.0]], np.float32)
     for where, tiles in (("all", 4), ("unsure", 1)):
         checker = Checker(CropClassifier(clf_path, 1), CheckerOptions(tiles=2, tile_trigger=0.3, tile_where=where))
-        found, _, _ = checker.candidates(backend, rgb, boxes, scores, lb, 384)
+        found, _ = checker.candidates(backend, rgb, boxes, scores, lb, 384)
         assert backend.batches[-1] == tiles and len(found) == 2  # the tiles found nothing to add here
     checker.candidates(backend, rgb, boxes[1:], scores[1:], lb, 384)  # no small unsure face: no second look
     assert backend.batches == [4, 1]

@@ -27,7 +27,7 @@ import numpy as np
 from dabai.core.boxes import nms
 from dabai.core.errors import ModelError
 from dabai.models.weights import sha256_of
-from dabai.runtime.preprocess import Letterbox
+from dabai.runtime.preprocess import Letterbox, to_source
 from dabai.runtime.refine import CropClassifier, boxes_from_unit
 from dabai.runtime.tiles import small_unsure_faces, tile_faces, tile_windows, windows_holding
 
@@ -58,6 +58,13 @@ class CheckerOptions:
     tile_where: str = "unsure"  # only the tiles holding the centre of a small unsure face, or "all" tiles
 
 
+def face_scores(scores: np.ndarray) -> np.ndarray:
+    """P(face) of each candidate from its class scores [A, C]: any class firing (noisy-or of the independent
+    per-class sigmoids). The detector splits an unsure face's score between classes, so their maximum
+    understates that a face is there."""
+    return 1.0 - np.prod(1.0 - scores, axis=1)
+
+
 class Checker:
     def __init__(self, classifier: CropClassifier, options: CheckerOptions | None = None):
         self.classifier = classifier
@@ -67,16 +74,13 @@ class Checker:
         return Checker(self.classifier, replace(self.options, **changes))
 
     def candidates(self, backend, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
-                   input_size: int) -> tuple[np.ndarray, np.ndarray, Letterbox]:
-        """The detector's candidates in source pixels (boxes [A, 4], class scores [A, C], and the unit
-        letterbox that ``judge`` then takes): the full frame's, plus the tiles' when the options ask for
-        the second look and the frame calls for it (``runtime/tiles.py``)."""
+                   input_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The detector's candidates in source pixels (boxes [A, 4], class scores [A, C]) from its output
+        on the letterboxed frame (``boxes`` in input pixels): the full frame's, plus the tiles' when the
+        options ask for the second look and the frame calls for it (``runtime/tiles.py``)."""
         o = self.options
-        src = boxes / lb.scale
-        src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
-        src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
-        unit = Letterbox(1.0, lb.src_width, lb.src_height)
-        unsure = small_unsure_faces(boxes, 1.0 - np.prod(1.0 - scores, axis=1), input_size, o.tile_trigger, o.tile_small) \
+        src = to_source(boxes, lb)
+        unsure = small_unsure_faces(boxes, face_scores(scores), input_size, o.tile_trigger, o.tile_small) \
             if o.tiles > 1 else np.zeros(0, int)
         if unsure.size:
             windows = tile_windows(lb.src_width, lb.src_height, o.tiles, o.tile_overlap)
@@ -84,33 +88,28 @@ class Checker:
                 windows = windows_holding(windows, src[unsure])
             tb, ts = tile_faces(backend, image_rgb, windows, input_size)
             src, scores = np.concatenate([src, tb]), np.concatenate([scores, ts])
-        return src.astype(np.float32), scores, unit
+        return src.astype(np.float32), scores
 
-    def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
+    def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """Faces (boxes [K, 4] in source pixels) and their class scores [K, C]: the probability that a face
-        is there (noisy-or of the detector's class scores) times the mix of classifier and detector shares. Faces scoring below ``floor`` are skipped
-        (no class score can reach it)."""
+        """Faces (boxes [K, 4]) and their class scores [K, C] from the candidates ``candidates`` gives (boxes
+        in source pixels): the probability that a face is there (``face_scores``) times the mix of classifier
+        and detector shares. Faces scoring below ``floor`` are skipped (no class score can reach it)."""
         o = self.options
-        # P(face): any class firing (noisy-or of the independent per-class sigmoids); the detector splits
-        # an unsure face's score between classes, so their maximum understates that a face is there
-        face = 1.0 - np.prod(1.0 - scores, axis=1)
+        face = face_scores(scores)
         idx = np.nonzero(face >= max(o.min_face_score, floor))[0]
         if idx.size > 1000:
             idx = idx[np.argpartition(-face[idx], 1000)[:1000]]
         if idx.size == 0:
             return np.zeros((0, 4), np.float32), np.zeros((0, scores.shape[1]), np.float32)
-        src = boxes[idx] / lb.scale
-        src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
-        src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
+        src = boxes[idx]
         keep = nms(src, face[idx], None, o.face_iou)[: o.max_faces]
         src, face_kept, det = src[keep], face[idx][keep], scores[idx][keep]
         probs, unit = self.classifier.run(self.classifier.crops(image_rgb, src))
         if unit is not None and o.box_refine > 0:
             refined = boxes_from_unit(unit, src, self.classifier.context)
-            src = (1 - o.box_refine) * src + o.box_refine * refined
-            src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
-            src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
+            h, w = image_rgb.shape[:2]
+            src = to_source((1 - o.box_refine) * src + o.box_refine * refined, Letterbox(1.0, w, h))
         share = det / np.maximum(det.sum(axis=1, keepdims=True), 1e-9)
         mixed = o.classifier_weight * probs + (1 - o.classifier_weight) * share
         return src.astype(np.float32), (face_kept[:, None] * mixed).astype(np.float32)

@@ -19,7 +19,7 @@ import numpy as np
 from dabai.core.images import load_image_rgb
 from dabai.runtime.backends import DEFAULT_MODEL, open_backend, resolve_model, shipped_model_path
 from dabai.runtime.postprocess import PostprocessOptions, postprocess
-from dabai.runtime.preprocess import letterbox, to_tensor_layout
+from dabai.runtime.preprocess import Letterbox, letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
 
 
@@ -98,11 +98,12 @@ class Detector:
         boxes, scores = self.backend(to_tensor_layout(canvases))
         if self.checker is not None:  # re-judged faces, in source pixels (and a second look at crowds)
             floor = min(o.conf for o in options)
-            judged, unit = [], []
+            judged = []
             for i, rgb in enumerate(sources):
-                b, s, lb = self.checker.candidates(self.backend, rgb, boxes[i], scores[i], boxes_info[i], self.input_size)
-                judged.append(self.checker.judge(rgb, b, s, lb, floor))
-                unit.append(lb)
+                faces, face_class_scores = self.checker.candidates(self.backend, rgb, boxes[i], scores[i], boxes_info[i],
+                                                                   self.input_size)
+                judged.append(self.checker.judge(rgb, faces, face_class_scores, floor))
+            unit = [Letterbox(1.0, lb.src_width, lb.src_height) for lb in boxes_info]
             return [
                 [postprocess(b, s, lb, self.classes, opts) for (b, s), lb in zip(judged, unit)]
                 for opts in options

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dabai.core.boxes import nms
-from dabai.runtime.preprocess import Letterbox
+from dabai.runtime.preprocess import Letterbox, to_source
 from dabai.runtime.types import Detection
 
 
@@ -35,9 +35,7 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, lb: Letterbox, classes: l
         idx, cls, cand_scores = idx[top], cls[top], cand_scores[top]
     if cand_scores.size == 0:
         return []
-    cand_boxes = boxes[idx] / lb.scale
-    cand_boxes[:, [0, 2]] = cand_boxes[:, [0, 2]].clip(0, lb.src_width)
-    cand_boxes[:, [1, 3]] = cand_boxes[:, [1, 3]].clip(0, lb.src_height)
+    cand_boxes = to_source(boxes[idx], lb)
     keep = nms(cand_boxes, cand_scores, None if options.class_agnostic else cls, options.iou)
     keep = keep[: options.max_detections]
     return [

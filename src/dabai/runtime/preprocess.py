@@ -35,6 +35,15 @@ def letterbox(image_rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     return canvas, Letterbox(scale=scale, src_width=w, src_height=h)
 
 
+def to_source(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """Boxes [N, 4] in the letterboxed input's pixels as the source image's pixels, clipped to the image (a new
+    array). With ``Letterbox(1.0, width, height)`` it only clips."""
+    src = boxes / lb.scale
+    src[:, [0, 2]] = src[:, [0, 2]].clip(0, lb.src_width)
+    src[:, [1, 3]] = src[:, [1, 3]].clip(0, lb.src_height)
+    return src
+
+
 def to_tensor_layout(images_hwc: list[np.ndarray]) -> np.ndarray:
     """Stack HWC uint8 images (all of one size) into a float32 NCHW batch in 0..255.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dabai.runtime.preprocess import letterbox, to_tensor_layout
+from dabai.runtime.preprocess import letterbox, to_source, to_tensor_layout
 
 EDGE_MARGIN = 2.0  # a tile's box this close (pixels) to an edge shared with another tile is a cut face
 
@@ -60,9 +60,7 @@ def tile_faces(backend, image_rgb: np.ndarray, windows, input_size: int) -> tupl
     kept_boxes, kept_scores = [], []
     for k, (x0, y0, x1, y1) in enumerate(windows):
         tw, th = x1 - x0, y1 - y0
-        b = boxes[k] / letterboxes[k].scale
-        b[:, [0, 2]] = b[:, [0, 2]].clip(0, tw)
-        b[:, [1, 3]] = b[:, [1, 3]].clip(0, th)
+        b = to_source(boxes[k], letterboxes[k])  # in the tile's pixels
         m = EDGE_MARGIN
         cut = (((b[:, 0] < m) & (x0 > 0)) | ((b[:, 1] < m) & (y0 > 0))
                | ((b[:, 2] > tw - m) & (x1 < w)) | ((b[:, 3] > th - m) & (y1 < h)))
