@@ -1,4 +1,4 @@
-"""``dabai data …``: convert, check, stats, split, resize, closeups, corrupt and demo.
+"""``dabai data …``: convert, check, stats, split, resize, closeups, corrupt, paint-masks and demo.
 
 Each command parses its flags, calls the Python API in ``dabai.data`` and
 prints the result; the work (and the imports of PIL, imagehash, matplotlib)
@@ -26,6 +26,7 @@ GROUP_EXAMPLES = """\
   dabai data resize data/voc --size 960x544 --keep-aspect --out data/voc-960
   dabai data closeups data/splits/test --out data/test-closeups   # gate-camera views of each face
   dabai data corrupt data/test-closeups --out data/test-night --kinds grey,dark   # night, dim light, blur ...
+  dabai data paint-masks data/splits/train --out data/painted --face-model yunet.onnx  # masks on bare faces
 """
 
 
@@ -40,6 +41,7 @@ def register(subparsers) -> None:
     _register_resize(sub)
     _register_closeups(sub)
     _register_corrupt(sub)
+    _register_paint(sub)
     _register_demo(sub)
     register_look(sub)  # show, audit
 
@@ -346,6 +348,65 @@ def _closeups(args) -> int:
     print(f"{len(made)} close-ups ({size[0]}x{size[1]}, context {args.context}) from {len(ds)} images, "
           f"{made.num_boxes} boxes ({made.class_counts()}) -> {out}")
     return 0
+
+
+# --- paint-masks -------------------------------------------------------------------------------
+
+def _register_paint(sub) -> None:
+    p = add_command(sub, "paint-masks", _paint, "Give bare faces a mask, worn right or wrong (new training faces).", """\
+  dabai data paint-masks data/splits/ilc2021/train --out data/painted/ilc2021 \\
+      --face-model ../shared/weights/face_detection_yunet.onnx
+  dabai data paint-masks ../shared/data/face-mask-crops --out data/painted/crops --face-model yunet.onnx
+""", description=_describe("Every --label face (default without_mask) at least --min-face px is found again by "
+                 "the face model (OpenCV's YuNet), which gives its five landmarks; a mask shaped by them is drawn "
+                 "on it, worn right (relabelled with_mask) or, for an --incorrect share, under the nose or on the "
+                 "chin (mask_weared_incorrect). The output holds only the painted images, with every other face as "
+                 "labelled, and paint_report.json (options, the face model's sha256, each face's style). A folder "
+                 "of class folders of face crops is painted crop by crop into OUT/<class>/. Seeded; the input is "
+                 "not changed."))
+    _add_source(p)
+    p.add_argument("--out", required=True, help="new or empty output folder")
+    p.add_argument("--face-model", required=True, metavar="ONNX", help="OpenCV's YuNet (face_detection_yunet*.onnx)")
+    p.add_argument("--incorrect", type=float, default=0.5, help="share of faces that wear it wrong (default 0.5)")
+    p.add_argument("--chin", type=float, default=0.25,
+                   help="share of those with the mask on the chin; the rest under the nose (default 0.25)")
+    p.add_argument("--min-face", type=float, default=24.0, help="smallest face side in px to paint (default 24)")
+    p.add_argument("--label", default="without_mask", help="the faces to paint (default without_mask)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--to", dest="dst_format", choices=FORMAT_NAMES, help="format to write (default: input's)")
+    _add_class_map(p)
+
+
+def _paint(args) -> int:
+    from dabai.data.formats import detect_format
+    from dabai.loop.faces import FaceFinder
+    from dabai.loop.paint import PaintOptions, paint_crop_folder, paint_dataset
+
+    options = PaintOptions(incorrect=args.incorrect, chin=args.chin, min_face=args.min_face, label=args.label,
+                           seed=args.seed)
+    finder = FaceFinder(args.face_model, min_score=0.3)
+    if args.src_format is None and _is_crop_folder(Path(args.src)):
+        out = _check_out(args.out, args.src)
+        report = paint_crop_folder(args.src, out, finder, options)
+    else:
+        out, fmt, ds = _read_source(args)
+        _, report = paint_dataset(ds, out, args.dst_format or fmt or detect_format(args.src), finder, options)
+    styles = ", ".join(f"{k} {v}" for k, v in sorted(report.painted.items())) or "none"
+    print(f"painted {sum(report.painted.values())} faces ({styles}) in {report.images} images -> {out}; "
+          f"left as they were: {report.not_found} not found again by the face model, {report.too_small} under "
+          f"{args.min_face:g} px")
+    return 0
+
+
+def _is_crop_folder(root: Path) -> bool:
+    """A folder of class folders of images and no label files: what `paint-masks` paints crop by crop."""
+    from dabai.data.formats import detect_format
+
+    try:
+        detect_format(root)
+    except DataError:
+        return root.is_dir() and any(p.is_dir() for p in root.iterdir())
+    return False
 
 
 # --- corrupt -----------------------------------------------------------------------------------

@@ -120,10 +120,35 @@ class FaceFinder:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
         return self._yunet_faces(image_bgr) if self.kind == "yunet" else self._ultraface_faces(image_bgr)
 
-    def _yunet_faces(self, image: np.ndarray) -> np.ndarray:
+    def require_landmarks(self) -> None:
+        """Fail at once, naming what would work, when this finder gives no landmarks (before any output is made)."""
+        if self.kind != "yunet":
+            raise ModelError(f"{self.path}: an UltraFace finder gives no face landmarks; use OpenCV's YuNet "
+                             f"(face_detection_yunet*.onnx)")
+
+    def landmarks(self, image_bgr: np.ndarray) -> np.ndarray:
+        """``[N, 15]``: x1, y1, x2, y2, score, then five (x, y) points (eyes, nose tip, mouth corners) in source
+        pixels. Only YuNet gives points; an UltraFace finder is an error that says so."""
+        self.require_landmarks()
+        if image_bgr.ndim == 2:
+            import cv2
+
+            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
+        found = self._yunet_raw(image_bgr)
+        if found is None:
+            return np.zeros((0, 15), np.float32)
+        x, y, bw, bh = found[:, 0], found[:, 1], found[:, 2], found[:, 3]
+        return np.concatenate([np.stack([x, y, x + bw, y + bh, found[:, 14]], axis=1), found[:, 4:14]],
+                              axis=1).astype(np.float32)
+
+    def _yunet_raw(self, image: np.ndarray):
         h, w = image.shape[:2]
         self._yunet.setInputSize((w, h))
         _, found = self._yunet.detect(image)
+        return found
+
+    def _yunet_faces(self, image: np.ndarray) -> np.ndarray:
+        found = self._yunet_raw(image)
         if found is None:
             return np.zeros((0, 5), np.float32)
         x, y, bw, bh, score = found[:, 0], found[:, 1], found[:, 2], found[:, 3], found[:, 14]
