@@ -28,9 +28,19 @@ def test_eval_from_saved_detections_scores_the_same(saved, capsys):
     assert main(["eval", "--data", str(saved / "voc"), "--plots", str(saved / "p2"), "--json",
                  "--detections", str(saved / "dets.json"), "--gallery", str(saved / "g")]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert main(["eval", "--data", str(saved / "voc"), "--plots", str(saved / "p3"), "--json"]) == 0
+    # --gallery scores detections >= 0.05 (its picture floor), so the fresh run must use the same floor
+    assert main(["eval", "--data", str(saved / "voc"), "--plots", str(saved / "p3"), "--json",
+                 "--score-floor", str(again["score_floor"])]) == 0
     fresh = json.loads(capsys.readouterr().out)
+    assert again["score_floor"] == 0.05
     assert again["map50"] == fresh["map50"] and again["ap50"] == fresh["ap50"]
+    # and without a floor, the saved detections score as a plain eval does
+    assert main(["eval", "--data", str(saved / "voc"), "--plots", str(saved / "p4"), "--json",
+                 "--detections", str(saved / "dets.json")]) == 0
+    saved_plain = json.loads(capsys.readouterr().out)
+    assert main(["eval", "--data", str(saved / "voc"), "--plots", str(saved / "p5"), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert saved_plain["map50"] == plain["map50"] and saved_plain["detections"] == plain["detections"]
     assert (saved / "g" / "index.html").is_file()
     assert main(["data", "audit", str(saved / "voc"), "--detections", str(saved / "dets.json"),
                  "--out", str(saved / "a"), "--json"]) == 0

@@ -207,22 +207,37 @@ def test_shipped_classifier_spec_is_valid():
     path = Path(__file__).resolve().parents[2] / "configs" / "mask_classifier.yaml"
     assert is_classifier_spec(path)
     spec = load_classifier_spec(path)
-    assert [s.name for s in spec.sources] == ["face-mask", "ilc2021", "macwin", "crops-grey"]
-    assert spec.sources[2].label_sets == {"with_mask": ["with_mask", "mask_weared_incorrect"]}
+    real = ["face-mask", "ilc2021", "macwin", "crops-grey"]
+    assert [s.name for s in spec.sources] == real + [f"painted-{name}" for name in real]
+    for k in (2, 6):  # macwin, real or painted: its with_mask may hide an incorrectly worn mask
+        assert spec.sources[k].label_sets == {"with_mask": ["with_mask", "mask_weared_incorrect"]}
+    # the painted faces come from the training splits only (scripts/train_default.sh makes them)
+    assert all(s.path.startswith("data/painted/") and "test" not in s.path and "val" not in s.path
+               for s in spec.sources[4:])
 
 
-@pytest.mark.parametrize("fold,left_out", [("cls_no_andrew", "face-mask"), ("cls_no_ilc", "ilc2021"),
-                                           ("cls_no_macwin", "macwin")])
-def test_leave_one_source_out_classifier_specs_leave_their_source_out(fold, left_out):
-    """configs/loso/ (docs/benchmarks.md): each fold is the shipped spec without one source, in training
-    and in validation, and otherwise the same recipe."""
+@pytest.mark.parametrize("fold,left_out,path", [("cls_no_andrew", "face-mask", "splits/face-mask/"),
+                                                ("cls_no_ilc", "ilc2021", "splits/ilc2021/"),
+                                                ("cls_no_macwin", "macwin", "splits/macwin/"),
+                                                ("cls_no_grey", "crops-grey", "face-mask-crops")])
+def test_leave_one_source_out_classifier_specs_leave_their_source_out(fold, left_out, path):
+    """configs/loso/ (docs/benchmarks.md): each fold is the shipped spec without one source and without the
+    faces painted from it, and otherwise the same recipe."""
     from dabai.train.classifier import load_classifier_spec
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     shipped = load_classifier_spec(configs / "mask_classifier.yaml")
     fold_spec = load_classifier_spec(configs / "loso" / f"{fold}.yaml")
-    assert [s.name for s in fold_spec.sources] == [s.name for s in shipped.sources if s.name != left_out]
-    assert all(f"splits/{left_out}/" not in str(s.path) for s in (*fold_spec.sources, *fold_spec.val))
+    assert [s.name for s in fold_spec.sources] == [s.name for s in shipped.sources
+                                                   if s.name not in (left_out, f"painted-{left_out}")]
+    assert all(path not in str(s.path) for s in fold_spec.sources)
+    painted_from = {"face-mask": "face-mask-train", "ilc2021": "ilc2021-train", "macwin": "macwin-train",
+                    "crops-grey": "crops-grey"}[left_out]
+    assert all(f"painted/{painted_from}" not in str(s.path) for s in fold_spec.sources)
+    if left_out == "crops-grey":  # its score is its val: every grey crop, never trained on
+        assert [v.path for v in fold_spec.val] == ["../shared/data/face-mask-crops"]
+    else:
+        assert all(path not in str(v.path) for v in fold_spec.val)
     assert (fold_spec.epochs, fold_spec.samples_per_epoch, fold_spec.input_size) == \
         (shipped.epochs, shipped.samples_per_epoch, shipped.input_size)
 

@@ -23,6 +23,8 @@ def fake_shared(tmp_path: Path) -> Path:
     shared = tmp_path / "shared"
     for src in ("face-mask", "face-mask-ilc2021", "face-mask-macwin", "face-mask-crops"):
         (shared / "data" / src).mkdir(parents=True)
+    (shared / "weights").mkdir()
+    (shared / "weights" / "face_detection_yunet.onnx").write_bytes(b"stand-in")
     return shared
 
 
@@ -40,8 +42,17 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     proc = run(tmp_path, fake_shared(tmp_path))
     assert proc.returncode == 0, proc.stderr
     calls = (tmp_path / "calls.txt").read_text().splitlines()
-    assert [c.split()[:3] for c in calls[:3]] == [["-m", "dabai", "data"]] * 3
-    detector, classifier, build = calls[3:]
+    assert [c.split()[:4] for c in calls[:3]] == [["-m", "dabai", "data", "split"]] * 3
+    paints = calls[3:7]
+    assert [c.split()[:4] for c in paints] == [["-m", "dabai", "data", "paint-masks"]] * 4
+    # the classifier spec's painted sources are what the paint steps write, from the training splits only
+    from dabai.train.classifier import load_classifier_spec
+
+    spec = load_classifier_spec(ROOT / "configs" / "mask_classifier.yaml")
+    written = {c.split("--out ")[1].split()[0] for c in paints}
+    assert written == {s.path for s in spec.sources if s.name.startswith("painted-")}
+    assert all("/train " in c or "face-mask-crops" in c for c in paints)
+    detector, classifier, build = calls[7:]
     assert detector.startswith("-m dabai train configs/mask_detector.yaml --name default-detector")
     assert classifier.startswith("-m dabai train configs/mask_classifier.yaml --name default-classifier")
     # the build step reads what the two training steps wrote (their --name under runs/train)
@@ -54,7 +65,8 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
         assert f"{flag} {shipped[key]}" in build, (flag, build)
     rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
     assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]
-    assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "train-detector",
+    assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "paint-face-mask",
+                                        "paint-ilc2021", "paint-macwin", "paint-crops", "train-detector",
                                         "train-classifier", "build-checker", "total"]
     assert float(rows[-1][1]) == pytest.approx(sum(float(r[1]) for r in rows[1:-1]), abs=0.05)
 
@@ -66,3 +78,11 @@ def test_missing_data_is_named_and_nothing_runs(tmp_path):
     assert proc.returncode == 2
     assert "face-mask-macwin not found" in proc.stderr and "DABAI_SHARED" in proc.stderr
     assert not (tmp_path / "calls.txt").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_missing_face_model_is_named_and_nothing_runs(tmp_path):
+    shared = fake_shared(tmp_path)
+    (shared / "weights" / "face_detection_yunet.onnx").unlink()
+    proc = run(tmp_path, shared)
+    assert proc.returncode == 2 and "face_detection_yunet.onnx not found" in proc.stderr
+    assert not (tmp_path / "calls.txt").exists()
