@@ -142,3 +142,22 @@ def test_cli_paints_and_refuses_an_output_inside_its_input(bare_faces, yunet, tm
     rc = main(["data", "paint-masks", str(bare_faces), "--out", str(bare_faces / "inside"),
                "--face-model", str(yunet.path)])
     assert rc != 0 and not (bare_faces / "inside").exists()
+
+
+def test_cli_paints_a_crop_folder_into_class_folders(weights_dir, yunet, tmp_path, capsys):
+    crops = weights_dir.parent / "data" / "face-mask-crops"
+    if not crops.is_dir():
+        pytest.skip(f"needs {crops}; not present here")
+    for cls in ("without_mask", "with_mask"):
+        (tmp_path / "crops" / cls).mkdir(parents=True)
+        for f in sorted((crops / cls).glob("*.jpg"))[:6]:
+            shutil.copy(f, tmp_path / "crops" / cls / f.name)
+    rc = main(["data", "paint-masks", str(tmp_path / "crops"), "--out", str(tmp_path / "p"),
+               "--face-model", str(yunet.path), "--incorrect", "1", "--chin", "0"])
+    assert rc == 0 and "painted" in capsys.readouterr().out
+    assert not (tmp_path / "p" / "with_mask").exists()  # --incorrect 1: every one worn wrong
+    assert len(list((tmp_path / "p" / "mask_weared_incorrect").glob("*.jpg"))) >= 5
+    # the class folder to paint must exist
+    rc = main(["data", "paint-masks", str(tmp_path / "crops"), "--out", str(tmp_path / "q"),
+               "--face-model", str(yunet.path), "--label", "nobody"])
+    assert rc == 2 and "nobody" in capsys.readouterr().err

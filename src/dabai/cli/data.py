@@ -378,7 +378,6 @@ def _register_paint(sub) -> None:
 
 
 def _paint(args) -> int:
-    from dabai.data.formats import detect_format
     from dabai.loop.faces import FaceFinder
     from dabai.loop.paint import PaintOptions, paint_crop_folder, paint_dataset
 
@@ -390,7 +389,7 @@ def _paint(args) -> int:
         report = paint_crop_folder(args.src, out, finder, options)
     else:
         out, fmt, ds = _read_source(args)
-        _, report = paint_dataset(ds, out, args.dst_format or fmt or detect_format(args.src), finder, options)
+        _, report = paint_dataset(ds, out, args.dst_format or fmt, finder, options)
     styles = ", ".join(f"{k} {v}" for k, v in sorted(report.painted.items())) or "none"
     print(f"painted {sum(report.painted.values())} faces ({styles}) in {report.images} images -> {out}; "
           f"left as they were: {report.not_found} not found again by the face model, {report.too_small} under "

@@ -62,7 +62,7 @@ class Landmarks:
 
     def frame(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
         """Origin (between the eyes), unit down and across axes, ``L`` (eye line to mouth) and the eye distance."""
-        eyes, nose, mouth = self.points[:2], self.points[2], self.points[3:]
+        eyes, mouth = self.points[:2], self.points[3:]
         origin = eyes.mean(axis=0)
         down = mouth.mean(axis=0) - origin
         length = float(np.hypot(*down))
@@ -72,7 +72,6 @@ class Landmarks:
         across = np.array([-down[1], down[0]])  # down turned a quarter: points from the image-left eye side
         if float(np.dot(eyes[1] - eyes[0], across)) < 0:
             across = -across
-        del nose
         return origin, down, across, length, float(np.hypot(*(eyes[1] - eyes[0])))
 
     def plausible(self) -> bool:
