@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dabai.core.digest import sha256_file
+
 OK, MISSING, FAILED, LEGACY = "ok", "missing", "failed", "legacy"
 SPEECH_FIX = "bash scripts/install_speech_models.sh (or: dabai speech install)"
 # Python distributions of the speech side: (distribution, what it does)
@@ -129,7 +131,7 @@ def _voice_rows(models) -> list[Row]:
         path = folder / f"{name}.bin"
         if not path.is_file():
             missing.append(name)
-        elif models.sha256_file(path) == digest:
+        elif sha256_file(path) == digest:
             good.append(name)
         else:
             bad.append(name)
@@ -154,7 +156,6 @@ def _espeak_row() -> Row:
 
 
 def _detector_row() -> Row:
-    from dabai.speech.models import sha256_file
 
     path = Path(str(resources.files("dabai") / "assets" / "models" / "mask_detector.onnx"))
     if not path.is_file():

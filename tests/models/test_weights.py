@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import ModelError
-from dabai.models.weights import KNOWN_WEIGHTS, resolve_weights, sha256_of
+from dabai.models.weights import KNOWN_WEIGHTS, resolve_weights
 
 
 def test_missing_path_is_a_clear_error(tmp_path):
@@ -30,7 +31,7 @@ def test_official_file_from_shared_verifies_in_cache(weights_dir, tmp_path):
     name = KNOWN_WEIGHTS["mobilenet_v2_imagenet"].file_name
     shutil.copy(weights_dir / name, tmp_path / name)
     assert resolve_weights("mobilenet_v2_imagenet", cache_dir=tmp_path) == tmp_path / name
-    assert sha256_of(tmp_path / name) == KNOWN_WEIGHTS["mobilenet_v2_imagenet"].sha256
+    assert sha256_file(tmp_path / name) == KNOWN_WEIGHTS["mobilenet_v2_imagenet"].sha256
 
 
 def test_pretrained_backbones_load(weights_dir):

@@ -38,9 +38,9 @@ FORMAT = "dabai-detection-cache/1"
 
 
 def image_sha256(path: str | Path) -> str:
-    from dabai.models.weights import sha256_of
+    from dabai.core.digest import sha256_file
 
-    return sha256_of(Path(path))
+    return sha256_file(path)
 
 
 ENV_CACHE = "DABAI_CACHE_DIR"

@@ -25,14 +25,14 @@ FORMAT = "dabai-detections/1"
 
 def model_identity(model: str | Path | None) -> dict[str, str]:
     """The model file's name and sha256 (a checker manifest's hash covers the hashes of its two ONNX files)."""
-    from dabai.models.weights import sha256_of
+    from dabai.core.digest import sha256_file
     from dabai.runtime.backends import resolve_model
     from dabai.runtime.detector import default_model_path
 
     path = resolve_model(model or default_model_path())
     if not path.is_file():
         raise DataError("model file not found", path=path)
-    return {"model": path.name, "sha256": sha256_of(path)}
+    return {"model": path.name, "sha256": sha256_file(path)}
 
 
 def save_detections(path: str | Path, detections: dict[str, list[Detection]], model: str | Path | None,

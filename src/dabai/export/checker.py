@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import ModelError
-from dabai.models.weights import sha256_of
 from dabai.runtime.checker import MANIFEST_FORMAT, CheckerOptions, read_manifest
 
 
 def spec_digest(path: str | Path) -> str:
     """How a manifest's provenance names the training spec it was built from: the first 16 hex digits of the
     file's sha256 (a spec edited after training no longer matches)."""
-    return sha256_of(Path(path))[:16]
+    return sha256_file(path)[:16]
 
 
 def build_checker(detector: str | Path, classifier: str | Path, out: str | Path,
@@ -46,7 +46,7 @@ def build_checker(detector: str | Path, classifier: str | Path, out: str | Path,
             shutil.copyfile(src, target)
     doc = {"format": MANIFEST_FORMAT, "detector": det_name, "classifier": cls_name,
            **asdict(options or CheckerOptions()),
-           "sha256": {key: sha256_of(out.parent / name) for key, (_, name) in files.items()},
+           "sha256": {key: sha256_file(out.parent / name) for key, (_, name) in files.items()},
            "provenance": provenance or {}}
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     read_manifest(out)  # what was written must read back

@@ -23,7 +23,6 @@ that was changed (or that this tool did not write) is human work and is kept as 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import DataError
 from dabai.data.dataset import Box, ImageRecord
 from dabai.data.formats.base import write_classes_file
@@ -143,8 +143,6 @@ def whole_pixels(bbox) -> tuple[int, int, int, int]:
     return tuple(int(round(float(v))) for v in bbox)
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def read_manifest(out: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from dabai.core.boxes import box_iou_matrix
+from dabai.core.digest import sha256_file
 from dabai.core.errors import DataError
 from dabai.core.images import list_images
 from dabai.data.dataset import Box, Dataset, ImageRecord
@@ -183,8 +184,6 @@ def paint_crop_folder(root: str | Path, out: str | Path, finder: FaceFinder,
 
 
 def _write_report(out: Path, report: PaintReport, options: PaintOptions, finder: FaceFinder) -> None:
-    from dabai.loop.label import sha256_file
-
     body = {"options": dataclasses.asdict(options), "face_model": {"path": str(finder.path),
                                                                    "sha256": sha256_file(finder.path)},
             **report.to_dict()}

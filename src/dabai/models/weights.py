@@ -6,11 +6,11 @@ is online); otherwise a missing file is a ModelError saying where it was looked 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import ModelError
 
 
@@ -38,12 +38,6 @@ def torch_hub_cache() -> Path:
     return Path(torch_home) / "hub" / "checkpoints"
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def resolve_weights(name_or_path: str, cache_dir: Path | None = None, download: bool = False, verify: bool = True) -> Path:
@@ -63,7 +57,7 @@ def resolve_weights(name_or_path: str, cache_dir: Path | None = None, download: 
                 f"or copy {known.file_name} there; dabai downloads only when asked (download=True)."
             )
         _download(known.url, target)
-    if verify and sha256_of(target) != known.sha256:
+    if verify and sha256_file(target) != known.sha256:
         raise ModelError(f"{target}: sha256 does not match the official {known.file_name}; the file is corrupt or different")
     return target
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from dabai.core.boxes import nms
+from dabai.core.digest import sha256_file
 from dabai.core.errors import ModelError
-from dabai.models.weights import sha256_of
 from dabai.runtime.preprocess import Letterbox, to_source
 from dabai.runtime.refine import CropClassifier, boxes_from_unit
 from dabai.runtime.tiles import small_unsure_faces, tile_faces, tile_windows, windows_holding
@@ -168,7 +168,7 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
         if not file.is_file():
             raise ModelError(f"{path}: its {key} {file} is missing")
         expected = (doc.get("sha256") or {}).get(key)
-        if verify and expected and sha256_of(file) != expected:
+        if verify and expected and sha256_file(file) != expected:
             raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
     backend = OnnxBackend(files["detector"], threads)
     classifier = CropClassifier(files["classifier"], threads)

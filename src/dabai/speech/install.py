@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import DabaiError, ModelError
 from dabai.speech import models
 
@@ -60,7 +61,7 @@ def _pip(python: str) -> str:
 def _voices() -> str:
     dest = models.voices_dir()
     have = [n for n, digest in models.CHINESE_VOICES.items()
-            if (dest / f"{n}.bin").is_file() and models.sha256_file(dest / f"{n}.bin") == digest]
+            if (dest / f"{n}.bin").is_file() and sha256_file(dest / f"{n}.bin") == digest]
     if len(have) == len(models.CHINESE_VOICES):
         return "already installed"
     legacy = models.legacy_voices_dir()

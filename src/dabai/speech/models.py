@@ -40,6 +40,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import ModelError
 from dabai.core.home import dabai_home
 
@@ -306,12 +307,6 @@ def install_voices(source_dir: Path, names: list[str] | None = None) -> list[str
     return names
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _package_dir(package: str) -> Path | None:
