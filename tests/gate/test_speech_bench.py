@@ -174,3 +174,22 @@ def test_an_unsure_turn_is_asked_again_and_counted(fake_turn):
     assert result["false_accepts"] == 0 and result["non_entry_reasks"] == 1
     assert result["before_reask_rule"] == {"entry_recognised": 1.0, "false_accepts": 1}
     assert "asked again: zf_a+zf_b clean: 大白，我要出去买菜。" in format_holdout(result)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("dabai.gate.speech_bench", fromlist=["SETS"]).SETS))
+def test_every_held_out_set_is_complete(name):
+    """Each --set names a bench.yaml set with entry requests, other sentences, and (where it has names) one tonal
+    syllable per character of each name."""
+    import re
+
+    from dabai.gate.speech_bench import SETS
+    from dabai.speech.bench import bench_data
+
+    data = bench_data()[SETS[name]]
+    entry = data["entry"] if isinstance(data["entry"], list) else [s for v in data["entry"].values() for s in v]
+    assert entry and data["non_entry"]
+    assert not set(entry) & set(data["non_entry"])
+    for person, reading in (data.get("names") or {}).items():
+        syllables = reading.split()
+        assert len(syllables) == len(person), (person, reading)
+        assert all(re.fullmatch(r"[a-zü]+[1-5]", s) for s in syllables), (person, reading)
