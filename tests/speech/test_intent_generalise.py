@@ -3,8 +3,9 @@
 The phrasings are ``intent_tuning`` (and the earlier sets) of ``speech/data/bench.yaml``: the ones the
 recogniser was tuned on, and since session 12 the held-out sets whose results were read while changing it
 (``holdout_unseen``, ``holdout_fresh``, ``holdout_s12``): as text they now guard against regressions.
-``holdout_s12b`` is deliberately not tested here: it judges the grammar (``dabai bench speech --holdout
---set s12b``).
+``holdout_s12b`` is deliberately not tested here: it judged the grammar (``dabai bench speech --holdout
+--set s12b``); nor is ``holdout_s14b``, whose one text false accept (记得把灯打开, heard as 把门打开) is
+left standing, measured (docs/benchmarks.md, session 14).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dabai.speech.pinyin import expand_alternatives, han_syllables
 pytest.importorskip("pypinyin", reason="needs the speech extra")
 
 _DATA = bench_data()
-_READ = ("intent_tuning", "holdout", "holdout_unseen", "holdout_fresh", "holdout_s12")
+_READ = ("intent_tuning", "holdout", "holdout_unseen", "holdout_fresh", "holdout_s12", "holdout_s14")
 ENTRY = [text for name in _READ for text in _DATA[name]["entry"]]
 OTHER = [text for name in _READ for text in _DATA[name]["non_entry"]]
 
@@ -65,6 +66,11 @@ def test_tuning_other_sentences_are_not(text):
     ("我没带卡开下门", "enter"),                # ... and without a coverb, the window stays two syllables
     ("他是来找人的吗？", "none"),              # 的吗 asks whether something is so, like 了吗
     ("你好，我是来送快递的，开下门吧", "courier"),
+    # session 14 (read off holdout_s14): being let up is being let in
+    ("大白，业主让我上去", "enter"),
+    ("客户让我们上去搬东西", "enter"),
+    ("不要让他上楼", "none"),                  # negated through the coverb 让
+    ("快递员上去了吗？", "none"),              # asked about
 ])
 def test_guards_and_context(text, intent):
     assert recognize_intent(text).intent == intent
