@@ -11,21 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.data.helpers import tree_digest
 
 from dabai.cli.main import main
 from dabai.core.errors import DataError, ModelError
 from dabai.data.formats import read_dataset
 from dabai.loop.faces import FaceFinder
 from dabai.loop.paint import PaintOptions, find_landmarks, paint_crop_folder, paint_dataset
-
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(folder).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture
@@ -51,10 +43,10 @@ def bare_faces(face_mask_dir, tmp_path) -> Path:
 
 
 def test_painted_faces_are_relabelled_and_the_rest_kept(bare_faces, yunet, tmp_path):
-    before = _digest(bare_faces)
+    before = tree_digest(bare_faces)
     src = read_dataset(bare_faces)
     painted, report = paint_dataset(src, tmp_path / "out", "voc", yunet, PaintOptions(min_face=24, seed=1))
-    assert _digest(bare_faces) == before  # the input is never changed
+    assert tree_digest(bare_faces) == before  # the input is never changed
     n = sum(report.painted.values())
     assert n >= 15 and report.images == len(painted) >= 12
     assert report.not_found <= n // 3  # YuNet finds most labelled bare faces again
@@ -84,8 +76,8 @@ def test_painting_is_seeded(bare_faces, yunet, tmp_path):
     paint_dataset(src, tmp_path / "a", "voc", yunet, PaintOptions(seed=5))
     paint_dataset(src, tmp_path / "b", "voc", yunet, PaintOptions(seed=5))
     paint_dataset(src, tmp_path / "c", "voc", yunet, PaintOptions(seed=6))
-    assert _digest(tmp_path / "a" / "images") == _digest(tmp_path / "b" / "images")
-    assert _digest(tmp_path / "a" / "images") != _digest(tmp_path / "c" / "images")
+    assert tree_digest(tmp_path / "a" / "images") == tree_digest(tmp_path / "b" / "images")
+    assert tree_digest(tmp_path / "a" / "images") != tree_digest(tmp_path / "c" / "images")
 
 
 def test_a_crop_folder_is_painted_into_class_folders_a_classifier_reads(weights_dir, yunet, tmp_path):
