@@ -378,13 +378,14 @@ def _register_paint(sub) -> None:
 
 
 def _paint(args) -> int:
+    from dabai.data.formats import crop_class_folders
     from dabai.loop.faces import FaceFinder
     from dabai.loop.paint import PaintOptions, paint_crop_folder, paint_dataset
 
     options = PaintOptions(incorrect=args.incorrect, chin=args.chin, min_face=args.min_face, label=args.label,
                            seed=args.seed)
     finder = FaceFinder(args.face_model, min_score=0.3)
-    if args.src_format is None and _is_crop_folder(Path(args.src)):
+    if args.src_format is None and crop_class_folders(args.src):
         out = _check_out(args.out, args.src)
         report = paint_crop_folder(args.src, out, finder, options)
     else:
@@ -395,17 +396,6 @@ def _paint(args) -> int:
           f"left as they were: {report.not_found} not found again by the face model, {report.too_small} under "
           f"{args.min_face:g} px")
     return 0
-
-
-def _is_crop_folder(root: Path) -> bool:
-    """A folder of class folders of images and no label files: what `paint-masks` paints crop by crop."""
-    from dabai.data.formats import detect_format
-
-    try:
-        detect_format(root)
-    except DataError:
-        return root.is_dir() and any(p.is_dir() for p in root.iterdir())
-    return False
 
 
 # --- corrupt -----------------------------------------------------------------------------------

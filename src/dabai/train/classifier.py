@@ -168,19 +168,15 @@ def _in_store(box) -> np.ndarray:
 def _crop_items(src: SourceSpec):
     """(image path, box or None for a whole crop, label) for every face of a source."""
     from dabai.core.images import list_images
-    from dabai.data.formats import detect_format, read_dataset
+    from dabai.data.formats import crop_class_folders, read_dataset
 
     root = Path(src.path)
     if not root.is_dir():
         raise DataError("source folder not found", path=root)
-    try:
-        fmt = detect_format(root)
-    except DataError:  # not a detection dataset: a folder of class folders of face crops
-        folders = [p for p in sorted(root.iterdir()) if p.is_dir()]
-        if not folders:
-            raise
+    folders = crop_class_folders(root)
+    if folders:  # not a detection dataset: a folder of class folders of face crops
         return [(path, None, folder.name) for folder in folders for path in list_images(folder)]
-    ds = read_dataset(root, fmt)
+    ds = read_dataset(root)  # a detection dataset, or the error that says what was expected
     return [(im.path, b.as_list(), b.label) for im in ds.images for b in im.boxes if b.width >= 2 and b.height >= 2]
 
 

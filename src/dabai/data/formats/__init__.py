@@ -55,6 +55,17 @@ def detect_format(path: str | Path) -> str:
     raise DataError(f"cannot tell the dataset format; {LAYOUT_HINT}; or name it with --from", path=root)
 
 
+def crop_class_folders(path: str | Path) -> list[Path]:
+    """The class folders of a folder of face crops (classification data, no boxes): its sub-folders, sorted,
+    when ``path`` is not a detection dataset in a format this reads; [] when it is one, or has none."""
+    root = Path(path)
+    try:
+        detect_format(root)
+    except DataError:
+        return [p for p in sorted(root.iterdir()) if p.is_dir()] if root.is_dir() else []
+    return []
+
+
 def read_dataset(path: str | Path, fmt: str | None = None, classes: list[str] | str | None = None,
                  problems: Problems | None = None) -> Dataset:
     """Read the dataset at ``path`` (format detected when ``fmt`` is None).
