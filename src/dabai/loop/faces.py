@@ -114,11 +114,8 @@ class FaceFinder:
                              f"ONNX with 'scores' and 'boxes' outputs; its outputs are {sorted(outputs)})")
 
     def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
-        if image_bgr.ndim == 2:
-            import cv2
-
-            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
-        return self._yunet_faces(image_bgr) if self.kind == "yunet" else self._ultraface_faces(image_bgr)
+        image_bgr = _three_channels(image_bgr)
+        return self._yunet_rows(image_bgr)[:, :5] if self.kind == "yunet" else self._ultraface_faces(image_bgr)
 
     def require_landmarks(self) -> None:
         """Fail at once, naming what would work, when this finder gives no landmarks (before any output is made)."""
@@ -130,29 +127,18 @@ class FaceFinder:
         """``[N, 15]``: x1, y1, x2, y2, score, then five (x, y) points (eyes, nose tip, mouth corners) in source
         pixels. Only YuNet gives points; an UltraFace finder is an error that says so."""
         self.require_landmarks()
-        if image_bgr.ndim == 2:
-            import cv2
+        return self._yunet_rows(_three_channels(image_bgr))
 
-            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
-        found = self._yunet_raw(image_bgr)
+    def _yunet_rows(self, image: np.ndarray) -> np.ndarray:
+        """YuNet's faces as ``[N, 15]`` rows (box corners, score, five points)."""
+        h, w = image.shape[:2]
+        self._yunet.setInputSize((w, h))
+        _, found = self._yunet.detect(image)
         if found is None:
             return np.zeros((0, 15), np.float32)
         x, y, bw, bh = found[:, 0], found[:, 1], found[:, 2], found[:, 3]
         return np.concatenate([np.stack([x, y, x + bw, y + bh, found[:, 14]], axis=1), found[:, 4:14]],
                               axis=1).astype(np.float32)
-
-    def _yunet_raw(self, image: np.ndarray):
-        h, w = image.shape[:2]
-        self._yunet.setInputSize((w, h))
-        _, found = self._yunet.detect(image)
-        return found
-
-    def _yunet_faces(self, image: np.ndarray) -> np.ndarray:
-        found = self._yunet_raw(image)
-        if found is None:
-            return np.zeros((0, 5), np.float32)
-        x, y, bw, bh, score = found[:, 0], found[:, 1], found[:, 2], found[:, 3], found[:, 14]
-        return np.stack([x, y, x + bw, y + bh, score], axis=1).astype(np.float32)
 
     def _ultraface_faces(self, image: np.ndarray) -> np.ndarray:
         import cv2
@@ -170,3 +156,12 @@ class FaceFinder:
         score = score[keep]
         idx = nms(box, score, None, self.nms_iou)
         return np.concatenate([box[idx], score[idx, None]], axis=1).astype(np.float32)
+
+
+def _three_channels(image: np.ndarray) -> np.ndarray:
+    """A grey image as three channels (both face models read BGR); a colour one as it is."""
+    if image.ndim == 2:
+        import cv2
+
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return image
