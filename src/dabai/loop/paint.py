@@ -103,10 +103,11 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 
 
 def _paint_faces(image: np.ndarray, boxes: list[Box], finder: FaceFinder, options: PaintOptions, name: str,
-                 report: PaintReport) -> tuple[np.ndarray, list[Box]]:
-    """``image`` with every ``options.label`` face painted, and the boxes relabelled (the others unchanged)."""
+                 report: PaintReport) -> tuple[np.ndarray, list[Box], int]:
+    """``image`` with every ``options.label`` face painted, the boxes relabelled (the others unchanged), and how
+    many faces were painted."""
     rng = _rng(options.seed, name)
-    out_boxes = []
+    out_boxes, painted = [], 0
     for k, box in enumerate(boxes):
         if box.label != options.label:
             out_boxes.append(box)
@@ -123,9 +124,10 @@ def _paint_faces(image: np.ndarray, boxes: list[Box], finder: FaceFinder, option
         style, look = choose_style(rng, options.incorrect, options.chin), MaskLook.random(rng)
         image = paint_mask(image, landmarks, box.as_list(), style, look, rng)
         report.painted[style] += 1
+        painted += 1
         report.faces.append({"image": name, "box": k, "style": style, **dataclasses.asdict(look)})
         out_boxes.append(dataclasses.replace(box, label=STYLES[style], line=None))
-    return image, out_boxes
+    return image, out_boxes, painted
 
 
 def paint_dataset(ds: Dataset, out: str | Path, fmt: str, finder: FaceFinder,
@@ -139,9 +141,9 @@ def paint_dataset(ds: Dataset, out: str | Path, fmt: str, finder: FaceFinder,
     for record in progress(ds.images, desc="painting masks"):
         if not any(b.label == options.label for b in record.boxes):
             continue
-        before = sum(report.painted.values())
-        image, boxes = _paint_faces(read_image_bgr(record.path), record.boxes, finder, options, record.name, report)
-        if sum(report.painted.values()) == before:
+        image, boxes, painted = _paint_faces(read_image_bgr(record.path), record.boxes, finder, options, record.name,
+                                             report)
+        if not painted:
             continue
         name = f"{Path(record.name).with_suffix('').as_posix()}_masked.jpg"
         target = out / "images" / name
@@ -174,10 +176,10 @@ def paint_crop_folder(root: str | Path, out: str | Path, finder: FaceFinder,
         h, w = image.shape[:2]
         name = path.relative_to(folder).as_posix()
         face = Box(0.0, 0.0, float(w), float(h), options.label)
-        painted, (box,) = _paint_faces(image, [face], finder, options, name, report)
-        if box.label == options.label:
+        image, (box,), painted = _paint_faces(image, [face], finder, options, name, report)
+        if not painted:
             continue
-        write_jpeg(out / box.label / Path(name).with_suffix(".jpg"), painted, JPEG_QUALITY)
+        write_jpeg(out / box.label / Path(name).with_suffix(".jpg"), image, JPEG_QUALITY)
         report.images += 1
     _write_report(out, report, options, finder)
     return report
