@@ -31,12 +31,12 @@ from dabai.core.errors import DataError
 # How each way of wearing it is labelled; `correct` is the only right one.
 STYLES = {"correct": "with_mask", "nose": "mask_weared_incorrect", "chin": "mask_weared_incorrect"}
 
-# (top edge at the middle, top edge at the cheeks, bottom at the middle, bottom at the cheeks), in s (eye line
-# 0, mouth 1); "n" stands for the nose tip's own s, read off the landmarks.
+# (top edge at the middle, top edge at the cheeks, bottom at the middle, bottom at the cheeks), each in s (eye
+# line 0, mouth 1) as (a, b): a × the nose tip's own s (read off the landmarks) + b.
 _EDGES = {
-    "correct": ("0.38n", "0.5n+0.12", 1.78, 1.12),
-    "nose": ("n+0.14", "n+0.18", 1.85, 1.2),
-    "chin": (1.22, 1.12, 1.98, 1.35),
+    "correct": ((0.38, 0.0), (0.5, 0.12), (0.0, 1.78), (0.0, 1.12)),
+    "nose": ((1.0, 0.14), (1.0, 0.18), (0.0, 1.85), (0.0, 1.2)),
+    "chin": ((0.0, 1.22), (0.0, 1.12), (0.0, 1.98), (0.0, 1.35)),
 }
 
 # RGB colours of everyday masks: surgical blues and greens, white, black, greys, cloth colours.
@@ -101,13 +101,6 @@ class MaskLook:
         return cls(kind, tuple(int(c) for c in colour), pattern, bool(rng.random() < 0.6))
 
 
-def _edge_value(spec, s_nose: float) -> float:
-    if isinstance(spec, float | int):
-        return float(spec)
-    scale, _, plus = spec.partition("n")
-    return (float(scale) if scale else 1.0) * s_nose + (float(plus) if plus else 0.0)
-
-
 def paint_mask(image_bgr: np.ndarray, landmarks: Landmarks, face_box, style: str, look: MaskLook,
                rng: np.random.Generator) -> np.ndarray:
     """A copy of ``image_bgr`` with a mask worn ``style``-wise on the face at ``landmarks``.
@@ -130,7 +123,7 @@ def paint_mask(image_bgr: np.ndarray, landmarks: Landmarks, face_box, style: str
     half_far, half_near = half * (1 - 1.1 * abs(turn)), half * (1 + 0.5 * abs(turn))
     centre = 0.8 * float(np.dot(nose, across))
 
-    top_c, top_s, bot_c, bot_s = (_edge_value(v, s_nose) + rng.normal(0, 0.03) for v in _EDGES[style])
+    top_c, top_s, bot_c, bot_s = (a * s_nose + b + rng.normal(0, 0.03) for a, b in _EDGES[style])
     # pixel grid around the face, in face coordinates
     reach = 2.3 * max(length, half)
     cx, cy = origin + down * length
