@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dabai.core.digest import sha256_file
 from dabai.core.errors import DataError
 from dabai.core.images import list_images, load_image_rgb
 from dabai.runtime.preprocess import letterbox, to_tensor_layout
@@ -51,11 +52,7 @@ def images_digest(paths: list[Path]) -> str:
 
 
 def file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return sha256_file(path)[:16]
 
 
 class CalibrationReader:
