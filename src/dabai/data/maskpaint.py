@@ -202,8 +202,14 @@ def paint_mask(image_bgr: np.ndarray, landmarks: Landmarks, face_box, style: str
 
 def choose_style(rng: np.random.Generator, incorrect: float, chin: float = 0.25) -> str:
     """``correct`` with probability 1 − ``incorrect``; otherwise ``nose`` or (a ``chin`` share of them) ``chin``."""
-    if not 0.0 <= incorrect <= 1.0 or not 0.0 <= chin <= 1.0:
-        raise DataError(f"incorrect share {incorrect} and chin share {chin} must lie in 0 … 1")
+    check_shares(incorrect, chin)
     if rng.random() >= incorrect:
         return "correct"
     return "chin" if rng.random() < chin else "nose"
+
+
+def check_shares(incorrect: float, chin: float) -> None:
+    """The two shares ``choose_style`` draws with must be probabilities; the error names the one that is not."""
+    for name, value in (("incorrect", incorrect), ("chin", chin)):
+        if not 0.0 <= value <= 1.0:
+            raise DataError(f"{name} share (--{name}) {value} must lie in 0 … 1")

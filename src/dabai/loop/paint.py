@@ -28,7 +28,7 @@ from dabai.core.images import list_images
 from dabai.data.dataset import Box, Dataset, ImageRecord
 from dabai.data.formats import write_labels
 from dabai.data.imageio import prepare_output_dir, read_image_bgr, write_jpeg
-from dabai.data.maskpaint import STYLES, Landmarks, MaskLook, choose_style, paint_mask
+from dabai.data.maskpaint import STYLES, Landmarks, MaskLook, check_shares, choose_style, paint_mask
 from dabai.data.progress import progress
 from dabai.loop.faces import FaceFinder
 
@@ -47,9 +47,7 @@ class PaintOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("incorrect", "chin"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise DataError(f"--{name} {getattr(self, name)} must lie in 0 … 1")
+        check_shares(self.incorrect, self.chin)  # before any output is made
         if self.min_face < 8:
             raise DataError(f"--min-face {self.min_face}: faces under 8 px have no landmarks to paint on")
 
