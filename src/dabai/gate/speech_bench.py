@@ -37,7 +37,8 @@ UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf
                  "zm_yunjian+zm_yunxia", "zm_yunxi+zm_yunyang", "zm_yunjian+zm_yunyang", "zm_yunxi+zm_yunxia")
 BABBLE_TALKERS = 5
 SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh", "s12": "holdout_s12",
-        "s12b": "holdout_s12b", "s14": "holdout_s14", "s14b": "holdout_s14b"}  # --set name → bench.yaml key
+        "s12b": "holdout_s12b", "s14": "holdout_s14", "s14b": "holdout_s14b",
+        "s15": "holdout_s15"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
