@@ -31,6 +31,7 @@ def fake_turn(monkeypatch):
         def __init__(self, text, match, spoken):
             self.text, self.heard_intent, self.asr_seconds, self.duration_s = text, match.intent, 0.05, 0.25
             self.intent, self.unsure_probability = spoken.intent, None
+            self.sound_checks = [c.to_dict() for c in match.checks]
 
     class FakeRecognizer:
         calls: dict = {}

@@ -138,3 +138,19 @@ def test_encoder_window_outside_1_to_30_s_is_refused(tmp_path, capsys):
     write_wav(Audio(np.zeros(16000, np.float32), 16000), wav)
     assert main(["asr", str(wav), "--window", "0.5"]) == 2  # a plain error, not a traceback
     assert "1 to 30 seconds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_hearing_weighs_texts_against_the_audio(recognizer, say):
+    """The audio of 大白，请把门打开 supports its own words, not a lamp (灯) or a negator (别) in their place."""
+    audio = say("大白，请把门打开。")
+    hearing = recognizer.hearing(audio)
+    own = hearing("大白，请把门打开。")
+    lamp = hearing("大白，请把灯打开。")
+    negated = hearing("大白，别把门打开。")
+    assert own is not None and len(own) == 7 and min(own) > 0.3, own
+    assert lamp[4] < 0.05 * own[4], (own, lamp)
+    assert negated[2] < 0.05 * own[2], (own, negated)
+    assert hearing("大白，请把门打开。") is own  # cached per text, the audio encoded once
+    t = recognizer.transcribe(audio)
+    assert t.intent == "enter", t

@@ -72,32 +72,38 @@ def test_unclear_below_zero_is_the_old_rule_and_the_value_is_checked():
 
 
 class FakeWhisper:
-    """Stands in for the Whisper passes: the decode's segments, and per-character probabilities of a forced
-    pass over its transcript (what Recognizer.char_probabilities reads)."""
+    """Stands in for the Whisper passes: the decode's segments, and per-character probabilities of forced
+    passes (what Recognizer.hearing reads): the transcript's own, and for another text the transcript's
+    characters where they stand and ``others[char]`` (default 0.001) for a character put in another's place."""
 
-    def __init__(self, words: list[tuple[str, float]]):
-        self.words, self.calls = words, []
+    def __init__(self, words: list[tuple[str, float]], others: dict[str, float] | None = None):
+        self.words, self.others, self.calls = words, others or {}, []
 
     def decode(self, audio):
         self.calls.append("decode")
         return [SimpleNamespace(text="".join(w for w, _ in self.words), avg_logprob=-0.4)]
 
-    def char_probabilities(self, audio, text):
+    def hearing(self, audio):
         from dabai.speech.pinyin import han_chars
 
-        self.calls.append("forced")
-        assert text == "".join(w for w, _ in self.words).replace(",", "，")
-        return [p for w, p in self.words for _ in han_chars(w)]
+        own = "".join(w for w, _ in self.words).replace(",", "，")
+        mine = [p for w, p in self.words for _ in han_chars(w)]
+
+        def hear(text):
+            self.calls.append("forced" if text == own else f"forced:{text}")
+            return [p if a == b else self.others.get(a, 0.001) for a, b, p in zip(han_chars(text), han_chars(own), mine)]
+
+        return hear
 
 
-def recognizer_hearing(monkeypatch, words):
+def recognizer_hearing(monkeypatch, words, others=None):
     from dabai.speech.asr import ASROptions, Recognizer
 
     rec = object.__new__(Recognizer)
     rec.options, rec.grammar = ASROptions(), load_grammar()
-    fake = FakeWhisper(words)
+    fake = FakeWhisper(words, others)
     monkeypatch.setattr(rec, "_decode", fake.decode)
-    monkeypatch.setattr(rec, "char_probabilities", fake.char_probabilities)
+    monkeypatch.setattr(rec, "hearing", fake.hearing)
     return rec, fake
 
 
@@ -111,12 +117,19 @@ def audio():
 
 def test_the_recognizer_asks_whisper_how_sure_it_was(monkeypatch):
     pytest.importorskip("zhconv", reason="needs the speech extra")
-    rec, fake = recognizer_hearing(monkeypatch, [("大白", 0.9), ("，", 0.9), ("提", 0.18), ("开门", 0.93)])
+    words = [("大白", 0.9), ("，", 0.9), ("提", 0.18), ("开门", 0.93)]
+    rec, fake = recognizer_hearing(monkeypatch, words, others={"别": 0.05})  # 别 fits where 提 was heard
     t = rec.transcribe(audio())
     assert t.text == "大白，提开门" and t.heard_intent == "enter"
     assert t.intent == UNCLEAR and t.unsure_probability == pytest.approx(0.18)
-    assert fake.calls == ["decode", "forced"]  # the forced pass only for this request
+    assert fake.calls[:2] == ["decode", "forced"]  # the forced pass only for this request
+    assert "forced:大白，别开门" in fake.calls  # the negator put in the unsure sound's place
     assert t.to_dict()["heard_intent"] == "enter"
+    # the same sound where no negator fits (session 15): the request is taken
+    rec, fake = recognizer_hearing(monkeypatch, words)
+    t = rec.transcribe(audio())
+    assert t.intent == "enter" and t.unsure_probability == pytest.approx(0.18)
+    assert {"forced:大白，不开门", "forced:大白，别开门", "forced:大白，没开门"} <= set(fake.calls)
 
 
 def test_the_recognizer_takes_a_clear_request_with_one_decode(monkeypatch):

@@ -340,6 +340,8 @@ def _row(base: dict, t, retry, config) -> dict:
     """A benchmark row from the turn's Transcript and, when the gate asked again, the second one's."""
     row = {**base, "heard": t.text, "intent": t.intent, "heard_intent": t.heard_intent,
            "unsure_probability": t.unsure_probability}
+    if t.sound_checks:
+        row["sound_checks"] = t.sound_checks
     if retry is not None:
         row.update(retry_heard=retry.text, retry_intent=retry.intent, retry_unsure_probability=retry.unsure_probability)
     return _decided(row, config)
@@ -410,7 +412,9 @@ def format_holdout(result: dict) -> str:
     if result["held_out"].get("rescored"):
         lines.append("rescored with the current grammar on the run's transcripts"
                      + ("" if result["held_out"]["complete"] else
-                        f" (a partial run: the {len(result['per_voice'])} voice(s) heard in full)"))
+                        f" (a partial run: the {len(result['per_voice'])} voice(s) heard in full)")
+                     + "; the checks against the audio (sound-alike matches, a lost negator) need the audio and "
+                       "were not repeated: an unsure sound before a request is asked again, as without them")
     lines.append(f"set: {result['held_out']['set']}; subset: {result['held_out']['subset']}; machine: {result['machine']}; "
                  f"targets met: {result['targets_met']}")
     return "\n".join(lines)

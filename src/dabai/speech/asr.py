@@ -30,8 +30,10 @@ from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
 from dabai.speech.intent import (
+    Hearing,
     IntentGrammar,
     confirm_heard,
+    echoes_prompt,
     heard_turn,
     load_grammar,
     needs_confirmation,
@@ -80,6 +82,8 @@ class Transcript:
     heard_intent: str | None = None
     # the lowest ASR probability of the unexplained characters before the request's phrase, when checked
     unsure_probability: float | None = None
+    # sound-alike matches checked against the audio (SoundCheck.to_dict: phrase, heard, said, ratios, verdict …)
+    sound_checks: list[dict] = field(default_factory=list)
 
     @property
     def rtf(self) -> float:
@@ -90,7 +94,7 @@ class Transcript:
             "file": self.file, "text": self.text, "intent": self.intent, "confidence": self.confidence,
             "phrase": self.phrase, "duration_s": round(self.duration_s, 3), "asr_seconds": round(self.asr_seconds, 3),
             "asr_logprob": self.asr_logprob, "scores": self.scores, "heard_intent": self.heard_intent,
-            "unsure_probability": self.unsure_probability,
+            "unsure_probability": self.unsure_probability, "sound_checks": self.sound_checks,
         }
 
 
@@ -147,19 +151,24 @@ class Recognizer:
         start = time.perf_counter()
         audio = resample(audio, RATE) if audio.rate != RATE else audio
         text, logprob = self.recognize_text(audio)
-        heard = recognize_intent(text, self.grammar)
+        # what the audio says of other texts: encoded only when a sound-alike match or an unsure sound is checked;
+        # a transcript that is only the prompt's echo is nothing heard, and has nothing to check
+        echo = echoes_prompt(text, self.prompt, self.hotwords)
+        hearing = self.hearing(audio)
+        heard = recognize_intent(text, self.grammar, None if echo else hearing)
         match = heard_turn(heard, self.prompt, self.hotwords)  # only the prompt's echo came back: ask again
         unsure = None
         if needs_confirmation(match, self.grammar):
             # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass
             # over its own transcript, only for these requests)
-            probability = self.char_probabilities(audio, text)
-            match = confirm_heard(match, probability, self.grammar)
+            probability = hearing(text)
+            match = confirm_heard(match, probability, self.grammar, hearing)
             if probability is not None:
                 unsure = round(min(probability[i] for i in match.unexplained_before), 4)
         elapsed = time.perf_counter() - start
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
-                          elapsed, logprob, match.scores, heard.intent, unsure)
+                          elapsed, logprob, match.scores, heard.intent, unsure,
+                          [c.to_dict() for c in heard.checks])
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
@@ -173,30 +182,13 @@ class Recognizer:
         ``text`` teacher-forced through the decoder after the decode's own prompt and hotwords (one encoder
         pass, one forced decoder pass); a character made of several tokens takes its least probable one.
         None when the audio is longer than one 30-s window."""
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_ctranslate2_storage, pad_or_trim
+        return self.hearing(audio)(text)
 
-        fw, opts = self.model, self.options
-        tokenizer = Tokenizer(fw.hf_tokenizer, True, task="transcribe", language=opts.language)
-        tokens = tokenizer.encode(text)
-        features = fw.feature_extractor(np.ascontiguousarray(audio.samples, dtype=np.float32))[..., :-1]
-        frames = features.shape[-1]
-        if not tokens or frames > 3000:
-            return None
-        window = int(round(opts.window_s * 100)) if frames <= opts.window_s * 100 else 3000
-        prompt = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
-        start = fw.get_prompt(tokenizer, prompt, without_timestamps=True, hotwords=self.hotwords or None)
-        with self._lock:
-            encoded = fw.model.encode(get_ctranslate2_storage(pad_or_trim(features, window)[None]))
-            token_probability = fw.model.align(encoded, start, [tokens], frames)[0].text_token_probs
-        pieces, piece_tokens = tokenizer.split_tokens_on_unicode(tokens)
-        probability: list[float] = []
-        at = 0
-        for piece, these in zip(pieces, piece_tokens):
-            p = min(token_probability[at:at + len(these)], default=0.0)
-            at += len(these)
-            probability += [float(p)] * len(han_chars(piece))
-        return probability if len(probability) == len(han_chars(text)) else None
+    def hearing(self, audio: Audio) -> Hearing:
+        """What 16 kHz ``audio`` says of texts: :meth:`char_probabilities` for any text, the audio encoded once
+        (on the first text) and each text's forced pass cached. The intent grammar checks sound-alike matches
+        with it (GrammarSpec.verify_from)."""
+        return _Hearing(self, audio)
 
     def _decode(self, audio: Audio) -> list:
         """Whisper's segments of 16 kHz audio, prompt echoes dropped."""
@@ -215,6 +207,59 @@ class Recognizer:
             finally:
                 _WINDOW_FRAMES.reset(token)
         return [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
+
+
+class _Hearing:
+    """One clip's audio, encoded at most once, asked how probable each character of a text is (cached per text)."""
+
+    def __init__(self, recognizer: Recognizer, audio: Audio):
+        self.recognizer, self.audio = recognizer, audio
+        self._encoded = self._tokenizer = None
+        self._too_long = False
+        self._cache: dict[str, list[float] | None] = {}
+
+    def __call__(self, text: str) -> list[float] | None:
+        if text not in self._cache:
+            self._cache[text] = self._probabilities(text)
+        return self._cache[text]
+
+    def _encode(self) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_ctranslate2_storage, pad_or_trim
+
+        rec = self.recognizer
+        fw, opts = rec.model, rec.options
+        self._tokenizer = Tokenizer(fw.hf_tokenizer, True, task="transcribe", language=opts.language)
+        features = fw.feature_extractor(np.ascontiguousarray(self.audio.samples, dtype=np.float32))[..., :-1]
+        self._frames = features.shape[-1]
+        if self._frames > 3000:
+            self._too_long = True
+            return
+        window = int(round(opts.window_s * 100)) if self._frames <= opts.window_s * 100 else 3000
+        prompt = self._tokenizer.encode(" " + rec.prompt.strip()) if rec.prompt else []
+        self._start = fw.get_prompt(self._tokenizer, prompt, without_timestamps=True, hotwords=rec.hotwords or None)
+        with rec._lock:
+            self._encoded = fw.model.encode(get_ctranslate2_storage(pad_or_trim(features, window)[None]))
+
+    def _probabilities(self, text: str) -> list[float] | None:
+        if self._encoded is None and not self._too_long:
+            self._encode()
+        tokenizer = self._tokenizer
+        tokens = tokenizer.encode(text) if tokenizer is not None else []
+        if self._too_long or not tokens:
+            return None
+        rec = self.recognizer
+        with rec._lock:
+            token_probability = rec.model.model.align(self._encoded, self._start, [tokens],
+                                                      self._frames)[0].text_token_probs
+        pieces, piece_tokens = tokenizer.split_tokens_on_unicode(tokens)
+        probability: list[float] = []
+        at = 0
+        for piece, these in zip(pieces, piece_tokens):
+            p = min(token_probability[at:at + len(these)], default=0.0)
+            at += len(these)
+            probability += [float(p)] * len(han_chars(piece))
+        return probability if len(probability) == len(han_chars(text)) else None
 
 
 # Mel frames the encoder gets for a segment shorter than that (None: Whisper's 3,000). A context variable,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -22,7 +22,19 @@ from pathlib import Path
 
 from dabai.core.config import from_dict, load_yaml
 from dabai.core.errors import ConfigError
-from dabai.speech.pinyin import align, expand_alternatives, find_exact, fuzzy, han_chars, han_syllables, syllables
+from dabai.speech.pinyin import (
+    align,
+    cost,
+    expand_alternatives,
+    find_exact,
+    fuzzy,
+    han_chars,
+    han_syllables,
+    read_digits,
+    replace_han,
+    substitutions,
+    syllables,
+)
 
 NONE = "none"
 _PARTICLES = set("吗呢吧嘛")  # sentence-final particles: a question word holding one is matched as written
@@ -30,6 +42,10 @@ _PARTICLES = set("吗呢吧嘛")  # sentence-final particles: a question word ho
 # neither taken nor ignored; the gate asks the visitor to say it again
 UNCLEAR = "unclear"
 DEFAULT_PROMPT = "以下是普通话的句子。"
+# What the audio of a spoken turn says of a text: the probability of each of its Chinese characters (as
+# han_chars reads them) with the text teacher-forced through the ASR's decoder; None when it cannot tell.
+Hearing = Callable[[str], "Sequence[float] | None"]
+SAID, NOT_SAID, UNSURE = "said", "not said", "unsure"
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,21 @@ class GrammarSpec:
     # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
     # 0: take every request as heard (the rule before session 11); 1: ask again whenever such a syllable is there
     unclear_below: float = 0.3
+    # Sound-alike matches checked against the audio (spoken turns; text alone is matched by sound only). Where a
+    # phrase syllable was matched to another heard syllable that shares some of its sound (开一项门 for 开一下门,
+    # 把灯打开 for 把门打开), the phrase's character is put in its place and Whisper is asked how probable it
+    # finds it there, as a share of the probability of what it wrote: `said_ratio` or more, and the phrase's
+    # syllable counts as said; under `not_said_ratio` for any of them, the phrase was not said (that match is
+    # dropped); in between, the sound cost stands. Only matches scoring at least `verify_from` (by sound) that
+    # could decide their intent are checked. verify_from 0: never check (the rule before session 15)
+    # An unsure sound before a request (unclear_below) asks again only where the audio allows a negator there:
+    # put in its place, Whisper finds one of the one-character negators at least this share as probable as what
+    # it wrote (one forced decoder pass per negator and sound). 0: every unsure sound asks again (before session 15)
+    negator_ratio: float = 0.01
+    verify_from: float = 0.5
+    max_checks: int = 4  # at most this many sound-alike matches checked per spoken turn (forced decoder passes)
+    said_ratio: float = 0.1
+    not_said_ratio: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -114,6 +145,23 @@ class IntentGrammar:
 
 
 @dataclass(frozen=True)
+class SoundCheck:
+    """A phrase matched by sound, checked against the audio (see GrammarSpec.verify_from)."""
+
+    phrase: str  # the grammar phrase
+    heard: str  # the transcript's characters it was matched to
+    said: str  # the transcript with the phrase's characters in place of the sound-alike ones
+    ratios: tuple[float, ...]  # per sound-alike character: its probability in ``said`` / the heard one's
+    verdict: str  # SAID (all of them), NOT_SAID (one under not_said_ratio: match dropped) or UNSURE (some not)
+    score: float  # the match's score by sound, before the check
+    checked_score: float  # after it (0: dropped)
+
+    def to_dict(self) -> dict:
+        return {"phrase": self.phrase, "heard": self.heard, "said": self.said, "ratios": list(self.ratios),
+                "verdict": self.verdict, "score": round(self.score, 4), "checked_score": round(self.checked_score, 4)}
+
+
+@dataclass(frozen=True)
 class IntentMatch:
     intent: str  # an intent name, or "none"
     confidence: float  # of the decision: the intent's score, or for "none" 1 − best score
@@ -124,6 +172,7 @@ class IntentMatch:
     # clause) that nothing in the grammar explains: where a negator would stand (大白，提开门 → (2,))
     unexplained_before: tuple[int, ...] = ()
     span: tuple[int, int] = (0, 0)  # the decided phrase's characters in the text's Chinese characters
+    checks: tuple[SoundCheck, ...] = ()  # sound-alike matches checked against the audio (spoken turns)
 
 
 def default_grammar_path() -> Path:
@@ -177,6 +226,14 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 phrases.append(Phrase(name, text, py))
     if spec.negation_window < 0:
         raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
+    for key in ("negator_ratio", "verify_from", "said_ratio", "not_said_ratio"):
+        if not 0.0 <= getattr(spec, key) <= 1.0:
+            raise ConfigError(f"{source}: {key} must be in [0, 1], got {getattr(spec, key)}")
+    if spec.max_checks < 0:
+        raise ConfigError(f"{source}: max_checks must be 0 or more, got {spec.max_checks}")
+    if spec.not_said_ratio > spec.said_ratio:
+        raise ConfigError(f"{source}: not_said_ratio ({spec.not_said_ratio}) must not exceed said_ratio "
+                          f"({spec.said_ratio})")
     if not 0.0 <= spec.unclear_below <= 1.0:
         raise ConfigError(f"{source}: unclear_below must be a probability in [0, 1], got {spec.unclear_below}")
     context = []
@@ -201,18 +258,21 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                          wake, asks, asks_as_written, coverbs)
 
 
-def recognize_intent(text: str, grammar: IntentGrammar | None = None) -> IntentMatch:
-    """Score every intent against ``text`` and decide (threshold, then margin)."""
+def recognize_intent(text: str, grammar: IntentGrammar | None = None, hearing: Hearing | None = None) -> IntentMatch:
+    """Score every intent against ``text`` and decide (threshold, then margin). ``hearing``: the audio the text
+    was transcribed from, to check sound-alike matches against (see GrammarSpec.verify_from)."""
     grammar = grammar or load_grammar()
     slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {}
-    scores, best_phrase = score_intents(text, grammar, slots)
+    checks: list[SoundCheck] = []
+    scores, best_phrase = score_intents(text, grammar, slots, hearing, checks)
     top_name, top = max(scores.items(), key=lambda kv: kv[1])
     rounded = {k: round(v, 4) for k, v in scores.items()}
     decided = decide_intent(scores, grammar)
     if decided != NONE:
         before, span = slots.get(decided, ((), (0, 0)))
-        return IntentMatch(decided, round(scores[decided], 4), best_phrase.get(decided), text, rounded, before, span)
-    return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded)
+        return IntentMatch(decided, round(scores[decided], 4), best_phrase.get(decided), text, rounded, before, span,
+                           tuple(checks))
+    return IntentMatch(NONE, round(1.0 - top, 4), best_phrase.get(top_name), text, rounded, checks=tuple(checks))
 
 
 def decide_intent(scores: dict[str, float], grammar: IntentGrammar, threshold: float | None = None,
@@ -247,18 +307,43 @@ def needs_confirmation(match: IntentMatch, grammar: IntentGrammar) -> bool:
 
 
 def confirm_heard(match: IntentMatch, probability: Sequence[float] | None,
-                  grammar: IntentGrammar | None = None) -> IntentMatch:
+                  grammar: IntentGrammar | None = None, hearing: Hearing | None = None) -> IntentMatch:
     """The decision on a *spoken* request: ``match`` as the ASR's text gave it, or UNCLEAR when a character
     before its phrase that the grammar cannot explain (``match.unexplained_before``) was heard with a
     probability below ``unclear_below``: the sound where a 不/别/没 or 几点 would stand was unsure, so the
     request may have been its negation (大白，别开门 heard as 大白，提开门 in noise). ``probability``: the ASR's
-    probability of each Chinese character of ``match.text`` (None: unknown, which is unsure)."""
+    probability of each Chinese character of ``match.text`` (None: unknown, which is unsure). With ``hearing``
+    (the audio) and ``negator_ratio`` above 0, an unsure sound makes the request UNCLEAR only where the audio
+    allows a negator in its place (:func:`negator_fits`): 业主让我上去 heard with 业 unsure is still a request."""
     grammar = grammar or load_grammar()
     if not needs_confirmation(match, grammar):
         return match
-    limit = grammar.spec.unclear_below
-    unsure = probability is None or any(probability[i] < limit for i in match.unexplained_before)
-    return replace(match, intent=UNCLEAR) if unsure else match
+    if probability is None:
+        return replace(match, intent=UNCLEAR)
+    unsure = [i for i in match.unexplained_before if probability[i] < grammar.spec.unclear_below]
+    if not unsure:
+        return match
+    if hearing is None or grammar.spec.negator_ratio <= 0.0 or negator_fits(match.text, unsure, hearing, grammar):
+        return replace(match, intent=UNCLEAR)
+    return match
+
+
+def negator_fits(text: str, positions: Sequence[int], hearing: Hearing, grammar: IntentGrammar) -> bool:
+    """Whether the audio allows a one-character negator (the grammar's 不, 别, 没 …) at any of ``positions``
+    (indices of ``text``'s Chinese characters): put in that character's place, Whisper finds it at least
+    ``negator_ratio`` as probable as the character it wrote. True when the audio cannot tell."""
+    base = read_digits(text)
+    heard = hearing(base)
+    if heard is None:
+        return True
+    for negator in (w for w in grammar.spec.negators if len(han_chars(w)) == 1):
+        for i in positions:
+            said = hearing(replace_han(base, {i: han_chars(negator)}))
+            if said is None or len(said) != len(heard):
+                return True
+            if said[i] >= grammar.spec.negator_ratio * max(heard[i], 1e-6):
+                return True
+    return False
 
 
 def echoes_prompt(text: str, prompt: str, hotwords: str) -> bool:
@@ -284,10 +369,12 @@ def heard_turn(match: IntentMatch, prompt: str, hotwords: str) -> IntentMatch:
 
 def score_intents(text: str, grammar: IntentGrammar,
                   slots: dict[str, tuple[tuple[int, ...], tuple[int, int]]] | None = None,
+                  hearing: Hearing | None = None, checks: list[SoundCheck] | None = None,
                   ) -> tuple[dict[str, float], dict[str, str]]:
     """Per intent: best confidence and the phrase behind it (a negated, asked or past phrase scores 0).
     ``slots``, when given, gets per intent the unexplained syllables right before that phrase
-    (:attr:`IntentMatch.unexplained_before`) and the phrase's span."""
+    (:attr:`IntentMatch.unexplained_before`) and the phrase's span. With ``hearing`` (the audio), sound-alike
+    matches are checked against it first (:func:`check_sounds`); ``checks`` gets what was checked."""
     han, heard = han_syllables(text)
     scores = {name: 0.0 for name in grammar.spec.intents}
     best: dict[str, str] = {}
@@ -304,6 +391,10 @@ def score_intents(text: str, grammar: IntentGrammar,
         score, start, end = align(phrase.pinyin, phrases_heard)
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
+    if hearing is not None and grammar.spec.verify_from > 0.0:
+        matches, done = check_sounds(matches, text, phrases_heard, hearing, grammar)
+        if checks is not None:
+            checks.extend(done)
     context_cover = [False] * len(heard)
     for pattern in grammar.context:
         for m in pattern.finditer(han):
@@ -322,6 +413,58 @@ def score_intents(text: str, grammar: IntentGrammar,
             if slots is not None:
                 slots[phrase.intent] = (tuple(i for i in guard.before(start) if not covered[i]), (start, end))
     return scores, best
+
+
+def check_sounds(matches: list, text: str, heard: tuple[str, ...], hearing: Hearing, grammar: IntentGrammar,
+                 ) -> tuple[list, list[SoundCheck]]:
+    """``matches`` ((phrase, score, start, end) of ``text``'s syllables ``heard``) with their sound-alike syllables
+    checked against the audio (``hearing``): a phrase syllable the audio supports nearly as well as what Whisper
+    wrote (``said_ratio``) counts as said, one it does not support (``not_said_ratio``) drops the match. Matches
+    are checked nearest by sound first, and only while one could still raise its intent's score (its bound:
+    the score were every sound-alike syllable said) to the threshold: at most ``max_checks`` forced decoder
+    passes per turn."""
+    spec = grammar.spec
+    base = read_digits(text)
+    kept, done = [], []
+    candidates = []
+    for phrase, score, start, end in matches:
+        alike = [(i, j) for i, j in substitutions(phrase.pinyin, heard[start:end])
+                 if cost(phrase.pinyin[i], heard[start + j]) < 1.0]  # shares some sound
+        freed = sum(cost(phrase.pinyin[i], heard[start + j]) for i, j in alike) / len(phrase.pinyin)
+        candidates.append((score + freed, score, alike, phrase, start, end))
+    # the nearest by sound first, across intents; a match is checked only while it could still raise its
+    # intent's score (and reach the threshold), at most max_checks of them
+    best: dict[str, float] = {}
+    for bound, score, alike, phrase, start, end in sorted(candidates, key=lambda c: (-c[1], -c[0])):
+        if (alike and score >= spec.verify_from and bound > best.get(phrase.intent, 0.0)
+                and bound >= spec.threshold and len(done) < spec.max_checks):
+            check = _check(phrase, score, start, end, alike, base, heard, hearing, spec)
+            if check is not None:
+                done.append(check)
+                score = check.checked_score
+        if score > 0.0:
+            kept.append((phrase, score, start, end))
+            best[phrase.intent] = max(best.get(phrase.intent, 0.0), score)
+    return kept, done
+
+
+def _check(phrase: Phrase, score: float, start: int, end: int, alike: list[tuple[int, int]], base: str,
+           heard: tuple[str, ...], hearing: Hearing, spec: GrammarSpec) -> SoundCheck | None:
+    chars = han_chars(phrase.text)
+    changes = {start + j: chars[i] for i, j in alike}
+    said = replace_han(base, changes)
+    p_heard, p_said = hearing(base), hearing(said)
+    if p_heard is None or p_said is None or len(p_said) != len(p_heard):
+        return None  # the audio cannot tell: the sound match stands
+    ratios = tuple(round(p_said[k] / max(p_heard[k], 1e-6), 4) for k in sorted(changes))
+    if min(ratios) < spec.not_said_ratio:
+        verdict, checked = NOT_SAID, 0.0
+    else:
+        freed = sum(cost(phrase.pinyin[i], heard[start + j]) for (i, j), r in zip(alike, ratios) if r >= spec.said_ratio)
+        verdict = SAID if min(ratios) >= spec.said_ratio else UNSURE
+        checked = min(1.0, score + freed / len(phrase.pinyin))
+    han = han_chars(base)
+    return SoundCheck(phrase.text, han[start:end], han_chars(said)[start:end], ratios, verdict, score, checked)
 
 
 class _Guards:

@@ -44,6 +44,23 @@ def han_chars(text: str) -> str:
     return "".join(_HAN.findall(text.translate(_DIGITS)))
 
 
+def read_digits(text: str) -> str:
+    """``text`` with its digits written as the matcher reads them (零一二…九); its Chinese characters are then
+    exactly :func:`han_chars`'s, in place."""
+    return text.translate(_DIGITS)
+
+
+def replace_han(text: str, changes: dict[int, str]) -> str:
+    """``read_digits(text)`` with the Chinese characters at the given :func:`han_chars` indices replaced."""
+    out, k = [], 0
+    for ch in read_digits(text):
+        if _HAN.match(ch):
+            ch = changes.get(k, ch)
+            k += 1
+        out.append(ch)
+    return "".join(out)
+
+
 def han_syllables(text: str) -> tuple[str, tuple[str, ...]]:
     """(the Chinese characters of ``text``, their toneless pinyin), one syllable per character: a character
     pypinyin cannot read gets ``"\0"``, which matches nothing."""
@@ -173,6 +190,35 @@ def align(phrase: tuple[str, ...], text: tuple[str, ...]) -> tuple[float, int, i
         prev, start = cur, cur_start
     end = min(range(n + 1), key=lambda j: (prev[j], -j))
     return max(0.0, 1.0 - prev[end] / m), start[end], end
+
+
+def substitutions(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The syllables ``phrase`` was matched to by sound, not by identity, when aligned with the whole of ``span``
+    (the span :func:`align` found): ``(phrase index, span index)`` pairs whose :func:`cost` is above 0, on one
+    cheapest alignment (the same costs as :func:`align`; ties prefer a substitution)."""
+    m, n = len(phrase), len(span)
+    if m == 0 or n == 0:
+        return []
+    inf = float("inf")
+    table = [[inf] * (n + 1) for _ in range(m + 1)]
+    table[0] = [j * INSERT for j in range(n + 1)]
+    for i in range(1, m + 1):
+        table[i][0] = i * DELETE
+        for j in range(1, n + 1):
+            table[i][j] = min(table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]),
+                              table[i - 1][j] + DELETE, table[i][j - 1] + INSERT)
+    pairs, i, j = [], m, n
+    while i > 0 and j > 0:
+        here = cost(phrase[i - 1], span[j - 1])
+        if table[i][j] == table[i - 1][j - 1] + here:
+            if here > 0:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif table[i][j] == table[i - 1][j] + DELETE:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
 
 
 def find_exact(words: tuple[tuple[str, ...], ...], text: tuple[str, ...], covered: list[bool]) -> None:
