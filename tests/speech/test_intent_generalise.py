@@ -101,9 +101,43 @@ def test_one_syllable_per_character_even_for_unreadable_ones():
     ("context: ['[a-']\nintents:\n  enter:\n    phrases: [开门]\n", r"context\[0\] .* is not a regular expression"),
     ("negation_window: -1\nintents:\n  enter:\n    phrases: [开门]\n", "negation_window must be"),
     ("coverbs: [给他]\nintents:\n  enter:\n    phrases: [开门]\n", "coverbs: '给他' is not one Chinese character"),
+    ("modals: [需要]\nintents:\n  enter:\n    phrases: [开门]\n", "modals: '需要' is not one Chinese character"),
 ])
 def test_bad_new_grammar_keys_are_named(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
     path.write_text(body, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_grammar(path)
+
+
+@pytest.mark.parametrize("text", ["我不需要你帮我开门", "不用帮我开门", "你不需要给我开门"])
+def test_a_negated_modal_verb_negates_the_request_it_leads_to(text):
+    assert not is_entry_request(recognize_intent(text).intent, GateConfig())
+    no_modals = load_grammar()
+    from dataclasses import replace
+
+    from dabai.speech.intent import compile_grammar
+
+    plain = compile_grammar(replace(no_modals.spec, modals=[], coverbs=[]))
+    assert recognize_intent(text, plain).intent == "enter"  # the request the negated modal leads to
+
+
+@pytest.mark.parametrize("text", ["我需要你帮我开门", "我想进去", "我要进小区"])
+def test_a_modal_verb_alone_negates_nothing(text):
+    assert is_entry_request(recognize_intent(text).intent, GateConfig())
+
+
+def test_an_explanation_in_another_clause_weighs_less_than_the_request_clause():
+    from dataclasses import replace
+
+    from dabai.speech.intent import compile_grammar
+
+    grammar = load_grammar()
+    text = "你好，我是房产中介，带客户来看房，请放行。"  # holdout_s15: 请放行 after two clauses of who and why
+    old = compile_grammar(replace(grammar.spec, other_clauses_weight=1.0))
+    assert recognize_intent(text, old).intent == "none"
+    assert recognize_intent(text, grammar).intent == "enter"
+    unpunctuated = "你好我是房产中介带客户来看房请放行"  # one clause: every syllable weighs 1, as before
+    assert recognize_intent(unpunctuated, grammar).confidence == recognize_intent(unpunctuated, old).confidence
+    with pytest.raises(ConfigError, match="other_clauses_weight must be in"):
+        compile_grammar(replace(grammar.spec, other_clauses_weight=1.5))

@@ -67,6 +67,9 @@ class GrammarSpec:
     threshold: float = 0.65  # minimum confidence to accept an intent
     margin: float = 0.05  # the best intent must beat the runner-up by this
     coverage_weight: float = 0.6  # penalty weight of syllables nothing in the grammar explains
+    # how much a syllable nothing explains weighs when it is in another clause than the request's (1: as much
+    # as in the request's own clause, the rule before session 15)
+    other_clauses_weight: float = 1.0
     asr_prompt: str = DEFAULT_PROMPT  # Whisper initial prompt (neutral; never the expected sentence)
     asr_hotwords: str = ""  # words Whisper should expect (faster-whisper hotwords), e.g. "大白，小区"
     wake_words: list[str] = field(default_factory=list)  # 你好大白 …: explain syllables, never an intent alone
@@ -83,6 +86,9 @@ class GrammarSpec:
     # a negator right before one of these (a coverb leading the verb's object or beneficiary) negates the phrase
     # it leads to however far on in the clause: 别给陌生人开门, 不帮他开门 (别, then 给陌生人, then 开门)
     coverbs: list[str] = field(default_factory=list)
+    # ... and so does a negator right before one of these modal verbs (wanting, needing): 我不需要你帮我开门,
+    # 我不想让他进来 (不, then 需要你帮我, then 开门). One character each, like coverbs
+    modals: list[str] = field(default_factory=list)
     # a clause with one of these asks rather than requests: 小区几点开门？ 他们进去了吗？
     question_words: list[str] = field(default_factory=list)
     # a clause with one of these is about another time, not a request now: 我朋友明天来拜访我
@@ -137,7 +143,7 @@ class IntentGrammar:
     # sound) is matched as written, since its sound is too common
     asks: tuple[tuple[str, ...], ...] = ()
     asks_as_written: tuple[str, ...] = ()  # the other question and other-time words, matched as characters
-    coverbs: frozenset = frozenset()  # the coverbs' syllables, fuzzy (see GrammarSpec.coverbs)
+    coverbs: frozenset = frozenset()  # the coverbs' and modals' syllables, fuzzy (see GrammarSpec.coverbs)
 
     @property
     def intents(self) -> list[str]:
@@ -226,7 +232,7 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 phrases.append(Phrase(name, text, py))
     if spec.negation_window < 0:
         raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
-    for key in ("negator_ratio", "verify_from", "said_ratio", "not_said_ratio"):
+    for key in ("other_clauses_weight", "negator_ratio", "verify_from", "said_ratio", "not_said_ratio"):
         if not 0.0 <= getattr(spec, key) <= 1.0:
             raise ConfigError(f"{source}: {key} must be in [0, 1], got {getattr(spec, key)}")
     if spec.max_checks < 0:
@@ -250,10 +256,11 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 if len(syllables(w)) >= 2 and not _PARTICLES.intersection(w)]
     asks = tuple(syllables(w) for w in by_sound)
     asks_as_written = tuple(w for w in (*spec.question_words, *spec.other_time_words) if w not in by_sound)
-    bad = [w for w in spec.coverbs if len(syllables(w)) != 1]
-    if bad:
-        raise ConfigError(f"{source}: coverbs: {bad[0]!r} is not one Chinese character (给, 帮, 把 are)")
-    coverbs = frozenset(fuzzy(syllables(w)[0]) for w in spec.coverbs)
+    for key, examples in (("coverbs", "给, 帮, 把"), ("modals", "要, 想, 需")):
+        bad = [w for w in getattr(spec, key) if len(syllables(w)) != 1]
+        if bad:
+            raise ConfigError(f"{source}: {key}: {bad[0]!r} is not one Chinese character ({examples} are)")
+    coverbs = frozenset(fuzzy(syllables(w)[0]) for w in (*spec.coverbs, *spec.modals))
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
                          wake, asks, asks_as_written, coverbs)
 
@@ -405,7 +412,7 @@ def score_intents(text: str, grammar: IntentGrammar,
         covered = [c or start <= j < end for j, c in enumerate(context_cover)]
         _cover_same_intent(grammar, phrase.intent, heard, covered, matches)
         find_exact(grammar.extra, heard, covered)
-        unexplained = covered.count(False) / len(heard)
+        unexplained = guard.unexplained_share(covered, start)
         conf = score * (1.0 - grammar.spec.coverage_weight * unexplained)
         if conf > scores[phrase.intent]:
             scores[phrase.intent] = conf
@@ -505,6 +512,16 @@ class _Guards:
                 if han.startswith(word, i):
                     asking[i:i + len(word)] = [True] * len(word)
         self.asking = asking
+
+    def unexplained_share(self, covered: list[bool], start: int) -> float:
+        """The share of the transcript nothing explains, a syllable outside the clause of the phrase starting
+        at ``start`` weighing ``other_clauses_weight`` (what the speaker said around a request: who they are,
+        why they came); without clause marks, every syllable weighs 1."""
+        other = self.spec.other_clauses_weight
+        mine = self.clause[start]
+        weights = [1.0 if c == mine else other for c in self.clause]
+        total = sum(weights)
+        return sum(w for w, c in zip(weights, covered) if not c) / total if total else 0.0
 
     def before(self, start: int) -> range:
         """The syllables a negator before a phrase starting at ``start`` may take: the negation window,
