@@ -46,13 +46,15 @@ def main() -> None:
                    help="first-pass score of a small face that calls for the second look")
     p.add_argument("--tile-where", choices=CHOICES["tile_where"], default=CheckerOptions.tile_where,
                    help="second look through all tiles, or only those holding a small unsure face")
+    p.add_argument("--flip", type=float, default=CheckerOptions.flip,
+                   help="share of each face crop's mirror image in the classifier's judgement (0: none; 0.5: averaged)")
     p.add_argument("--provenance", help="JSON file merged into the manifests' provenance")
     p.add_argument("--out", required=True)
     args = p.parse_args()
 
     out = Path(args.out)
     options = CheckerOptions(classifier_weight=args.classifier_weight, tiles=args.tiles, tile_trigger=args.tile_trigger,
-                             tile_where=args.tile_where)
+                             tile_where=args.tile_where, flip=args.flip)
     provenance = json.loads(Path(args.provenance).read_text()) if args.provenance else {}
     provenance.setdefault("specs", {name: spec_digest(f"configs/{name}") for name in
                                     ("mask_detector.yaml", "mask_classifier.yaml")})

@@ -222,3 +222,55 @@ def test_tile_where_unsure_runs_only_the_tiles_that_hold_a_small_unsure_face(par
         assert backend.batches[-1] == tiles and len(found) == 2  # the tiles found nothing to add here
     checker.candidates(backend, rgb, boxes[1:], scores[1:], lb, 384)  # no small unsure face: no second look
     assert backend.batches == [4, 1]
+
+
+class LeftRight:
+    """A crop classifier that tells left from right: its scores are the brightness of the crop's left half, its
+    right half and 1 (normalised), and its box head puts the face in the brighter half."""
+
+    context, classes, has_box_head = 1.3, list(SAMPLE_CLASSES), True
+
+    def crops(self, image_rgb, boxes):
+        return np.stack([cv2.resize(image_rgb[int(b[1]):int(b[3]), int(b[0]):int(b[2])], (32, 32)) for b in boxes])
+
+    def run(self, crops):
+        half = crops.shape[2] // 2
+        left, right = crops[:, :, :half].mean(axis=(1, 2, 3)) / 255, crops[:, :, half:].mean(axis=(1, 2, 3)) / 255
+        raw = np.stack([left, right, np.ones_like(left)], axis=1)
+        unit = np.where((left > right)[:, None], [[0.0, 0.1, 0.5, 0.9]], [[0.5, 0.1, 1.0, 0.9]])
+        return raw / raw.sum(axis=1, keepdims=True), unit.astype(np.float32)
+
+
+def test_flip_averages_each_crop_with_its_mirror_image():
+    from dabai.runtime.checker import mirror_average
+
+    clf = LeftRight()
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:, :32] = 200  # bright on the left
+    crops = clf.crops(image, np.array([[0, 0, 64, 64], [16, 0, 48, 64]], np.float32))
+    probs, unit = clf.run(crops)
+    for share in (0.5, 1.0):
+        p, u = mirror_average(clf, crops, share)
+        mirrored = probs[:, [1, 0, 2]]  # the mirror image is bright on the right
+        assert np.allclose(p, (1 - share) * probs + share * mirrored, atol=1e-6)
+        assert np.allclose(u, unit, atol=1e-6)  # its box, mirrored back, is where the crop's own box is
+    assert np.allclose(mirror_average(clf, crops, 0.5)[0][:, 0], mirror_average(clf, crops, 0.5)[0][:, 1])
+
+
+def test_flip_is_a_checker_option_and_a_share(parts, tmp_path):
+    from dabai.runtime.checker import Checker
+
+    _, det_path, clf_path, _ = parts
+    manifest = build_checker(det_path, clf_path, tmp_path / "f.json", CheckerOptions(max_faces=5, flip=0.5))
+    assert json.loads(manifest.read_text())["flip"] == 0.5
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:, :32] = 200
+    boxes, scores = np.array([[0, 0, 64, 64]], np.float32), np.array([[0.9, 0.0, 0.0]], np.float32)
+    _, plain = Checker(LeftRight(), CheckerOptions()).judge(image, boxes, scores)
+    _, flipped = Checker(LeftRight(), CheckerOptions(flip=0.5)).judge(image, boxes, scores)
+    assert plain[0, 0] > plain[0, 1] and flipped[0, 0] == pytest.approx(flipped[0, 1])
+    doc = json.loads(manifest.read_text())
+    doc["flip"] = 1.5
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="'flip' must be from 0 to 1"):
+        Detector.load(manifest)

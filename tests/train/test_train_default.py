@@ -61,7 +61,7 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     # the build step asks for the shipped manifest's options (the mix, the second look at crowds)
     shipped = json.loads((Path(__file__).parents[2] / "src/dabai/assets/models/mask_checker.int8.json").read_text())
     for flag, key in (("--classifier-weight", "classifier_weight"), ("--tiles", "tiles"), ("--tile-trigger", "tile_trigger"),
-                      ("--tile-where", "tile_where")):
+                      ("--tile-where", "tile_where"), ("--flip", "flip")):
         assert f"{flag} {shipped[key]}" in build, (flag, build)
     rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
     assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]

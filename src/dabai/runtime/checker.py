@@ -48,6 +48,10 @@ class CheckerOptions:
     # classifier reads off the face crop). The box head sees each face at its own scale, so it places small
     # faces the detector boxed loosely; a classifier without one ignores this.
     box_refine: float = 0.0
+    # Share of the mirrored crop in the classifier's judgement (0: the crop only; 0.5: the crop and its mirror
+    # image averaged, one batch of twice the crops). A face is the same face mirrored; the classifier's
+    # errors on the two need not be.
+    flip: float = 0.0
     # The second look at crowds (runtime/tiles.py): a tiles x tiles grid of overlapping tiles, each through
     # the detector, when the full frame holds a face under tile_small of the input side scoring at least
     # tile_trigger. 1: never.
@@ -105,7 +109,11 @@ class Checker:
         src = boxes[idx]
         keep = nms(src, face[idx], None, o.face_iou)[: o.max_faces]
         src, face_kept, det = src[keep], face[idx][keep], scores[idx][keep]
-        probs, unit = self.classifier.run(self.classifier.crops(image_rgb, src))
+        crops = self.classifier.crops(image_rgb, src)
+        if o.flip > 0:
+            probs, unit = mirror_average(self.classifier, crops, o.flip)
+        else:
+            probs, unit = self.classifier.run(crops)
         if unit is not None and o.box_refine > 0:
             refined = boxes_from_unit(unit, src, self.classifier.context)
             h, w = image_rgb.shape[:2]
@@ -113,6 +121,18 @@ class Checker:
         share = det / np.maximum(det.sum(axis=1, keepdims=True), 1e-9)
         mixed = o.classifier_weight * probs + (1 - o.classifier_weight) * share
         return src.astype(np.float32), (face_kept[:, None] * mixed).astype(np.float32)
+
+
+def mirror_average(classifier: CropClassifier, crops: np.ndarray, share: float):
+    """The classifier's (probabilities, unit boxes) on ``crops`` and their mirror images in one batch, mixed
+    with ``share`` of the mirrored (its boxes mirrored back)."""
+    n = len(crops)
+    probs, unit = classifier.run(np.concatenate([crops, crops[:, :, ::-1]]))
+    probs = (1 - share) * probs[:n] + share * probs[n:]
+    if unit is not None:
+        back = np.stack([1 - unit[n:, 2], unit[n:, 1], 1 - unit[n:, 0], unit[n:, 3]], axis=1)
+        unit = (1 - share) * unit[:n] + share * back
+    return probs, unit
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -146,7 +166,7 @@ def checker_options(doc: dict, where) -> CheckerOptions:
             if not isinstance(doc[key], (int, float)) or isinstance(doc[key], bool):
                 raise ModelError(f"{where}: {key!r} must be a number, got {doc[key]!r}")
             values[key] = type(getattr(CheckerOptions(), key))(doc[key])
-    for key in ("classifier_weight", "box_refine", "tile_trigger", "tile_small"):
+    for key in ("classifier_weight", "box_refine", "flip", "tile_trigger", "tile_small"):
         if not 0 <= values.get(key, 0.0) <= 1:
             raise ModelError(f"{where}: {key!r} must be from 0 to 1")
     if not 1 <= values.get("tiles", 1) <= 4:
