@@ -140,7 +140,9 @@ def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, cap
     add_speech_bench_arguments(parser)
     assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(out)])) == 0  # every target met
     assert run_bench_command(parser.parse_args(["--holdout", "--rescore", str(missed)])) == 1  # one entry missed
-    assert "rescored with the current grammar" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "rescored with the current grammar" in printed
+    assert "checks against the audio" in printed and "were not repeated" in printed  # text decisions only
     from dabai.core.errors import DataError
 
     with pytest.raises(DataError, match="expected a JSON object"):
