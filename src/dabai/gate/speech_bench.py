@@ -38,7 +38,8 @@ UNSEEN_VOICES = ("zf_xiaobei+zf_xiaoyi", "zf_xiaoni+zf_xiaoxiao", "zf_xiaobei+zf
 BABBLE_TALKERS = 5
 SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fresh", "s12": "holdout_s12",
         "s12b": "holdout_s12b", "s14": "holdout_s14", "s14b": "holdout_s14b",
-        "s15": "holdout_s15", "s15b": "holdout_s15b"}  # --set name → bench.yaml key
+        "s15": "holdout_s15", "s15b": "holdout_s15b",
+        "s16": "holdout_s16"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
