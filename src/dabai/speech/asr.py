@@ -244,9 +244,11 @@ class _Hearing:
     def _probabilities(self, text: str) -> list[float] | None:
         if self._encoded is None and not self._too_long:
             self._encode()
+        if self._too_long:
+            return None
         tokenizer = self._tokenizer
-        tokens = tokenizer.encode(text) if tokenizer is not None else []
-        if self._too_long or not tokens:
+        tokens = tokenizer.encode(text)
+        if not tokens:
             return None
         rec = self.recognizer
         with rec._lock:
