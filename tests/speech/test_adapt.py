@@ -74,3 +74,23 @@ def test_csv_labels_with_text(tmp_path):
     (tmp_path / "labels.csv").write_text("file,intent,text\na.wav,enter,让我进去\n", encoding="utf-8")
     (clip,) = read_clips(tmp_path)
     assert (clip.intent, clip.text) == ("enter", "让我进去")
+
+
+def test_spoken_clips_are_decided_with_their_audio(tmp_path):
+    """A transcriber that returns the clip's audio too (as the real one does) gets the gate's decision: the
+    sound-alike 把灯打开 (for 把门打开) is refuted by the audio, so it is no false accept to tune against."""
+    from .test_heard_checks import FakeHearing
+
+    clips = [("a.wav", "enter", "大白，请开门"), ("b.wav", "none", "大白，天黑了，记得把灯打开。"),
+             ("c.wav", "none", "今天天气真不错")]
+    for name, _, _ in clips:
+        write(tmp_path / name, tone(0.3))
+    (tmp_path / "labels.tsv").write_text("".join(f"{n}\t{lab}\n" for n, lab, _ in clips), encoding="utf-8")
+    said = {n: h for n, _, h in clips}
+
+    text_only = adapt(tmp_path, transcriber=lambda clip, k: said[clip.path.name], out=tmp_path / "t.yaml")
+    assert not text_only.audio_checks and text_only.before.false_accepts == 1   # 把灯打开 heard as 把门打开
+    spoken = adapt(tmp_path, transcriber=lambda clip, k: (said[clip.path.name], FakeHearing(said[clip.path.name])),
+                   out=tmp_path / "s.yaml")
+    assert spoken.audio_checks
+    assert spoken.before.false_accepts == 0 and spoken.before.correct == 3   # the audio refutes 门 there

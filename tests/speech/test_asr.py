@@ -159,3 +159,22 @@ def test_hearing_weighs_texts_against_the_audio(recognizer, say):
     assert lamp[door] < 0.05 * own[door], (own, lamp)
     assert negated[please] < 0.05 * own[please], (own, negated)
     assert hearing(t.text) is own  # cached per text, the audio encoded once
+
+
+@pytest.mark.slow
+def test_adapt_hears_the_clips_as_the_gate_does(whisper_pack, say, tmp_path):
+    """`dabai asr adapt` with the real recogniser: each clip transcribed and decided with its audio
+    (decide_spoken), as `Recognizer.transcribe` decides it."""
+    from dabai.audio.io import write_wav
+    from dabai.speech.adapt import adapt
+    from dabai.speech.asr import get_recognizer
+
+    said = [("a.wav", "enter", "你好大白，请帮我开门。"), ("b.wav", "none", "今天天气真不错。"),
+            ("c.wav", "leave", "大白，请让我出去。")]
+    for name, _, text in said:
+        write_wav(say(text), tmp_path / name)
+    (tmp_path / "labels.tsv").write_text("".join(f"{n}\t{lab}\n" for n, lab, _ in said), encoding="utf-8")
+    report = adapt(tmp_path, out=tmp_path / "g.yaml")
+    assert report.audio_checks
+    gate = [get_recognizer().transcribe(tmp_path / n).intent for n, _, _ in said]
+    assert gate == ["enter", "none", "leave"] and report.before.correct == 3, (gate, report)

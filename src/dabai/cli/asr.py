@@ -103,7 +103,7 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
         print_json(to_dict(report))
         return 0
     b, a = report.before, report.after
-    print(f"clips: {report.clips}")
+    print(f"clips: {report.clips} (decided {'with their audio, as the gate decides' if report.audio_checks else 'by the text alone'})")
     print(f"before: intent accuracy {b.accuracy:.1%} ({b.correct}/{b.total}), false accepts {b.false_accepts}")
     print(f"after:  intent accuracy {a.accuracy:.1%} ({a.correct}/{a.total}), false accepts {a.false_accepts}")
     if report.holdout_after is not None:

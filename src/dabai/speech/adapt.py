@@ -12,6 +12,11 @@ team's voices and microphone:
 3. a command clip that is still missed adds its transcript as a new phrasing
    of its intent (the ASR's habitual mishearing), unless that causes a false accept.
 
+Spoken clips are decided as the gate decides them (:func:`dabai.speech.intent.decide_spoken`): sound-alike
+matches checked against each clip's audio, an unsure sound before a request asked again (an ``unclear``
+decision counts as no intent: right for a ``none`` clip, a miss for a command). A ``transcriber`` that returns
+only text (tests, stored transcripts) is decided by sound alone, as typed text is.
+
 Labels: ``labels.tsv`` (``file<TAB>intent``, optional third column: what was
 said) or ``labels.csv`` with columns ``file,intent[,text]`` in DIR. Intent
 ``none`` marks a clip that is not a command. The adapted grammar is written as
@@ -29,11 +34,15 @@ from dabai.core.config import save_yaml
 from dabai.core.errors import DataError
 from dabai.speech.intent import (
     NONE,
+    UNCLEAR,
     GrammarSpec,
+    Hearing,
     IntentGrammar,
     compile_grammar,
     decide_intent,
+    decide_spoken,
     load_grammar,
+    recognize_intent,
     score_intents,
 )
 from dabai.speech.pinyin import syllables
@@ -74,6 +83,7 @@ class AdaptReport:
     added_phrases: dict[str, list[str]] = field(default_factory=dict)
     output: str | None = None
     mistakes: list[dict] = field(default_factory=list)  # after tuning, on all clips
+    audio_checks: bool = False  # clips decided with their audio, as the gate does (False: by the text alone)
 
 
 def read_clips(folder: str | Path) -> list[Clip]:
@@ -110,11 +120,19 @@ def read_clips(folder: str | Path) -> list[Clip]:
     return clips
 
 
-def evaluate(transcripts: list[str], clips: list[Clip], grammar: IntentGrammar) -> tuple[Score, list[str]]:
-    """Score a grammar on already-transcribed clips; returns the score and the predictions."""
-    from dabai.speech.intent import recognize_intent
-
-    preds = [recognize_intent(t, grammar).intent for t in transcripts]
+def evaluate(transcripts: list[str], clips: list[Clip], grammar: IntentGrammar,
+             hearings: list[Hearing | None] | None = None) -> tuple[Score, list[str]]:
+    """Score a grammar on already-transcribed clips; returns the score and the predictions. With ``hearings``
+    (each clip's audio, :meth:`dabai.speech.asr.Recognizer.hearing`; None for a clip without), a clip is decided
+    as the gate decides a spoken turn (:func:`decide_spoken`, with the grammar's own prompt and hotwords);
+    ``unclear`` counts as no intent."""
+    if hearings is None:
+        preds = [recognize_intent(t, grammar).intent for t in transcripts]
+    else:
+        spec = grammar.spec
+        preds = [decide_spoken(t, grammar, h, spec.asr_prompt, spec.asr_hotwords).match.intent if h is not None
+                 else recognize_intent(t, grammar).intent for t, h in zip(transcripts, hearings)]
+    preds = [NONE if p == UNCLEAR else p for p in preds]
     return _score(preds, clips), preds
 
 
@@ -136,35 +154,47 @@ def adapt(folder: str | Path, grammar: IntentGrammar | None = None, options=None
     if transcriber is None:
         loaded = Recognizer(base, grammar)
         recognizers = [loaded.with_options(prompt=p, hotwords=h or "") for p, h in prompts]
-        transcriber = lambda clip, k: recognizers[k].transcribe(clip.path).text  # noqa: E731
+        transcriber = lambda clip, k: _listen(recognizers[k], clip.path)  # noqa: E731
     from tqdm import tqdm
 
     jobs = [(k, c) for k in range(len(prompts)) for c in clips]
     bar = tqdm(jobs, desc="transcribing", unit="clip", disable=None, leave=False)
-    texts = [transcriber(c, k) for k, c in bar]
-    heard = [texts[k * len(clips):(k + 1) * len(clips)] for k in range(len(prompts))]
+    got = [transcriber(c, k) for k, c in bar]
+    pairs = [(g, None) if isinstance(g, str) else g for g in got]  # text, or (text, the clip's hearing)
+    heard = [[t for t, _ in pairs[k * len(clips):(k + 1) * len(clips)]] for k in range(len(prompts))]
+    audio = [[h for _, h in pairs[k * len(clips):(k + 1) * len(clips)]] for k in range(len(prompts))]
+    spoken = any(h is not None for _, h in pairs)
     index = {c.path: i for i, c in enumerate(clips)}
     tr = [index[c.path] for c in train]
-    before, _ = evaluate([heard[0][i] for i in tr], train, grammar)
+
+    def on(k: int, rows: list[int]) -> tuple[list[str], list | None]:
+        return [heard[k][i] for i in rows], [audio[k][i] for i in rows] if spoken else None
+
+    def with_prompt(spec: GrammarSpec, k: int) -> GrammarSpec:
+        return replace(spec, asr_prompt=prompts[k][0], asr_hotwords=prompts[k][1] or "")
+
+    texts, hearings = on(0, tr)
+    before, _ = evaluate(texts, train, grammar, hearings)
     best = None
     for k in range(len(prompts)):
-        texts = [heard[k][i] for i in tr]
-        spec, score = _tune(texts, train, grammar.spec)
+        spec, score = _tune(*on(k, tr), train, with_prompt(grammar.spec, k))
         if best is None or (score.false_accepts, -score.correct) < (best[2].false_accepts, -best[2].correct):
             best = (k, spec, score)
     k, spec, _ = best
-    spec, added = _learn_phrases([heard[k][i] for i in tr], train, spec)
-    prompt, hot = prompts[k]
-    spec = replace(spec, asr_prompt=prompt, asr_hotwords=hot or "")
+    spec, added = _learn_phrases(*on(k, tr), train, spec)
     tuned = compile_grammar(spec, str(out or Path(folder) / "intents.adapted.yaml"))
-    after, preds = evaluate([heard[k][i] for i in tr], train, tuned)
+    texts, hearings = on(k, tr)
+    after, preds = evaluate(texts, train, tuned, hearings)
     report = AdaptReport(len(clips), before, after, None, None, spec.asr_prompt, spec.asr_hotwords, hotwords,
                          spec.threshold, spec.margin, spec.coverage_weight, added)
+    report.audio_checks = spoken
     if test:
         te = [index[c.path] for c in test]
-        report.holdout_before = evaluate([heard[0][i] for i in te], test, grammar)[0]
-        report.holdout_after = evaluate([heard[k][i] for i in te], test, tuned)[0]
-    all_preds = evaluate(heard[k], clips, tuned)[1]
+        texts0, hearings0 = on(0, te)
+        report.holdout_before = evaluate(texts0, test, grammar, hearings0)[0]
+        texts, hearings = on(k, te)
+        report.holdout_after = evaluate(texts, test, tuned, hearings)[0]
+    all_preds = evaluate(heard[k], clips, tuned, audio[k] if spoken else None)[1]
     report.mistakes = [{"file": str(c.path), "label": c.intent, "predicted": p, "heard": heard[k][i]}
                        for i, (c, p) in enumerate(zip(clips, all_preds)) if p != c.intent]
     out_path = Path(out) if out else Path(folder) / "intents.adapted.yaml"
@@ -190,17 +220,22 @@ def key_words(grammar: IntentGrammar, limit: int = 8) -> str:
     return "，".join(dict.fromkeys(words))
 
 
-def _tune(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tuple[GrammarSpec, Score]:
+def _tune(texts: list[str], hearings: list[Hearing | None] | None, clips: list[Clip],
+          spec: GrammarSpec) -> tuple[GrammarSpec, Score]:
     """Grid search of threshold × margin × coverage weight.
 
     Fewest false accepts first, then most correct; ties keep the current margin
     and coverage weight. Within a (margin, weight) the threshold is the middle of
-    the run of equally good thresholds, the choice that generalises best.
+    the run of equally good thresholds, the choice that generalises best. With
+    ``hearings``, sound-alike matches are checked against each clip's audio (which
+    matches are checked follows the grammar's current threshold); the re-ask of an
+    unsure sound is left to the final evaluation.
     """
     candidates = []
+    hearings = hearings or [None] * len(texts)
     for cw in COVERAGE:
         grammar = compile_grammar(replace(spec, coverage_weight=cw))
-        scored = [score_intents(t, grammar)[0] for t in texts]
+        scored = [score_intents(t, grammar, hearing=h)[0] for t, h in zip(texts, hearings)]
         for margin in MARGINS:
             run = [(th, _score([decide_intent(sc, grammar, th, margin) for sc in scored], clips))
                    for th in THRESHOLDS]
@@ -213,11 +248,12 @@ def _tune(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tuple[Gramm
     return tuned, top
 
 
-def _learn_phrases(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tuple[GrammarSpec, dict[str, list[str]]]:
+def _learn_phrases(texts: list[str], hearings: list[Hearing | None] | None, clips: list[Clip],
+                   spec: GrammarSpec) -> tuple[GrammarSpec, dict[str, list[str]]]:
     """Add missed commands' transcripts as phrasings when that adds no false accept."""
     added: dict[str, list[str]] = {}
     grammar = compile_grammar(spec)
-    score, preds = evaluate(texts, clips, grammar)
+    score, preds = evaluate(texts, clips, grammar, hearings)
     for text, clip, pred in zip(texts, clips, preds):
         if clip.intent == NONE or pred == clip.intent or len(syllables(text)) < 3:
             continue
@@ -225,11 +261,22 @@ def _learn_phrases(texts: list[str], clips: list[Clip], spec: GrammarSpec) -> tu
         old = intents[clip.intent]
         intents[clip.intent] = replace(old, phrases=[*old.phrases, text])  # keeps description and refines
         candidate = replace(spec, intents=intents)
-        new_score, _ = evaluate(texts, clips, compile_grammar(candidate))
+        new_score, _ = evaluate(texts, clips, compile_grammar(candidate), hearings)
         if new_score.false_accepts <= score.false_accepts and new_score.correct > score.correct:
             spec, score = candidate, new_score
             added.setdefault(clip.intent, []).append(text)
     return spec, added
+
+
+def _listen(recognizer, path: Path) -> tuple[str, Hearing]:
+    """What the gate's ASR writes for a clip, and the clip's audio to check texts against."""
+    from dabai.audio.dsp import resample
+    from dabai.audio.io import read_audio
+    from dabai.speech.asr import RATE
+
+    audio = read_audio(path)
+    audio = resample(audio, RATE) if audio.rate != RATE else audio
+    return recognizer.recognize_text(audio)[0], recognizer.hearing(audio)
 
 
 def _score(preds: list[str], clips: list[Clip]) -> Score:

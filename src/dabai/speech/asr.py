@@ -29,16 +29,7 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import (
-    Hearing,
-    IntentGrammar,
-    confirm_heard,
-    echoes_prompt,
-    heard_turn,
-    load_grammar,
-    needs_confirmation,
-    recognize_intent,
-)
+from dabai.speech.intent import Hearing, IntentGrammar, decide_spoken, load_grammar
 from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
@@ -153,21 +144,11 @@ class Recognizer:
         text, logprob = self.recognize_text(audio)
         # what the audio says of other texts: encoded only when a sound-alike match or an unsure sound is checked;
         # a transcript that is only the prompt's echo is nothing heard, and has nothing to check
-        echo = echoes_prompt(text, self.prompt, self.hotwords)
-        hearing = self.hearing(audio)
-        heard = recognize_intent(text, self.grammar, None if echo else hearing)
-        match = heard_turn(heard, self.prompt, self.hotwords)  # only the prompt's echo came back: ask again
-        unsure = None
-        if needs_confirmation(match, self.grammar):
-            # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass
-            # over its own transcript, only for these requests)
-            probability = hearing(text)
-            match = confirm_heard(match, probability, self.grammar, hearing)
-            if probability is not None:
-                unsure = round(min(probability[i] for i in match.unexplained_before), 4)
+        spoken = decide_spoken(text, self.grammar, self.hearing(audio), self.prompt, self.hotwords)
+        match, heard = spoken.match, spoken.heard
         elapsed = time.perf_counter() - start
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
-                          elapsed, logprob, match.scores, heard.intent, unsure,
+                          elapsed, logprob, match.scores, heard.intent, spoken.unsure,
                           [c.to_dict() for c in heard.checks])
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:

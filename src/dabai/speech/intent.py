@@ -364,6 +364,36 @@ def negator_fits(text: str, positions: Sequence[int], hearing: Hearing, grammar:
     return False
 
 
+@dataclass(frozen=True)
+class SpokenDecision:
+    """What the gate decides on a spoken turn (:func:`decide_spoken`)."""
+
+    heard: IntentMatch  # the grammar's match of the transcript, sound-alike matches checked against the audio
+    match: IntentMatch  # the decision: ``heard``, or UNCLEAR (nothing but the prompt's echo; an unsure sound
+    #                     where a negator fits)
+    unsure: float | None  # the lowest ASR probability of the unexplained characters before the phrase, if checked
+
+
+def decide_spoken(text: str, grammar: IntentGrammar, hearing: Hearing | None, prompt: str,
+                  hotwords: str) -> SpokenDecision:
+    """The one rule for a spoken turn (the gate's Recognizer and ``dabai asr adapt`` use it): the transcript
+    ``text`` matched with its sound-alike matches checked against the audio (``hearing``; None: by sound
+    alone), a transcript that only echoes the ASR's ``prompt`` and ``hotwords`` UNCLEAR, and a request with an
+    unexplained sound before it confirmed (:func:`confirm_heard`; without ``hearing`` it is UNCLEAR)."""
+    echo = echoes_prompt(text, prompt, hotwords)
+    heard = recognize_intent(text, grammar, None if echo else hearing)
+    match = heard_turn(heard, prompt, hotwords)  # only the prompt's echo came back: ask again
+    unsure = None
+    if needs_confirmation(match, grammar):
+        # an unexplained sound where a negator would stand: how sure was Whisper of it? (a forced pass over its
+        # own transcript, only for these requests)
+        probability = hearing(text) if hearing is not None else None
+        match = confirm_heard(match, probability, grammar, hearing)
+        if probability is not None:
+            unsure = round(min(probability[i] for i in match.unexplained_before), 4)
+    return SpokenDecision(heard, match, unsure)
+
+
 def echoes_prompt(text: str, prompt: str, hotwords: str) -> bool:
     """Whether a transcript holds nothing but the ASR's own prompt and hotwords (in any order, repeated):
     Whisper's known hallucination over noise or silence (大白，小区，二维码以下是普通话的句子。, 大白，小区，小区，…).
