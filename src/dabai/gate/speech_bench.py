@@ -40,7 +40,8 @@ SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fres
         "s12b": "holdout_s12b", "s14": "holdout_s14", "s14b": "holdout_s14b",
         "s15": "holdout_s15", "s15b": "holdout_s15b",
         "s16": "holdout_s16", "s17": "holdout_s17",
-        "s17b": "holdout_s17b", "s18": "holdout_s18"}  # --set name → bench.yaml key
+        "s17b": "holdout_s17b", "s18": "holdout_s18",
+        "s18b": "holdout_s18b"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
