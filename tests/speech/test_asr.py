@@ -25,6 +25,38 @@ def test_prompt_echo_is_dropped_but_short_words_are_kept():
     assert _tidy(" 你好大白,请让我进入小区 ") == "你好大白，请让我进入小区"
 
 
+class _EchoingWhisper:
+    """Stands in for the decode: with a prompt or hotwords it reads them back (holdout_s18b: 12 of a phrasing's
+    20 clips), without them it hears the speech."""
+
+    def __init__(self, plain: str):
+        self.plain, self.calls = plain, []
+
+    def __call__(self, rec, audio):
+        self.calls.append((rec.prompt, rec.hotwords))
+        return ("大白，小区，二维码以下是普通话的句子。" if rec.prompt or rec.hotwords else self.plain), -0.3
+
+
+@pytest.mark.parametrize("plain,intent,fell_back", [
+    ("大白，我住二十栋，请放我进去。", "enter", True),   # the decode without the prompt is taken
+    ("", "unclear", False),                              # it heard nothing either: ask again, as before
+])
+def test_a_decode_that_echoes_the_prompt_is_decoded_again_without_it(monkeypatch, plain, intent, fell_back):
+    pytest.importorskip("pypinyin", reason="needs the speech extra")
+    from dabai.speech.asr import ASROptions, Recognizer
+    from dabai.speech.intent import load_grammar
+
+    rec = object.__new__(Recognizer)
+    rec.options, rec.grammar = ASROptions(), load_grammar()
+    echo = _EchoingWhisper(plain)
+    monkeypatch.setattr(Recognizer, "recognize_text", lambda self, audio: echo(self, audio))
+    monkeypatch.setattr(Recognizer, "hearing", lambda self, audio: (lambda text: None))
+    t = rec.transcribe(Audio(np.zeros(16000, np.float32), 16000))
+    assert t.intent == intent and t.decoded_without_prompt is fell_back
+    assert echo.calls[0] == (rec.prompt, rec.hotwords) and echo.calls[1] == ("", "")   # said once, never silent
+    assert t.to_dict()["decoded_without_prompt"] is fell_back
+
+
 @pytest.mark.slow
 def test_spoken_request_is_recognised(recognizer, say):
     t = recognizer.transcribe(say(REQUEST))

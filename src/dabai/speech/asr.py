@@ -29,7 +29,7 @@ import numpy as np
 from dabai.audio.dsp import resample
 from dabai.audio.io import Audio, read_audio
 from dabai.core.errors import ConfigError, DataError, ModelError, require
-from dabai.speech.intent import Hearing, IntentGrammar, decide_spoken, load_grammar
+from dabai.speech.intent import Hearing, IntentGrammar, decide_spoken, echoes_prompt, load_grammar
 from dabai.speech.pinyin import han_chars
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class Transcript:
     unsure_probability: float | None = None
     # sound-alike matches checked against the audio (SoundCheck.to_dict: phrase, heard, said, ratios, verdict …)
     sound_checks: list[dict] = field(default_factory=list)
+    # the decode with the prompt and hotwords gave back only them (Whisper's echo), so ``text`` is the decode of
+    # the same audio without them (session 16); False: the ordinary decode
+    decoded_without_prompt: bool = False
 
     @property
     def rtf(self) -> float:
@@ -86,6 +89,7 @@ class Transcript:
             "phrase": self.phrase, "duration_s": round(self.duration_s, 3), "asr_seconds": round(self.asr_seconds, 3),
             "asr_logprob": self.asr_logprob, "scores": self.scores, "heard_intent": self.heard_intent,
             "unsure_probability": self.unsure_probability, "sound_checks": self.sound_checks,
+            "decoded_without_prompt": self.decoded_without_prompt,
         }
 
 
@@ -142,14 +146,22 @@ class Recognizer:
         start = time.perf_counter()
         audio = resample(audio, RATE) if audio.rate != RATE else audio
         text, logprob = self.recognize_text(audio)
+        heard_by = self
+        if (self.prompt or self.hotwords) and echoes_prompt(text, self.prompt, self.hotwords):
+            # Whisper read its prompt back instead of the speech (大白，小区，二维码以下是普通话的句子。 for a clear
+            # 大白，我住二十栋，忘带门卡了，请放我进去): decode the same audio once more without prompt and hotwords
+            plain = self.with_options(prompt="", hotwords="")
+            again, again_logprob = plain.recognize_text(audio)
+            if again and not echoes_prompt(again, self.prompt, self.hotwords):
+                text, logprob, heard_by = again, again_logprob, plain
         # what the audio says of other texts: encoded only when a sound-alike match or an unsure sound is checked;
         # a transcript that is only the prompt's echo is nothing heard, and has nothing to check
-        spoken = decide_spoken(text, self.grammar, self.hearing(audio), self.prompt, self.hotwords)
+        spoken = decide_spoken(text, self.grammar, heard_by.hearing(audio), self.prompt, self.hotwords)
         match, heard = spoken.match, spoken.heard
         elapsed = time.perf_counter() - start
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
                           elapsed, logprob, match.scores, heard.intent, spoken.unsure,
-                          [c.to_dict() for c in heard.checks])
+                          [c.to_dict() for c in heard.checks], heard_by is not self)
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""
