@@ -276,7 +276,8 @@ def _listen(recognizer, path: Path) -> tuple[str, Hearing]:
 
     audio = read_audio(path)
     audio = resample(audio, RATE) if audio.rate != RATE else audio
-    return recognizer.recognize_text(audio)[0], recognizer.hearing(audio)
+    text, _, heard_by = recognizer.listen(audio)  # an echo of the prompt decoded again without it, as the gate does
+    return text, heard_by.hearing(audio)
 
 
 def _score(preds: list[str], clips: list[Clip]) -> Score:

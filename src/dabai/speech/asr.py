@@ -145,15 +145,7 @@ class Recognizer:
                             "(split it, or raise ASROptions.max_seconds / --max-seconds)", file or "<audio>")
         start = time.perf_counter()
         audio = resample(audio, RATE) if audio.rate != RATE else audio
-        text, logprob = self.recognize_text(audio)
-        heard_by = self
-        if (self.prompt or self.hotwords) and echoes_prompt(text, self.prompt, self.hotwords):
-            # Whisper read its prompt back instead of the speech (大白，小区，二维码以下是普通话的句子。 for a clear
-            # 大白，我住二十栋，忘带门卡了，请放我进去): decode the same audio once more without prompt and hotwords
-            plain = self.with_options(prompt="", hotwords="")
-            again, again_logprob = plain.recognize_text(audio)
-            if again and not echoes_prompt(again, self.prompt, self.hotwords):
-                text, logprob, heard_by = again, again_logprob, plain
+        text, logprob, heard_by = self.listen(audio)
         # what the audio says of other texts: encoded only when a sound-alike match or an unsure sound is checked;
         # a transcript that is only the prompt's echo is nothing heard, and has nothing to check
         spoken = decide_spoken(text, self.grammar, heard_by.hearing(audio), self.prompt, self.hotwords)
@@ -162,6 +154,20 @@ class Recognizer:
         return Transcript(text, match.intent, match.confidence, audio.duration_s, file, match.phrase,
                           elapsed, logprob, match.scores, heard.intent, spoken.unsure,
                           [c.to_dict() for c in heard.checks], heard_by is not self)
+
+    def listen(self, audio: Audio) -> tuple[str, float | None, Recognizer]:
+        """(text, mean log-probability, the recognizer that decoded it) of 16 kHz audio. A decode that gives back
+        only the prompt and hotwords (Whisper's echo: 大白，小区，二维码以下是普通话的句子。 for a clear
+        大白，我住二十栋，忘带门卡了，请放我进去) is decoded once more without them, and that decode is taken when it
+        is no echo; the recognizer returned is then the one without prompt, whose hearing asks the audio the same
+        way."""
+        text, logprob = self.recognize_text(audio)
+        if (self.prompt or self.hotwords) and echoes_prompt(text, self.prompt, self.hotwords):
+            plain = self.with_options(prompt="", hotwords="")
+            again, again_logprob = plain.recognize_text(audio)
+            if again and not echoes_prompt(again, self.prompt, self.hotwords):
+                return again, again_logprob, plain
+        return text, logprob, self
 
     def recognize_text(self, audio: Audio) -> tuple[str, float | None]:
         """Simplified-Chinese text of 16 kHz audio and its mean log-probability."""

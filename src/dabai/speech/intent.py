@@ -547,7 +547,6 @@ class _Guards:
             if negated[i] and fuzzy(heard[i - 1]) == fuzzy(heard[i + 1]):
                 negated[i] = False
         self.negated = negated
-        self.negators = {s for w in grammar.negators for s in w}
         self.leads = [negated[i] and i + 1 < len(heard) and heard[i + 1] in grammar.coverbs
                       for i in range(len(heard))]  # a negator leading a coverb: 别给…
         asking = [False] * len(heard)  # syllables of a question or other-time word (within one clause)
@@ -602,7 +601,6 @@ class _Guards:
             return True
         hi = len(self.clause) - self.clause[::-1].index(clause)
         return any(self.asking[lo:hi])
-
 
     def _someone_else(self, phrase: Phrase, start: int, end: int) -> bool:
         """Whether a phrase with 我 was heard without it, another person (他, 你 …) in its place or right before
