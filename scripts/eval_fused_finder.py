@@ -24,34 +24,40 @@ from dabai.runtime.preprocess import letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
 from dabai.runtime.ultraface import ultraface_outputs
 
-if len(sys.argv) < 5 or sys.argv[3] not in ("ours", "uf", "fused"):
-    sys.exit("usage: eval_fused_finder.py ULTRAFACE.onnx CHECKER.json ours|uf|fused DATA_DIR [DATA_DIR ...]")
-uf_path, manifest, mode, *data = sys.argv[1:]
-det = Detector.load(manifest, threads=1)
-checker = det.checker.with_options(classifier_weight=1.0)
-sess = onnx_session(Path(uf_path), 1, what="finder")
-name = sess.get_inputs()[0].name
-_, _, H, W = sess.get_inputs()[0].shape
-classes = det.classes
-ds = read_eval_data(data)
-dets = {}
-for im in ds.images:
-    rgb = load_image_rgb(im.path)
-    canvas, lb = letterbox(rgb, det.input_size)
-    boxes, scores = det.backend(to_tensor_layout([canvas]))
-    ours, our_scores = checker.candidates(det.backend, rgb, boxes[0], scores[0], lb, det.input_size)
-    sc, bx = ultraface_outputs(sess, name, rgb, (H, W))
-    face = np.clip(sc[:, 1] + sc[:, 2], 0, 1)
-    a = 1 - (1 - face) ** (1 / 3)  # three equal class scores whose noisy-or is P(face)
-    uf_scores = np.stack([a, a, a], 1).astype(np.float32)
-    if mode == "ours":
-        fb, fs = ours, our_scores
-    elif mode == "uf":
-        fb, fs = bx.astype(np.float32), uf_scores
-    else:
-        fb, fs = np.concatenate([ours, bx.astype(np.float32)]), np.concatenate([our_scores, uf_scores])
-    fboxes, fscores = checker.judge(rgb, fb, fs)
-    out = [Detection(tuple(float(v) for v in b), float(s[c]), classes[c]) for b, s in zip(fboxes, fscores) for c in range(3)]
-    dets[im.name] = sorted(out, key=lambda d: -d.score)[:100]
-print(mode)
-print(score_by_source(ds, dets, list(classes)).render())
+
+def main() -> None:
+    if len(sys.argv) < 5 or sys.argv[3] not in ("ours", "uf", "fused"):
+        sys.exit("usage: eval_fused_finder.py ULTRAFACE.onnx CHECKER.json ours|uf|fused DATA_DIR [DATA_DIR ...]")
+    uf_path, manifest, mode, *data = sys.argv[1:]
+    det = Detector.load(manifest, threads=1)
+    checker = det.checker.with_options(classifier_weight=1.0)
+    sess = onnx_session(Path(uf_path), 1, what="finder")
+    name = sess.get_inputs()[0].name
+    _, _, H, W = sess.get_inputs()[0].shape
+    classes = det.classes
+    ds = read_eval_data(data)
+    dets = {}
+    for im in ds.images:
+        rgb = load_image_rgb(im.path)
+        canvas, lb = letterbox(rgb, det.input_size)
+        boxes, scores = det.backend(to_tensor_layout([canvas]))
+        ours, our_scores = checker.candidates(det.backend, rgb, boxes[0], scores[0], lb, det.input_size)
+        sc, bx = ultraface_outputs(sess, name, rgb, (H, W))
+        face = np.clip(sc[:, 1] + sc[:, 2], 0, 1)
+        a = 1 - (1 - face) ** (1 / 3)  # three equal class scores whose noisy-or is P(face)
+        uf_scores = np.stack([a, a, a], 1).astype(np.float32)
+        if mode == "ours":
+            fb, fs = ours, our_scores
+        elif mode == "uf":
+            fb, fs = bx.astype(np.float32), uf_scores
+        else:
+            fb, fs = np.concatenate([ours, bx.astype(np.float32)]), np.concatenate([our_scores, uf_scores])
+        fboxes, fscores = checker.judge(rgb, fb, fs)
+        out = [Detection(tuple(float(v) for v in b), float(s[c]), classes[c]) for b, s in zip(fboxes, fscores) for c in range(3)]
+        dets[im.name] = sorted(out, key=lambda d: -d.score)[:100]
+    print(mode)
+    print(score_by_source(ds, dets, list(classes)).render())
+
+
+if __name__ == "__main__":
+    main()
