@@ -7,6 +7,7 @@ the three views of `dabai eval`:
 
     python scripts/eval_fused_finder.py ../shared/weights/ultraface-rfb-640-masked-face.onnx \
         src/dabai/assets/models/mask_checker.json fused data/splits/*/test      # or: ours, uf
+    # compare: ours and fused on the same images, then a paired bootstrap of 3-class mAP@0.5 (fused - ours)
 
 Results: docs/detector.md, "Session 16".
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from dabai.core.images import load_image_rgb
 from dabai.eval.api import read_eval_data
+from dabai.eval.compare import compare_detections
 from dabai.eval.views import score_by_source
 from dabai.runtime.backends import onnx_session
 from dabai.runtime.detector import Detector
@@ -26,8 +28,8 @@ from dabai.runtime.ultraface import ultraface_outputs
 
 
 def main() -> None:
-    if len(sys.argv) < 5 or sys.argv[3] not in ("ours", "uf", "fused"):
-        sys.exit("usage: eval_fused_finder.py ULTRAFACE.onnx CHECKER.json ours|uf|fused DATA_DIR [DATA_DIR ...]")
+    if len(sys.argv) < 5 or sys.argv[3] not in ("ours", "uf", "fused", "compare"):
+        sys.exit("usage: eval_fused_finder.py ULTRAFACE.onnx CHECKER.json ours|uf|fused|compare DATA_DIR [DATA_DIR ...]")
     uf_path, manifest, mode, *data = sys.argv[1:]
     det = Detector.load(manifest, threads=1)
     checker = det.checker.with_options(classifier_weight=1.0)
@@ -36,7 +38,8 @@ def main() -> None:
     _, _, H, W = sess.get_inputs()[0].shape
     classes = det.classes
     ds = read_eval_data(data)
-    dets = {}
+    modes = ("ours", "fused") if mode == "compare" else (mode,)
+    found = {m: {} for m in modes}
     for im in ds.images:
         rgb = load_image_rgb(im.path)
         canvas, lb = letterbox(rgb, det.input_size)
@@ -46,17 +49,24 @@ def main() -> None:
         face = np.clip(sc[:, 1] + sc[:, 2], 0, 1)
         a = 1 - (1 - face) ** (1 / 3)  # three equal class scores whose noisy-or is P(face)
         uf_scores = np.stack([a, a, a], 1).astype(np.float32)
-        if mode == "ours":
-            fb, fs = ours, our_scores
-        elif mode == "uf":
-            fb, fs = bx.astype(np.float32), uf_scores
-        else:
-            fb, fs = np.concatenate([ours, bx.astype(np.float32)]), np.concatenate([our_scores, uf_scores])
-        fboxes, fscores = checker.judge(rgb, fb, fs)
-        out = [Detection(tuple(float(v) for v in b), float(s[c]), classes[c]) for b, s in zip(fboxes, fscores) for c in range(3)]
-        dets[im.name] = sorted(out, key=lambda d: -d.score)[:100]
-    print(mode)
-    print(score_by_source(ds, dets, list(classes)).render())
+        for m in modes:
+            if m == "ours":
+                fb, fs = ours, our_scores
+            elif m == "uf":
+                fb, fs = bx.astype(np.float32), uf_scores
+            else:
+                fb, fs = np.concatenate([ours, bx.astype(np.float32)]), np.concatenate([our_scores, uf_scores])
+            fboxes, fscores = checker.judge(rgb, fb, fs)
+            out = [Detection(tuple(float(v) for v in b), float(s[c]), classes[c])
+                   for b, s in zip(fboxes, fscores) for c in range(len(classes))]
+            found[m][im.name] = sorted(out, key=lambda d: -d.score)[:100]
+    for m in modes:
+        print(m)
+        print(score_by_source(ds, found[m], list(classes)).render())
+    if mode == "compare":
+        c = compare_detections(ds, found["ours"], found["fused"], list(classes))
+        print(f"fused - ours, 3-class mAP@0.5: {c.diff:+.4f}, 95% [{c.ci_low:+.4f}, {c.ci_high:+.4f}] over "
+              f"{c.resamples} resamples of the images")
 
 
 if __name__ == "__main__":
