@@ -274,3 +274,60 @@ def test_flip_is_a_checker_option_and_a_share(parts, tmp_path):
     manifest.write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="'flip' must be from 0 to 1"):
         Detector.load(manifest)
+
+
+def _face_photo(face_mask_dir, tmp_path):
+    """A real photo with a face that fills much of the frame: the largest labelled face of the first image,
+    cropped with context (the shared CC0 face-mask set)."""
+    from dabai.data.formats import voc
+
+    ds = voc.read(face_mask_dir)
+    im = max(ds.images[:20], key=lambda r: max(((b.x2 - b.x1) * (b.y2 - b.y1) for b in r.boxes), default=0))
+    box = max(im.boxes, key=lambda b: (b.x2 - b.x1) * (b.y2 - b.y1))
+    bgr = cv2.imread(str(im.path))
+    side = int(3 * max(box.x2 - box.x1, box.y2 - box.y1))
+    cx, cy = int((box.x1 + box.x2) / 2), int((box.y1 + box.y2) / 2)
+    crop = bgr[max(cy - side // 2, 0):cy + side // 2, max(cx - side // 2, 0):cx + side // 2]
+    path = tmp_path / "face.jpg"
+    cv2.imwrite(str(path), cv2.resize(crop, (320, 320)))
+    return path
+
+
+def test_a_face_finder_s_faces_join_stage_one_s(parts, weights_dir, face_mask_dir, tmp_path):
+    """Session 16: a face-pretrained UltraFace named by the manifest (`face_finder`) adds its faces to the
+    detector's before stage 2; its file is copied, recorded by sha256 and checked on load."""
+    _, det_path, clf_path, _ = parts
+    finder = weights_dir / "ultraface-rfb-640-masked-face.onnx"
+    if not finder.is_file():
+        pytest.skip(f"needs {finder}")
+    opts = CheckerOptions(classifier_weight=1.0, min_face_score=0.3, tiles=1)
+    plain = Detector.load(build_checker(det_path, clf_path, tmp_path / "a" / "c.json", opts), threads=1)
+    manifest = build_checker(det_path, clf_path, tmp_path / "b" / "c.json", opts, face_finder=finder)
+    doc = json.loads(manifest.read_text())
+    assert doc["face_finder"] == finder.name and set(doc["sha256"]) == {"detector", "classifier", "face_finder"}
+    fused = Detector.load(manifest, threads=1)
+    assert fused.checker.face_finder is not None and fused.with_options(conf=0.1).checker.face_finder is not None
+    photo = _face_photo(face_mask_dir, tmp_path)
+    # the untrained detector finds nothing sure; the finder finds the face, and stage 2 gives it three classes
+    plain_faces = {d.bbox for d in plain.with_options(conf=0.3)(photo)}
+    fused_dets = fused.with_options(conf=0.05)(photo)
+    faces = {d.bbox for d in fused_dets}
+    assert len(faces - plain_faces) >= 1
+    big = max(faces - plain_faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    assert (big[2] - big[0]) > 40 and {d.label for d in fused_dets if d.bbox == big} <= set(SAMPLE_CLASSES)
+    with open(manifest.parent / finder.name, "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        Detector.load(manifest)
+
+
+def test_a_face_finder_must_be_an_ultraface_file(parts, tmp_path):
+    _, det_path, clf_path, _ = parts
+    manifest = build_checker(det_path, clf_path, tmp_path / "c.json", face_finder=clf_path)  # a classifier
+    with pytest.raises(ModelError, match="not an UltraFace face finder"):
+        Detector.load(manifest)
+    doc = json.loads(manifest.read_text())
+    doc["face_finder"] = 3
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match="'face_finder' must name"):
+        Detector.load(manifest)

@@ -30,14 +30,17 @@ def spec_digest(path: str | Path) -> str:
 
 def build_checker(detector: str | Path, classifier: str | Path, out: str | Path,
                   options: CheckerOptions | None = None, provenance: dict | None = None,
-                  names: tuple[str, str] | None = None) -> Path:
-    """Copy both models next to ``out`` (a .json path) and write the manifest; returns ``out``."""
+                  names: tuple[str, str] | None = None, face_finder: str | Path | None = None) -> Path:
+    """Copy both models (and ``face_finder``, an UltraFace ONNX whose faces join stage 1's) next to ``out`` (a
+    .json path) and write the manifest; returns ``out``."""
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise ModelError(f"{out}: a checker manifest is a .json file")
     out.parent.mkdir(parents=True, exist_ok=True)
     det_name, cls_name = names or (Path(detector).name, Path(classifier).name)
     files = {"detector": (Path(detector), det_name), "classifier": (Path(classifier), cls_name)}
+    if face_finder is not None:
+        files["face_finder"] = (Path(face_finder), Path(face_finder).name)
     for key, (src, name) in files.items():
         if not src.is_file():
             raise ModelError(f"{key} not found: {src}")
@@ -45,6 +48,7 @@ def build_checker(detector: str | Path, classifier: str | Path, out: str | Path,
         if src.resolve() != target.resolve():
             shutil.copyfile(src, target)
     doc = {"format": MANIFEST_FORMAT, "detector": det_name, "classifier": cls_name,
+           **({"face_finder": files["face_finder"][1]} if face_finder is not None else {}),
            **asdict(options or CheckerOptions()),
            "sha256": {key: sha256_file(out.parent / name) for key, (_, name) in files.items()},
            "provenance": provenance or {}}

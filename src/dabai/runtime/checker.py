@@ -8,6 +8,7 @@ A checker is a small JSON manifest beside its two ONNX files::
      "classifier_weight": 0.8,                # class scores = face score x (w * classifier + (1-w) * detector)
      "max_faces": 50, "min_face_score": 0.01, "face_iou": 0.5,
      "box_refine": 1.0,                       # share of the classifier's box head in each face's box (optional)
+     "face_finder": "ultraface.onnx",         # optional: a face-pretrained UltraFace whose faces join stage 1's
      "provenance": {...}}
 
 ``Detector.load("mask_checker.json")`` runs both through the one predictor path (predict, eval, serve,
@@ -30,6 +31,7 @@ from dabai.core.errors import ModelError
 from dabai.runtime.preprocess import Letterbox, to_source
 from dabai.runtime.refine import CropClassifier, boxes_from_unit
 from dabai.runtime.tiles import small_unsure_faces, tile_faces, tile_windows, windows_holding
+from dabai.runtime.ultraface import FaceFinder
 
 MANIFEST_FORMAT = "dabai-checker/1"
 
@@ -70,12 +72,14 @@ def face_scores(scores: np.ndarray) -> np.ndarray:
 
 
 class Checker:
-    def __init__(self, classifier: CropClassifier, options: CheckerOptions | None = None):
+    def __init__(self, classifier: CropClassifier, options: CheckerOptions | None = None,
+                 face_finder: FaceFinder | None = None):
         self.classifier = classifier
         self.options = options or CheckerOptions()
+        self.face_finder = face_finder  # a second, face-pretrained finder whose faces join stage 1's (or None)
 
     def with_options(self, **changes) -> Checker:
-        return Checker(self.classifier, replace(self.options, **changes))
+        return Checker(self.classifier, replace(self.options, **changes), self.face_finder)
 
     def candidates(self, backend, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray, lb: Letterbox,
                    input_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +96,9 @@ class Checker:
                 windows = windows_holding(windows, src[unsure])
             tb, ts = tile_faces(backend, image_rgb, windows, input_size)
             src, scores = np.concatenate([src, tb]), np.concatenate([scores, ts])
+        if self.face_finder is not None:  # the second finder's faces, for stage 2 to judge with the rest
+            fb, fs = self.face_finder(image_rgb, scores.shape[1])
+            src, scores = np.concatenate([src, fb]), np.concatenate([scores, fs])
         return src.astype(np.float32), scores
 
     def judge(self, image_rgb: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
@@ -148,6 +155,8 @@ def read_manifest(path: str | Path) -> dict:
     for key in ("detector", "classifier"):
         if not isinstance(doc.get(key), str):
             raise ModelError(f"{path}: key {key!r} must name the {key}'s ONNX file (relative to the manifest)")
+    if "face_finder" in doc and not isinstance(doc["face_finder"], str):
+        raise ModelError(f"{path}: key 'face_finder' must name an UltraFace ONNX file (relative to the manifest)")
     return doc
 
 
@@ -183,7 +192,7 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
 
     path = Path(path)
     doc = read_manifest(path)
-    files = {key: path.parent / doc[key] for key in ("detector", "classifier")}
+    files = {key: path.parent / doc[key] for key in ("detector", "classifier", "face_finder") if key in doc}
     for key, file in files.items():
         if not file.is_file():
             raise ModelError(f"{path}: its {key} {file} is missing")
@@ -192,7 +201,8 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
             raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
     backend = OnnxBackend(files["detector"], threads)
     classifier = CropClassifier(files["classifier"], threads)
+    finder = FaceFinder(files["face_finder"], threads) if "face_finder" in files else None
     if classifier.classes != backend.info.classes:
         raise ModelError(f"{path}: the classifier's classes {classifier.classes} differ from the detector's "
                          f"{backend.info.classes}")
-    return backend, Checker(classifier, checker_options(doc, path))
+    return backend, Checker(classifier, checker_options(doc, path), finder)
