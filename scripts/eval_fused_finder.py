@@ -20,11 +20,10 @@ from dabai.core.images import load_image_rgb
 from dabai.eval.api import read_eval_data
 from dabai.eval.compare import compare_detections
 from dabai.eval.views import score_by_source
-from dabai.runtime.backends import onnx_session
 from dabai.runtime.detector import Detector
 from dabai.runtime.preprocess import letterbox, to_tensor_layout
 from dabai.runtime.types import Detection
-from dabai.runtime.ultraface import ultraface_outputs
+from dabai.runtime.ultraface import FaceFinder
 
 
 def main() -> None:
@@ -33,9 +32,7 @@ def main() -> None:
     uf_path, manifest, mode, *data = sys.argv[1:]
     det = Detector.load(manifest, threads=1)
     checker = det.checker.with_options(classifier_weight=1.0)
-    sess = onnx_session(Path(uf_path), 1, what="finder")
-    name = sess.get_inputs()[0].name
-    _, _, H, W = sess.get_inputs()[0].shape
+    finder = FaceFinder(Path(uf_path), 1)  # the runtime's second finder (manifest key face_finder)
     classes = det.classes
     ds = read_eval_data(data)
     modes = ("ours", "fused") if mode == "compare" else (mode,)
@@ -45,17 +42,14 @@ def main() -> None:
         canvas, lb = letterbox(rgb, det.input_size)
         boxes, scores = det.backend(to_tensor_layout([canvas]))
         ours, our_scores = checker.candidates(det.backend, rgb, boxes[0], scores[0], lb, det.input_size)
-        sc, bx = ultraface_outputs(sess, name, rgb, (H, W))
-        face = np.clip(sc[:, 1] + sc[:, 2], 0, 1)
-        a = 1 - (1 - face) ** (1 / 3)  # three equal class scores whose noisy-or is P(face)
-        uf_scores = np.stack([a, a, a], 1).astype(np.float32)
+        bx, uf_scores = finder(rgb, len(classes))
         for m in modes:
             if m == "ours":
                 fb, fs = ours, our_scores
             elif m == "uf":
-                fb, fs = bx.astype(np.float32), uf_scores
+                fb, fs = bx, uf_scores
             else:
-                fb, fs = np.concatenate([ours, bx.astype(np.float32)]), np.concatenate([our_scores, uf_scores])
+                fb, fs = np.concatenate([ours, bx]), np.concatenate([our_scores, uf_scores])
             fboxes, fscores = checker.judge(rgb, fb, fs)
             out = [Detection(tuple(float(v) for v in b), float(s[c]), classes[c])
                    for b, s in zip(fboxes, fscores) for c in range(len(classes))]

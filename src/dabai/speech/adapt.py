@@ -270,12 +270,10 @@ def _learn_phrases(texts: list[str], hearings: list[Hearing | None] | None, clip
 
 def _listen(recognizer, path: Path) -> tuple[str, Hearing]:
     """What the gate's ASR writes for a clip, and the clip's audio to check texts against."""
-    from dabai.audio.dsp import resample
     from dabai.audio.io import read_audio
     from dabai.speech.asr import RATE
 
-    audio = read_audio(path)
-    audio = resample(audio, RATE) if audio.rate != RATE else audio
+    audio = read_audio(path, RATE)
     text, _, heard_by = recognizer.listen(audio)  # an echo of the prompt decoded again without it, as the gate does
     return text, heard_by.hearing(audio)
 
