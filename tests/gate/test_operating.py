@@ -129,3 +129,20 @@ def test_cli_with_the_shipped_model(tmp_path, capsys):
     rates = np.array([[p["false_admit"], p["false_refuse"]] for p in report["curve"]])
     assert (np.diff(rates[:, 0]) <= 0).all() and (np.diff(rates[:, 1]) >= 0).all()
     assert main(["eval", "--data", str(tmp_path / "voc"), "--write-gate-config", str(gate)]) == 2
+
+
+def test_cli_runs_the_checker_as_the_gate_does(tmp_path, monkeypatch):
+    """The gate loads the checker without its second look at crowds (gate/check.load_detector); the
+    thresholds --operating-points recommends must come from that same checker (session 17: the CLI ran the
+    second look, 58 against 67 unseen masked faces on face-mask + ilc2021 val)."""
+    import dabai.gate.operating as operating
+
+    seen = {}
+
+    def capture(detector, *args, **kwargs):
+        seen["second_look"] = detector.second_look
+        raise DataError("captured")
+
+    monkeypatch.setattr(operating, "operating_points", capture)
+    assert main(["eval", "--data", str(tmp_path), "--operating-points"]) != 0
+    assert seen == {"second_look": False}

@@ -182,7 +182,8 @@ def run_operating_points(args) -> int:
     source = args.gate_config or (args.write_gate_config if args.write_gate_config
                                   and Path(args.write_gate_config).expanduser().is_file() else None)
     rules = load_gate_config(Path(source).expanduser()).mask if source else None
-    detector = Detector.load(args.model, threads=args.threads or None)  # conf and NMS as the gate loads it
+    # conf, NMS and no second look at crowds: as the gate loads it (gate/check.load_detector)
+    detector = Detector.load(args.model, threads=args.threads or None, second_look=False)
     points = operating_points(detector, args.data, args.data_format, rules, args.max_false_admit, args.batch,
                               progress=not args.json, detections_file=args.detections,
                               model_ref=args.model or default_model_path(), workers=workers_of(args), cache=args.cache)
