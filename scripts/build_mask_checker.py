@@ -3,11 +3,15 @@
     python scripts/build_mask_checker.py \
         --detector runs/train/mask-detector/last.onnx --classifier runs/train/mask-classifier/classifier.onnx \
         --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
-        --classifier-weight 0.75 --tiles 2 --tile-trigger 0.3 --tile-where unsure --out src/dabai/assets/models
+        --classifier-weight 1.0 --tiles 2 --tile-trigger 0.3 --tile-where unsure --flip 0.5 \
+        --face-finder src/dabai/assets/models/ultraface-rfb-640-masked-face.onnx --out src/dabai/assets/models
 
 Writes mask_checker.json (FP32: mask_detector.onnx + mask_classifier.onnx) and mask_checker.int8.json
 (the detector quantised by `dabai export --precision int8` with its parity gate, the classifier quantised
 statically on face crops of --calib), each manifest carrying the sha256 of its parts and the provenance.
+--face-finder names a face-pretrained UltraFace ONNX whose faces join stage 1's before stage 2
+(runtime/ultraface.py); it runs in FP32 in both manifests (an INT8 UltraFace ran slower, docs/detector.md,
+session 17).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def main() -> None:
                    help="second look through all tiles, or only those holding a small unsure face")
     p.add_argument("--flip", type=float, default=CheckerOptions.flip,
                    help="share of each face crop's mirror image in the classifier's judgement (0: none; 0.5: averaged)")
+    p.add_argument("--face-finder", metavar="ONNX", help="a face-pretrained UltraFace ONNX as the second finder "
+                   "(manifest key face_finder; its faces join stage 1's before stage 2)")
     p.add_argument("--provenance", help="JSON file merged into the manifests' provenance")
     p.add_argument("--out", required=True)
     args = p.parse_args()
@@ -59,7 +65,8 @@ def main() -> None:
     provenance.setdefault("specs", {name: spec_digest(f"configs/{name}") for name in
                                     ("mask_detector.yaml", "mask_classifier.yaml")})
     fp32 = build_checker(args.detector, args.classifier, out / "mask_checker.json", options,
-                         {**provenance, "precision": "fp32"}, names=("mask_detector.onnx", "mask_classifier.onnx"))
+                         {**provenance, "precision": "fp32"}, names=("mask_detector.onnx", "mask_classifier.onnx"),
+                         face_finder=args.face_finder)
     det_int8 = out / "mask_detector.int8.onnx"
     result = export_model(ExportOptions(model=str(out / "mask_detector.onnx"), out=str(det_int8), precision="int8",
                                        calib=args.calib[0], parity_data=args.parity_data))
@@ -68,7 +75,8 @@ def main() -> None:
     quantize_classifier(out / "mask_classifier.onnx", out / "mask_classifier.int8.onnx",
                         calibration_crops(args.calib, clf))
     int8 = build_checker(det_int8, out / "mask_classifier.int8.onnx", out / "mask_checker.int8.json", options,
-                         {**provenance, "precision": "int8", "from": json.loads(fp32.read_text())["sha256"]})
+                         {**provenance, "precision": "int8", "from": json.loads(fp32.read_text())["sha256"]},
+                         face_finder=args.face_finder)
     print(f"wrote {fp32} and {int8}")
 
 

@@ -31,8 +31,11 @@ CASES = [
     ("no mask", "enter", (face("without_mask", 0.9),), VALID, False, ("no_mask",), "请佩戴口罩"),
     ("mask worn wrong", "enter", (face("mask_weared_incorrect", 0.8),), VALID, False, ("mask_incorrect",),
      "请正确佩戴口罩"),
-    ("mask unsure", "enter", (face("with_mask", 0.4),), VALID, False, ("mask_uncertain",), "请正确佩戴口罩"),
-    ("mask at threshold", "enter", (face("with_mask", 0.5),), VALID, True, (), None),
+    ("mask unsure", "enter", (face("with_mask", (CFG.mask.min_face_score + CFG.mask.with_mask) / 2),), VALID, False,
+     ("mask_uncertain",), "请正确佩戴口罩"),
+    ("mask at threshold", "enter", (face("with_mask", CFG.mask.with_mask),), VALID, True, (), None),
+    ("mask just under threshold", "enter", (face("with_mask", CFG.mask.with_mask - 0.01),), VALID, False,
+     ("mask_uncertain",), "请正确佩戴口罩"),
     ("no face", "enter", (), VALID, False, ("no_face",), "请正对摄像头"),
     ("noise only", "enter", (face("with_mask", 0.1),), VALID, False, ("no_face",), None),
     ("expired", "enter", MASKED, pc("expired"), False, ("pass_expired",), "二维码已过期，请更新通行码"),
@@ -74,9 +77,9 @@ CASES = [
     ("two close, both masked", "enter", (face("with_mask", 0.9, x=50), face("with_mask", 0.8, x=300, w=140)),
      VALID, True, (), None),
     # one face scored for two classes (per-class NMS keeps both boxes): the face takes its best label
-    ("one face, two labels: unmasked wins", "enter", (face("without_mask", 0.45), face("with_mask", 0.42, x=306)),
+    ("one face, two labels: unmasked wins", "enter", (face("without_mask", 0.58), face("with_mask", 0.55, x=306)),
      VALID, False, ("no_mask",), "请佩戴口罩"),
-    ("one face, two labels: masked wins", "enter", (face("with_mask", 0.8), face("without_mask", 0.42, x=294)),
+    ("one face, two labels: masked wins", "enter", (face("with_mask", 0.8), face("without_mask", 0.55, x=294)),
      VALID, True, (), None),
 ]
 

@@ -39,7 +39,7 @@ def planted() -> tuple[Dataset, dict[str, list[Detection]]]:
 
 def test_rates_follow_the_gate_rules():
     ds, dets = planted()
-    rules = MaskRules()  # min_face_score 0.40, min_face_px 20
+    rules = MaskRules(min_face_score=0.4)  # and min_face_px 20
     outcomes, skipped = gate_faces(ds, dets, rules)
     assert skipped == 1 and len(outcomes) == 8
     # the face the gate sees on box 6 is the without_mask one (one label per face, best score)

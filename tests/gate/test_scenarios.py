@@ -17,6 +17,7 @@ import pytest
 
 from dabai.gate import payload as codec
 from dabai.gate.check import GateChecker
+from dabai.gate.config import MaskRules
 from dabai.gate.events import query_events
 from dabai.gate.passes import consume, issue_pass, revoke_pass, verify_text
 from dabai.gate.residents import add_resident, remove_resident
@@ -27,7 +28,8 @@ MASK_STATES = {
     # name: (faces, expected mask reason or None)
     "masked": ([face("with_mask", 0.93)], None),
     "masked_pair": ([face("with_mask", 0.9, x=60), face("with_mask", 0.8, x=330, w=140)], None),
-    "masked_low_score": ([face("with_mask", 0.45)], "mask_uncertain"),  # above min_face_score 0.4, below 0.5
+    # a face, but a with_mask score between min_face_score and the admit threshold
+    "masked_low_score": ([face("with_mask", (MaskRules().min_face_score + MaskRules().with_mask) / 2)], "mask_uncertain"),
     "no_mask": ([face("without_mask", 0.9)], "no_mask"),
     "worn_wrong": ([face("mask_weared_incorrect", 0.85)], "mask_incorrect"),
     "pair_one_bare": ([face("with_mask", 0.9, x=60), face("without_mask", 0.7, x=330, w=140)], "no_mask"),

@@ -18,7 +18,7 @@ from .helpers import make_photos, mining_pool, write
 CLASSES = ("with_mask", "without_mask", "mask_weared_incorrect")
 
 
-def face(x=100, presence=0.65, **shares):
+def face(x=100, presence=0.85, **shares):
     shares = shares or {"with_mask": 1.0}
     return Face((x, 100, x + 80, 200), {c: presence * shares.get(c, 0.0) for c in CLASSES})
 
@@ -31,7 +31,8 @@ def test_frame_signals():
     assert frame_signals([face(presence=0.25)], None, None, opts)["low_confidence"] == 0.0  # background noise
     torn = face(with_mask=0.5, mask_weared_incorrect=0.5)
     assert frame_signals([torn], None, None, opts)["low_confidence"] == 1.0  # a coin toss between classes
-    assert frame_signals([face(presence=0.51)], None, None, opts)["near_threshold"] == pytest.approx(0.9)
+    near = face(presence=opts.with_mask + 0.01)  # with_mask 0.01 over the gate's threshold
+    assert frame_signals([near], None, None, opts)["near_threshold"] == pytest.approx(0.9)
     assert frame_signals([face()], [face(without_mask=1.0)], None, opts)["int8_disagrees"] == 1.0  # class flips
     assert frame_signals([face()], [], None, opts)["int8_disagrees"] == 1.0  # INT8 misses the face
     extra = np.array([[100, 100, 180, 200, 0.9], [300, 100, 380, 200, 0.9]])

@@ -30,9 +30,12 @@ def test_checker_manifest_names_its_parts_their_hashes_and_provenance(name):
     from dabai.runtime.checker import read_manifest
 
     doc = read_manifest(shipped_model_path(name))
-    for part in ("detector", "classifier"):
+    for part in ("detector", "classifier", "face_finder"):
         assert doc["sha256"][part] == _sha256(ASSETS / doc[part])
     assert doc["provenance"]["sources"] and doc["provenance"]["specs"]
+    # the second finder is third-party (UltraFace, MIT): its licence ships beside it and the provenance names it
+    assert (ASSETS / "LICENSE.ultraface").read_text().startswith("MIT License")
+    assert doc["face_finder"] in doc["provenance"]["face_finder"] and "MIT" in doc["provenance"]["face_finder"]
     assert doc["detector"] == SHIPPED_MODELS[f"detector-{name}"]
 
 

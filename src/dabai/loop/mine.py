@@ -52,7 +52,7 @@ class MineOptions:
     top: int = 100  # frames to pick
     min_face_score: float = MaskRules.min_face_score  # the gate's: a face below this is not counted
     with_mask: float = MaskRules.with_mask  # the gate's admit threshold on the with_mask score
-    sure: float = 0.6  # a face scoring this or more is one the checker is sure of (its clear faces score ~0.6)
+    sure: float = 0.6  # a face scoring this or more is one the checker is sure of (its clear faces score 0.6 or more)
     near: float = 0.1  # a with_mask score within this of the threshold is "near" it
     look_alike: int = NEAR_DUPLICATE_DISTANCE  # hash bits at or below which two frames show the same thing
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIGNALS, 1.0))
