@@ -71,6 +71,12 @@ class GrammarSpec:
     # how much a syllable nothing explains weighs when it is in another clause than the request's (1: as much
     # as in the request's own clause, the rule before session 15)
     other_clauses_weight: float = 1.0
+    # Intents whose phrases are requests (让我进去, 把门开一下): such a phrase heard as written (no sound cost) that
+    # closes the turn (nothing unexplained after it) and falls short of the threshold is the turn's point, and
+    # what comes before it in its clause weighs other_clauses_weight too, as the speaker's context whose comma
+    # Whisper dropped (it drops about three in four: 大白帮个忙我手里提着东西把门开一下). Not statements (我是来送快递的
+    # closes 门口那个人说他是来送快递的 too). Empty: the rule before session 17.
+    closing_request: list[str] = field(default_factory=list)
     asr_prompt: str = DEFAULT_PROMPT  # Whisper initial prompt (neutral; never the expected sentence)
     asr_hotwords: str = ""  # words Whisper should expect (faster-whisper hotwords), e.g. "大白，小区"
     wake_words: list[str] = field(default_factory=list)  # 你好大白 …: explain syllables, never an intent alone
@@ -245,6 +251,9 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 phrases.append(Phrase(name, text, py))
     if spec.negation_window < 0:
         raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
+    unknown = [name for name in spec.closing_request if name not in spec.intents]
+    if unknown:
+        raise ConfigError(f"{source}: closing_request names unknown intent(s) {unknown}; intents: {', '.join(spec.intents)}")
     for key in ("other_clauses_weight", "negator_ratio", "verify_from", "said_ratio", "not_said_ratio"):
         if not 0.0 <= getattr(spec, key) <= 1.0:
             raise ConfigError(f"{source}: {key} must be in [0, 1], got {getattr(spec, key)}")
@@ -456,8 +465,14 @@ def score_intents(text: str, grammar: IntentGrammar,
         covered = [c or start <= j < end for j, c in enumerate(context_cover)]
         _cover_same_intent(grammar, phrase.intent, heard, covered, matches)
         find_exact(grammar.extra, heard, covered)
-        unexplained = guard.unexplained_share(covered, start)
+        unexplained = guard.unexplained_share(covered, start, end)
         conf = score * (1.0 - grammar.spec.coverage_weight * unexplained)
+        # a request heard as written (no sound cost) that closes the turn, short of the bar: its context weighs
+        # as another clause's (closing_request); one already over the bar keeps its confidence, so another
+        # phrase of its intent that explains more is still the one checked (马上 heard 马甘 before 开个门)
+        if conf < grammar.spec.threshold and score >= 1.0 and phrase.intent in grammar.spec.closing_request:
+            context = guard.unexplained_share(covered, start, end, request=True)
+            conf = max(conf, score * (1.0 - grammar.spec.coverage_weight * context))
         if conf > scores[phrase.intent]:
             scores[phrase.intent] = conf
             best[phrase.intent] = phrase.text
@@ -560,13 +575,16 @@ class _Guards:
                     asking[i:i + len(word)] = [True] * len(word)
         self.asking = asking
 
-    def unexplained_share(self, covered: list[bool], start: int) -> float:
-        """The share of the transcript nothing explains, a syllable outside the clause of the phrase starting
-        at ``start`` weighing ``other_clauses_weight`` (what the speaker said around a request: who they are,
-        why they came); without clause marks, every syllable weighs 1."""
+    def unexplained_share(self, covered: list[bool], start: int, end: int, request: bool = False) -> float:
+        """The share of the transcript nothing explains, a syllable outside the clause of the phrase spanning
+        ``start:end`` weighing ``other_clauses_weight`` (what the speaker said around a request: who they are,
+        why they came); without clause marks, every syllable weighs 1. A ``request`` phrase (of an intent in
+        ``closing_request``) that closes the turn, everything after it explained, gives the syllables before it
+        that weight too."""
         other = self.spec.other_clauses_weight
         mine = self.clause[start]
-        weights = [1.0 if c == mine else other for c in self.clause]
+        closes = request and all(covered[end:])
+        weights = [other if c != mine or (closes and j < start) else 1.0 for j, c in enumerate(self.clause)]
         total = sum(weights)
         return sum(w for w, c in zip(weights, covered) if not c) / total if total else 0.0
 
