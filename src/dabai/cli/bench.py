@@ -165,7 +165,7 @@ def add_speech_bench_arguments(p: argparse.ArgumentParser) -> None:
                         "session 16), 's16' (written at the end of session 15; its misses were read in session 16) 's17' "
                         "(written in session 16 before its changes were scored; its misses were read) 's17b' "
                         "(written after that, never tuned on) 's18' (written in session 16; "
-                        "its misses were read) 's18b' (written after that, never tuned on) 's19' (written at the start of session 17; its misses were read) or 's20' (written after that, never tuned on)")
+                        "its misses were read) 's18b' (written after that, never tuned on) 's19' (written at the start of session 17; its misses were read) 's20' (written after that; its misses were read) or 's21' (written after that, never tuned on)")
     h.add_argument("--text", action="store_true",
                    help="decide the set's sentences as text only (no TTS, no ASR): the recogniser on perfect transcripts")
     h.add_argument("--rescore", metavar="FILE", type=Path,
