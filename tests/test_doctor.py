@@ -55,3 +55,31 @@ def test_doctor_warns_about_a_home_others_can_read(tmp_path, monkeypatch):
     os.chmod(home.root, 0o755)
     row = _home_row()
     assert row.status == "failed" and "chmod -R go-rwx" in row.fix
+
+
+def test_shipped_checkers_are_checked_part_by_part(tmp_path, monkeypatch):
+    """Every file a shipped checker manifest names (stage 1, stage 2, the face finder) is present and matches its
+    sha256; a damaged part fails its row, naming the file, with the command that repairs it."""
+    import shutil
+
+    from dabai.doctor import _checker_rows
+    from dabai.runtime import backends
+    from dabai.runtime.checker import PARTS, read_manifest
+
+    rows = _checker_rows()
+    assert [r.item for r in rows] == ["mask checker int8 (default)", "mask checker fp32"]
+    assert all(r.status == OK for r in rows), rows
+    doc = read_manifest(backends.shipped_model_path("int8"))
+    assert "face_finder" in doc and f"sha256 ok: {len(PARTS)}/{len(PARTS)}" in rows[0].detail
+    for part in PARTS:
+        shutil.copyfile(backends.ASSETS / doc[part], tmp_path / doc[part])
+    shutil.copyfile(backends.shipped_model_path("int8"), tmp_path / "m.json")
+    with open(tmp_path / doc["face_finder"], "ab") as f:
+        f.write(b"\0")  # damaged after install
+    monkeypatch.setattr(backends, "shipped_model_path", lambda name: tmp_path / "m.json")
+    damaged = _checker_rows()
+    assert all(r.status == FAILED for r in damaged)
+    assert doc["face_finder"] in damaged[0].detail and "sha256 does not match" in damaged[0].detail
+    assert "reinstall" in damaged[0].fix
+    (tmp_path / "m.json").unlink()
+    assert all(r.status == MISSING for r in _checker_rows())

@@ -31,7 +31,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "serve": frozenset({"core", "runtime"}),
     "loop": frozenset({"core", "data", "runtime", "gate"}),  # mine and label: inference only, never training
     "pipeline": frozenset({"core", "train", "export"}),  # compositions: train, then export
-    "doctor": frozenset({"core", "speech", "gate"}),
+    "doctor": frozenset({"core", "runtime", "speech", "gate"}),  # runtime: the shipped checkers' files
     "cli": frozenset({"core", "data", "audio", "models", "runtime", "eval", "bench", "speech", "export", "train",
                       "gate", "serve", "loop", "pipeline", "doctor"}),
     "__main__": frozenset({"cli"}),

@@ -18,8 +18,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
-from importlib import resources
-from pathlib import Path
 
 from dabai.core.digest import sha256_file
 
@@ -69,7 +67,7 @@ def diagnose(verify: bool = False) -> Report:
     report.rows += _pack_rows(models, verify)
     report.rows += _voice_rows(models)
     report.rows.append(_espeak_row())
-    report.rows.append(_detector_row())
+    report.rows += _checker_rows()
     report.rows.append(_home_row())
     return report
 
@@ -155,13 +153,30 @@ def _espeak_row() -> Row:
     return Row("tools", "espeak-ng", OK, exe, version, "the TTS fallback (only used when Kokoro is missing)")
 
 
-def _detector_row() -> Row:
+def _checker_rows() -> list[Row]:
+    """The shipped mask checkers (``--model int8``, the default, and ``fp32``): every file each manifest names
+    (stage 1, stage 2, the face finder) present and matching its recorded sha256."""
+    from dabai.core.errors import ModelError
+    from dabai.runtime.backends import DEFAULT_MODEL, shipped_model_path
+    from dabai.runtime.checker import manifest_files
 
-    path = Path(str(resources.files("dabai") / "assets" / "models" / "mask_detector.onnx"))
-    if not path.is_file():
-        return Row("gate", "mask detector", MISSING, str(path), None, "the shipped model is not in the package",
-                   "pip install -e . (reinstall the dabai package)")
-    return Row("gate", "mask detector", OK, str(path), None, f"sha256 {sha256_file(path)[:16]}…")
+    rows = []
+    for name in dict.fromkeys((DEFAULT_MODEL, "int8", "fp32")):
+        label = f"mask checker {name}" + (" (default)" if name == DEFAULT_MODEL else "")
+        path = shipped_model_path(name)
+        if not path.is_file():
+            rows.append(Row("gate", label, MISSING, str(path), None, "the shipped model is not in the package",
+                            "pip install -e . (reinstall the dabai package)"))
+            continue
+        try:
+            files = manifest_files(path)
+        except ModelError as exc:
+            rows.append(Row("gate", label, FAILED, str(path), None, str(exc),
+                            "pip install -e . (reinstall the dabai package)"))
+            continue
+        parts = ", ".join(f"{key} {file.name}" for key, file in files.items())
+        rows.append(Row("gate", label, OK, str(path), None, f"sha256 ok: {len(files)}/{len(files)} ({parts})"))
+    return rows
 
 
 def _home_row() -> Row:

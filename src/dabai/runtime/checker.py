@@ -185,6 +185,24 @@ def checker_options(doc: dict, where) -> CheckerOptions:
     return CheckerOptions(**values)
 
 
+PARTS = ("detector", "classifier", "face_finder")  # the files a manifest may name (face_finder optional)
+
+
+def manifest_files(path: str | Path, doc: dict | None = None, verify: bool = True) -> dict[str, Path]:
+    """The files a checker manifest names (``doc``: the manifest as read), each present and, with ``verify``,
+    matching the sha256 the manifest records; a ModelError names the first that is not."""
+    path = Path(path)
+    doc = read_manifest(path) if doc is None else doc
+    files = {key: path.parent / doc[key] for key in PARTS if key in doc}
+    for key, file in files.items():
+        if not file.is_file():
+            raise ModelError(f"{path}: its {key} {file} is missing")
+        expected = (doc.get("sha256") or {}).get(key)
+        if verify and expected and sha256_file(file) != expected:
+            raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
+    return files
+
+
 def load_checker(path: str | Path, threads: int | None = None, verify: bool = True):
     """(detector backend, Checker) of a manifest; the files it names are checked against their sha256
     when the manifest records them."""
@@ -192,13 +210,7 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
 
     path = Path(path)
     doc = read_manifest(path)
-    files = {key: path.parent / doc[key] for key in ("detector", "classifier", "face_finder") if key in doc}
-    for key, file in files.items():
-        if not file.is_file():
-            raise ModelError(f"{path}: its {key} {file} is missing")
-        expected = (doc.get("sha256") or {}).get(key)
-        if verify and expected and sha256_file(file) != expected:
-            raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
+    files = manifest_files(path, doc, verify)
     backend = OnnxBackend(files["detector"], threads)
     classifier = CropClassifier(files["classifier"], threads)
     finder = FaceFinder(files["face_finder"], threads) if "face_finder" in files else None
