@@ -4,7 +4,7 @@
         --detector runs/train/mask-detector/last.onnx --classifier runs/train/mask-classifier/classifier.onnx \
         --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
         --classifier-weight 1.0 --tiles 2 --tile-trigger 0.3 --tile-where unsure --flip 0.5 \
-        --face-finder src/dabai/assets/models/ultraface-rfb-640-masked-face.onnx --out src/dabai/assets/models
+        --face-finder ../shared/weights/ultraface-rfb-640-masked-face.onnx --out src/dabai/assets/models
 
 Writes mask_checker.json (FP32: mask_detector.onnx + mask_classifier.onnx) and mask_checker.int8.json
 (the detector quantised by `dabai export --precision int8` with its parity gate, the classifier quantised

@@ -45,7 +45,7 @@ step build-checker $PY scripts/build_mask_checker.py \
     --detector runs/train/default-detector/last.onnx --classifier runs/train/default-classifier/classifier.onnx \
     --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
     --classifier-weight 1.0 --tiles 2 --tile-trigger 0.3 --tile-where unsure --flip 0.5 \
-    --face-finder src/dabai/assets/models/ultraface-rfb-640-masked-face.onnx --out "$OUT"
+    --face-finder "$SHARED/weights/ultraface-rfb-640-masked-face.onnx" --out "$OUT"
 
 # GNU time prints "U+S" for CPU; sum it so the table has one number per step and a total.
 awk -F'\t' 'NF==4 { split($3, c, "+"); cpu = c[1] + c[2]; wall += $2; total += cpu;

@@ -158,7 +158,7 @@ def _checker_rows() -> list[Row]:
     (stage 1, stage 2, the face finder) present and matching its recorded sha256."""
     from dabai.core.errors import ModelError
     from dabai.runtime.backends import DEFAULT_MODEL, shipped_model_path
-    from dabai.runtime.checker import manifest_files
+    from dabai.runtime.checker import manifest_files, part_path, read_manifest, weights_dir
 
     rows = []
     for name in dict.fromkeys((DEFAULT_MODEL, "int8", "fp32")):
@@ -169,7 +169,15 @@ def _checker_rows() -> list[Row]:
                             "pip install -e . (reinstall the dabai package)"))
             continue
         try:
-            files = manifest_files(path)
+            doc = read_manifest(path)
+            finder = doc.get("face_finder")
+            if finder and not part_path(path, "face_finder", finder).is_file():
+                rows.append(Row("gate", label, MISSING, str(path), None,
+                                f"its face finder {finder} is not installed in {weights_dir()}: the checker warns and "
+                                "runs on stage 1's faces only", "make install (copies it from ../shared/weights; "
+                                "or: python scripts/install_face_finder.py --shared DIR)"))
+                continue
+            files = manifest_files(path, doc)
         except ModelError as exc:
             rows.append(Row("gate", label, FAILED, str(path), None, str(exc),
                             "pip install -e . (reinstall the dabai package)"))

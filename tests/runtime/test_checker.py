@@ -331,3 +331,38 @@ def test_a_face_finder_must_be_an_ultraface_file(parts, tmp_path):
     manifest.write_text(json.dumps(doc))
     with pytest.raises(ModelError, match="'face_finder' must name"):
         Detector.load(manifest)
+
+
+def test_a_face_finder_not_beside_its_manifest_is_looked_for_in_the_weights_dir(parts, weights_dir, tmp_path,
+                                                                               monkeypatch, caplog):
+    """The shipped manifests name the finder, which the package does not carry (`make install` copies it from
+    ../shared/weights into the environment): it is found in DABAI_MODELS_DIR, sha256-checked there, and without it
+    the checker runs on stage 1's faces and says so."""
+    import logging
+    import shutil
+
+    from dabai.runtime.checker import manifest_files
+
+    _, det_path, clf_path, _ = parts
+    finder = weights_dir / "ultraface-rfb-640-masked-face.onnx"
+    if not finder.is_file():
+        pytest.skip(f"needs {finder}")
+    manifest = build_checker(det_path, clf_path, tmp_path / "m" / "c.json", face_finder=finder)
+    (manifest.parent / finder.name).unlink()  # as shipped: named, not beside it
+    installed = tmp_path / "models"
+    installed.mkdir()
+    shutil.copyfile(finder, installed / finder.name)
+    monkeypatch.setenv("DABAI_MODELS_DIR", str(installed))
+    assert manifest_files(manifest)["face_finder"] == installed / finder.name
+    assert Detector.load(manifest, threads=1).checker.face_finder is not None
+    with open(installed / finder.name, "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        Detector.load(manifest)
+    monkeypatch.setenv("DABAI_MODELS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match="face_finder .* is missing .*make install"):
+        manifest_files(manifest)
+    with caplog.at_level(logging.WARNING, logger="dabai.runtime.checker"):
+        alone = Detector.load(manifest, threads=1)
+    assert alone.checker.face_finder is None
+    assert "face finder ultraface-rfb-640-masked-face.onnx is not installed" in caplog.text

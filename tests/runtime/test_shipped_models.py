@@ -12,9 +12,18 @@ import pytest
 
 from dabai.runtime.backends import ASSETS, SHIPPED_MODELS, shipped_model_path
 
+from ..conftest import SHARED_DIR
+
 
 def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tracked(path) -> bool:
+    import subprocess
+
+    proc = subprocess.run(["git", "ls-files", "--error-unmatch", str(path)], cwd=path.parent, capture_output=True)
+    return proc.returncode == 0
 
 
 def _sidecar(name: str) -> dict:
@@ -30,12 +39,15 @@ def test_checker_manifest_names_its_parts_their_hashes_and_provenance(name):
     from dabai.runtime.checker import read_manifest
 
     doc = read_manifest(shipped_model_path(name))
-    for part in ("detector", "classifier", "face_finder"):
+    for part in ("detector", "classifier"):
         assert doc["sha256"][part] == _sha256(ASSETS / doc[part])
     assert doc["provenance"]["sources"] and doc["provenance"]["specs"]
-    # the second finder is third-party (UltraFace, MIT): its licence ships beside it and the provenance names it
-    assert (ASSETS / "LICENSE.ultraface").read_text().startswith("MIT License")
+    # the second finder is third-party (UltraFace, MIT): named with its sha256 and licence, never in the package
+    assert not (ASSETS / doc["face_finder"]).exists() or not _tracked(ASSETS / doc["face_finder"])
     assert doc["face_finder"] in doc["provenance"]["face_finder"] and "MIT" in doc["provenance"]["face_finder"]
+    finder = SHARED_DIR / "weights" / doc["face_finder"]
+    if finder.is_file():
+        assert doc["sha256"]["face_finder"] == _sha256(finder)
     assert doc["detector"] == SHIPPED_MODELS[f"detector-{name}"]
 
 

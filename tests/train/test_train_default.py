@@ -63,7 +63,8 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     for flag, key in (("--classifier-weight", "classifier_weight"), ("--tiles", "tiles"), ("--tile-trigger", "tile_trigger"),
                       ("--tile-where", "tile_where"), ("--flip", "flip")):
         assert f"{flag} {shipped[key]}" in build, (flag, build)
-    assert f"--face-finder src/dabai/assets/models/{shipped['face_finder']}" in build  # the shipped second finder
+    # the second finder is read from the shared weights, never from the package
+    assert f"--face-finder {tmp_path / 'shared'}/weights/{shipped['face_finder']}" in build, build
     rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
     assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]
     assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "paint-face-mask",

@@ -20,6 +20,9 @@ detector's.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -186,6 +189,24 @@ def checker_options(doc: dict, where) -> CheckerOptions:
 
 
 PARTS = ("detector", "classifier", "face_finder")  # the files a manifest may name (face_finder optional)
+ENV_MODELS_DIR = "DABAI_MODELS_DIR"
+log = logging.getLogger(__name__)
+
+
+def weights_dir() -> Path:
+    """Where third-party weights a manifest names but the package does not ship (the face finder, UltraFace,
+    copied from ../shared/weights by ``make install``: scripts/install_face_finder.py) are looked for after the
+    manifest's own folder: ``$DABAI_MODELS_DIR``, else inside the environment."""
+    explicit = os.environ.get(ENV_MODELS_DIR)
+    return Path(explicit).expanduser() if explicit else Path(sys.prefix) / "share" / "dabai" / "models"
+
+
+def part_path(manifest: Path, key: str, name: str) -> Path:
+    """A part beside its manifest; the face finder, not shipped in the package, in :func:`weights_dir` too."""
+    beside = manifest.parent / name
+    if key == "face_finder" and not beside.is_file() and (weights_dir() / name).is_file():
+        return weights_dir() / name
+    return beside
 
 
 def manifest_files(path: str | Path, doc: dict | None = None, verify: bool = True) -> dict[str, Path]:
@@ -193,10 +214,12 @@ def manifest_files(path: str | Path, doc: dict | None = None, verify: bool = Tru
     matching the sha256 the manifest records; a ModelError names the first that is not."""
     path = Path(path)
     doc = read_manifest(path) if doc is None else doc
-    files = {key: path.parent / doc[key] for key in PARTS if key in doc}
+    files = {key: part_path(path, key, doc[key]) for key in PARTS if key in doc}
     for key, file in files.items():
         if not file.is_file():
-            raise ModelError(f"{path}: its {key} {file} is missing")
+            where = f" (nor in {weights_dir()}; `make install` copies it there from ../shared/weights)" \
+                if key == "face_finder" else ""
+            raise ModelError(f"{path}: its {key} {file} is missing{where}")
         expected = (doc.get("sha256") or {}).get(key)
         if verify and expected and sha256_file(file) != expected:
             raise ModelError(f"{file}: sha256 does not match the one {path.name} records; the file was changed or damaged")
@@ -210,6 +233,13 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
 
     path = Path(path)
     doc = read_manifest(path)
+    if "face_finder" in doc and not part_path(path, "face_finder", doc["face_finder"]).is_file():
+        # the finder is third-party weights installed beside the package, not in it: without them the checker
+        # still runs on stage 1's faces, and says so (`dabai doctor` lists it as missing, with the fix)
+        log.warning("%s: its face finder %s is not installed (looked beside it and in %s; `make install` copies it "
+                    "from ../shared/weights): running without it, on stage 1's faces only",
+                    path, doc["face_finder"], weights_dir())
+        doc = {k: v for k, v in doc.items() if k != "face_finder"}
     files = manifest_files(path, doc, verify)
     backend = OnnxBackend(files["detector"], threads)
     classifier = CropClassifier(files["classifier"], threads)
