@@ -24,6 +24,8 @@ _LAZY = {
     "Detector": "dabai.runtime.detector",
     "Detection": "dabai.runtime.types",
     "train": "dabai.pipeline",
+    "train_classifier": "dabai.train.classifier",
+    "train_finder": "dabai.train.finder",
     "evaluate": "dabai.eval.api",
     "compare_models": "dabai.eval.api",
     "diagnose": "dabai.eval.api",

@@ -15,6 +15,7 @@ EXAMPLES = """\
   torchrun --nproc_per_node 2 -m dabai train configs/mask_detector.yaml   # distributed (DDP)
   dabai train --list-models
   dabai train configs/mask_classifier.yaml               # the mask checker's face-crop classifier (task: classify)
+  dabai train configs/face_finder.yaml                   # fine-tune the checker's UltraFace face finder (task: finder)
   dabai train --preview-augment configs/mask_detector.yaml --sheet preview.png   # look before training
   dabai train --preview-augment configs/mask_detector.yaml --set augment.mosaic=1 --samples 6
 """
@@ -63,43 +64,49 @@ def run(args) -> int:
     if args.preview_augment:
         return run_preview(args)
     from dabai.pipeline import train
-    from dabai.train.classifier import is_classifier_spec, load_classifier_spec, train_classifier
-    from dabai.train.spec import load_spec
+    from dabai.train.classifier import load_classifier_spec, train_classifier
+    from dabai.train.finder import load_finder_spec, train_finder
+    from dabai.train.spec import load_spec, spec_task
 
+    # the mask checker's other parts have their own specs (task: classify, task: finder) and trainers
+    others = {"classify": (load_classifier_spec, train_classifier), "finder": (load_finder_spec, train_finder)}
     if args.resume:
         spec_file = Path(args.resume) / "spec.yaml"
-        if spec_file.is_file() and is_classifier_spec(spec_file):
-            run_dir = train_classifier(None, resume=args.resume)
-        else:
-            run_dir = train(resume=args.resume)
+        task = spec_task(spec_file) if spec_file.is_file() else "detect"
+        run_dir = others[task][1](None, resume=args.resume) if task in others else train(resume=args.resume)
     else:
         if not args.spec:
             raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
-        if is_classifier_spec(args.spec):  # the mask checker's face-crop classifier (task: classify)
-            run_dir = train_classifier(load_classifier_spec(args.spec, classifier_overrides(args) + list(args.set)))
-            print(f"run directory: {Path(run_dir)}")
-            return 0
-        overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
-        if args.nan_retry:
-            overrides.append("nan_retry=true")
-        run_dir = train(load_spec(args.spec, overrides + list(args.set)))
+        task = spec_task(args.spec)
+        if task in others:
+            load, fit = others[task]
+            run_dir = fit(load(args.spec, classifier_overrides(args, task) + list(args.set)))
+        else:
+            overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
+            if args.nan_retry:
+                overrides.append("nan_retry=true")
+            run_dir = train(load_spec(args.spec, overrides + list(args.set)))
     print(f"run directory: {Path(run_dir)}")
     return 0
 
 
-# the flags a classifier spec (task: classify) takes, and its keys; the others are the detector's
+# the flags a classifier or finder spec (task: classify, task: finder) takes, and its keys; the others are the detector's
 CLASSIFIER_FLAG_KEYS = {"epochs": "epochs", "batch": "batch_size", "lr": "lr", "out": "output_dir", "name": "name",
                         "seed": "seed"}
 
 
-def classifier_overrides(args) -> list[str]:
-    """--set overrides for a classifier spec from the flags; a detector-only flag is refused, never dropped."""
+TASK_NAMES = {"classify": "the face-crop classifier", "finder": "the face finder"}
+
+
+def classifier_overrides(args, task: str = "classify") -> list[str]:
+    """--set overrides for a classifier or finder spec from the flags; a detector-only flag is refused, never
+    dropped."""
     from dabai.core.errors import ConfigError
 
     given = [flag for flag in (*FLAG_KEYS, "nan_retry") if getattr(args, flag) not in (None, False)]
     other = [flag for flag in given if flag not in CLASSIFIER_FLAG_KEYS]
     if other:
-        raise ConfigError(f"{args.spec} trains the face-crop classifier (task: classify): "
+        raise ConfigError(f"{args.spec} trains {TASK_NAMES[task]} (task: {task}): "
                           f"{', '.join('--' + f.replace('_', '-') for f in other)} applies to detector specs only; "
                           f"it takes {', '.join('--' + f for f in CLASSIFIER_FLAG_KEYS)} and --set KEY=VALUE")
     return [f"{CLASSIFIER_FLAG_KEYS[flag]}={getattr(args, flag)}" for flag in given]
@@ -107,15 +114,15 @@ def classifier_overrides(args) -> list[str]:
 
 def run_preview(args) -> int:
     from dabai.core.errors import ConfigError
-    from dabai.train.classifier import is_classifier_spec
     from dabai.train.preview import preview_augment
-    from dabai.train.spec import load_spec
+    from dabai.train.spec import load_spec, spec_task
 
     if args.spec or args.resume:
         raise ConfigError("--preview-augment takes the spec itself (dabai train --preview-augment SPEC); "
                           "give no other SPEC or --resume")
-    if is_classifier_spec(args.preview_augment):
-        raise ConfigError(f"{args.preview_augment} trains the face-crop classifier (task: classify); "
+    task = spec_task(args.preview_augment)
+    if task != "detect":
+        raise ConfigError(f"{args.preview_augment} trains {TASK_NAMES[task]} (task: {task}); "
                           "--preview-augment shows a detector spec's augmentation")
     overrides = [f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None]
     spec = load_spec(args.preview_augment, overrides + list(args.set))

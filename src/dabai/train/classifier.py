@@ -102,7 +102,9 @@ class ClassifierSpec:
 
 
 def is_classifier_spec(path: str | Path) -> bool:
-    return load_yaml(path).get("task") == "classify"
+    from dabai.train.spec import spec_task
+
+    return spec_task(path) == "classify"
 
 
 def load_classifier_spec(path: str | Path, overrides=()) -> ClassifierSpec:

@@ -7,6 +7,7 @@ and wrong types naming the key, and saves the resolved spec in the run dir.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from dabai.core.config import apply_overrides, from_dict, load_yaml
@@ -153,3 +154,17 @@ def load_spec(path: str, overrides: list[str] = ()) -> TrainSpec:
     """Load a spec file, apply ``key.sub=value`` overrides, and validate it."""
     data = apply_overrides(load_yaml(path), list(overrides))
     return from_dict(TrainSpec, data)
+
+
+TASKS = {"detect": "the detector (this module's TrainSpec; a spec without `task`)",
+         "classify": "the checker's face-crop classifier (train/classifier.py)",
+         "finder": "the checker's face finder (train/finder.py)"}
+
+
+def spec_task(path: str | Path) -> str:
+    """Which trainer a spec file is for: its ``task`` key, ``detect`` when it has none."""
+    data = load_yaml(path)
+    task = data.get("task", "detect") if isinstance(data, dict) else "detect"
+    if task not in TASKS:
+        raise ConfigError(f"{path}: task: expected one of {', '.join(TASKS)}, got {task!r}")
+    return task
