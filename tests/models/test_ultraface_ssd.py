@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.conftest import shared_path
 
 from dabai.core.errors import ModelError
 from dabai.models.ultraface_ssd import corners, encode, match_priors, ultraface_priors
-from tests.conftest import shared_path
 
 torch = pytest.importorskip("torch")
 
@@ -58,8 +58,10 @@ def test_released_onnx_becomes_a_torch_module_that_reproduces_it(name):
     from dabai.models.ultraface_ssd import export_module, load_ultraface_onnx
 
     path = shared_path(f"weights/{name}")
-    net, (w, h), classes = load_ultraface_onnx(path)
+    net, (w, h), classes, parts = load_ultraface_onnx(path)
     assert classes == (3 if "masked" in name else 2)
+    assert set(parts) == {n for n, _ in net.named_parameters()}
+    assert set(parts.values()) == {"backbone", "extras", "classification_headers", "regression_headers"}
     x = np.random.default_rng(1).uniform(-1, 1, (1, 3, h, w)).astype(np.float32)
     with torch.no_grad():
         scores, boxes = (t.numpy() for t in export_module(net, w, h).eval()(torch.from_numpy(x)))

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tests.conftest import shared_path
 
 from dabai.core.errors import ConfigError, DataError
 from dabai.data.synth import SAMPLE_CLASSES
-from tests.conftest import shared_path
 
 torch = pytest.importorskip("torch")
 

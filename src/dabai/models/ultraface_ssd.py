@@ -121,9 +121,20 @@ def check_priors(model, width: int, height: int) -> None:
                          f"strides {STRIDES}); it cannot be fine-tuned here")
 
 
+PARTS = ("backbone", "extras", "classification_headers", "regression_headers")  # UltraFace's own module names
+
+
+def part_of(weight_name: str) -> str:
+    """Which part of the network a released file's weight belongs to (its BatchNorm-folded backbone weights
+    carry bare numbers as names; the rest keep the original module names)."""
+    head = weight_name.split(".")[0]
+    return head if head in PARTS else "backbone"
+
+
 def load_ultraface_onnx(path: str | Path):
     """(torch module: normalised NCHW input of any size → (class logits [N, A, C], offsets [N, A, 4]),
-    (width, height) of the released input, class count C including the background) of an UltraFace ONNX."""
+    (width, height) of the released input, class count C including the background, the part of the network
+    (``PARTS``) each of the module's parameters belongs to) of an UltraFace ONNX."""
     import onnx
     from onnx import version_converter
     from onnx2torch import convert
@@ -139,9 +150,13 @@ def load_ultraface_onnx(path: str | Path):
     cut = onnx.utils.Extractor(model).extract_model([model.graph.input[0].name], [logits, offsets])
     if cut.opset_import[0].version < 13:
         cut = version_converter.convert_version(cut, 13)
+    for i, node in enumerate(cut.graph.node):  # named nodes name the torch modules (some releases leave them blank)
+        node.name = node.name or f"{node.op_type}_n{i}"
     net = convert(cut)
     classes = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim][-1]
-    return net, (width, height), int(classes)
+    weight_of = {n.name: n.input[1] for n in cut.graph.node if n.op_type in ("Conv", "BatchNormalization")}
+    parts = {name: part_of(weight_of.get(name.rsplit(".", 1)[0], "")) for name, _ in net.named_parameters()}
+    return net, (width, height), int(classes), parts
 
 
 def export_module(net, width: int, height: int):

@@ -51,6 +51,9 @@ class FinderSpec:
     val: list[FinderSource] = field(default_factory=list)  # faces found (AP@0.5) every eval_every epochs
     crop: tuple[int, int] = (320, 240)  # training window (width, height) cut from the frame at input scale
     window_scale: tuple[float, float] = (0.5, 1.0)  # the frame is scaled by this before the window is cut
+    # the parts of the network that learn (models/ultraface_ssd.PARTS); the others keep the released weights,
+    # e.g. [regression_headers] to learn only the labellers' box style
+    trainable: tuple[str, ...] = ("backbone", "extras", "classification_headers", "regression_headers")
     iou_threshold: float = 0.35  # a prior is a face's when their IoU reaches this (UltraFace's value)
     neg_pos_ratio: int = 3  # background priors in the loss per matched prior (hard negatives)
     epochs: int = 20
@@ -79,6 +82,11 @@ class FinderSpec:
                                   f"are {self.classes} (or {IGNORE!r})")
             if src.weight <= 0:
                 raise ConfigError(f"sources[{i}].weight: expected > 0, got {src.weight}")
+        from dabai.models.ultraface_ssd import PARTS
+
+        unknown = [p for p in self.trainable if p not in PARTS]
+        if unknown or not self.trainable:
+            raise ConfigError(f"trainable: expected some of {list(PARTS)}, got {list(self.trainable)}")
         for key in ("crop", "window_scale"):
             a, b = getattr(self, key)
             if not (0 < a and 0 < b):
@@ -301,7 +309,10 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
     if spec.threads:
         torch.set_num_threads(spec.threads)
     torch.manual_seed(spec.seed)
-    net, input_wh, num_classes = load_ultraface_onnx(spec.pretrained)
+    net, input_wh, num_classes, parts = load_ultraface_onnx(spec.pretrained)
+    learn = [p for name, p in net.named_parameters() if parts[name] in spec.trainable]
+    for name, p in net.named_parameters():
+        p.requires_grad_(parts[name] in spec.trainable)
     if num_classes != len(spec.classes) + 1:
         raise ConfigError(f"classes: {spec.pretrained} has {num_classes - 1} classes after the background; "
                           f"the spec names {len(spec.classes)} ({spec.classes})")
@@ -310,7 +321,7 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
     data = FinderData(train, spec, input_wh)
     per_epoch = spec.images_per_epoch or len(train.paths)
     steps_per_epoch = math.ceil(per_epoch / spec.batch_size)
-    optim = torch.optim.AdamW(net.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    optim = torch.optim.AdamW(learn, lr=spec.lr, weight_decay=spec.weight_decay)
     total = spec.epochs * steps_per_epoch
     warm = max(1, int(spec.warmup_epochs * steps_per_epoch))
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min(1.0, (s + 1) / warm) * 0.5 *
@@ -340,7 +351,7 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
                 raise RuntimeError(f"non-finite loss at epoch {epoch + 1}; lower lr (checkpoint of epoch {epoch} kept)")
             optim.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            torch.nn.utils.clip_grad_norm_(learn, 10.0)
             optim.step()
             sched.step()
             sums += (cls.item(), box.item())
