@@ -45,6 +45,8 @@ def load(tmp_path, data, **extra):
     ({"sources": [{"path": "x", "labels": {"with_mask": "mask"}}]}, "sources\\[0\\].labels: unknown finder class 'mask'"),
     ({"sources": [{"path": "x", "labels": {}, "weight": 0}]}, "sources\\[0\\].weight: expected > 0"),
     ({"crop": [0, 240]}, "crop: expected two positive numbers"),
+    ({"interpolate": 0}, "interpolate: expected a number in \\(0, 1\\]"),
+    ({"trainable": ["head"]}, "trainable: expected some of"),
     ({"epoch": 3}, "epoch"),
 ])
 def test_spec_errors_name_the_key(tmp_path, tiny_data, change, message):
@@ -81,6 +83,20 @@ def test_frames_map_labels_and_ignored_faces_stay_out_of_the_loss(tmp_path, tiny
             assert ignore.any()
 
 
+def test_frozen_parts_keep_the_released_weights(tmp_path, tiny_data):
+    pytest.importorskip("onnx2torch")
+    from dabai.models.checkpoint import load_checkpoint
+    from dabai.models.ultraface_ssd import load_ultraface_onnx
+    from dabai.train.finder import train_finder
+
+    spec = load(tmp_path, tiny_data, epochs=1, trainable=["regression_headers"], val=[])
+    run = train_finder(spec)
+    net, _, _, parts = load_ultraface_onnx(spec.pretrained)
+    released, tuned = net.state_dict(), load_checkpoint(run / "checkpoints" / "last.pt")["model"]
+    moved = {parts[k] for k in parts if not torch.equal(released[k], tuned[k])}
+    assert moved == {"regression_headers"}
+
+
 def test_multibox_loss_mines_hard_negatives_and_skips_ignored_priors():
     from dabai.train.finder import multibox_loss
 
@@ -105,9 +121,9 @@ def test_tiny_run_exports_a_finder_the_checker_loads_and_resumes(tmp_path, tiny_
     from dabai.runtime.ultraface import FaceFinder
     from dabai.train.finder import train_finder
 
-    spec = load(tmp_path, tiny_data, epochs=1)
+    spec = load(tmp_path, tiny_data, epochs=1, interpolate=0.5)
     run = train_finder(spec)
-    for name in ("spec.yaml", "metrics.csv", "curves.png", "finder.onnx", "checkpoints/last.pt"):
+    for name in ("spec.yaml", "metrics.csv", "curves.png", "finder.onnx", "summary.json", "checkpoints/last.pt"):
         assert (run / name).is_file(), name
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert len(rows) == 1 and 0.0 <= float(rows[0]["val_faces_pooled"]) <= 1.0
@@ -118,6 +134,9 @@ def test_tiny_run_exports_a_finder_the_checker_loads_and_resumes(tmp_path, tiny_
 
     meta = {p.key: p.value for p in onnx.load(str(run / "finder.onnx")).metadata_props}
     assert meta["base"] == "ultraface-rfb-640-masked-face.onnx" and json.loads(meta["sources"]) == {"tiny": 16}
+    assert meta["interpolate"] == "0.5"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["interpolate"] == 0.5 and 0.0 <= summary["val_faces_pooled"] <= 1.0
     # a second epoch from the checkpoint: the saved spec says 1, so raise it there as a user would
     saved = yaml.safe_load((run / "spec.yaml").read_text())
     (run / "spec.yaml").write_text(yaml.safe_dump({**saved, "epochs": 2}))

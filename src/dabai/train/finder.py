@@ -54,6 +54,10 @@ class FinderSpec:
     # the parts of the network that learn (models/ultraface_ssd.PARTS); the others keep the released weights,
     # e.g. [regression_headers] to learn only the labellers' box style
     trainable: tuple[str, ...] = ("backbone", "extras", "classification_headers", "regression_headers")
+    # The exported finder's weights: released + interpolate x (fine-tuned - released), WiSE-FT (Wortsman et
+    # al., CVPR 2022: weight-space ensembles keep a pretrained model's robustness to new data). 1: the
+    # fine-tuned weights. The checkpoint keeps the fine-tuned ones: edit spec.yaml and --resume to re-export.
+    interpolate: float = 1.0
     iou_threshold: float = 0.35  # a prior is a face's when their IoU reaches this (UltraFace's value)
     neg_pos_ratio: int = 3  # background priors in the loss per matched prior (hard negatives)
     epochs: int = 20
@@ -87,6 +91,8 @@ class FinderSpec:
         unknown = [p for p in self.trainable if p not in PARTS]
         if unknown or not self.trainable:
             raise ConfigError(f"trainable: expected some of {list(PARTS)}, got {list(self.trainable)}")
+        if not 0.0 < self.interpolate <= 1.0:
+            raise ConfigError(f"interpolate: expected a number in (0, 1], got {self.interpolate}")
         for key in ("crop", "window_scale"):
             a, b = getattr(self, key)
             if not (0 < a and 0 < b):
@@ -288,8 +294,9 @@ def faces_found(decoded, frames: Frames, input_wh: tuple[int, int], iou: float =
 # --- the run --------------------------------------------------------------------------------------
 
 def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> Path:
-    """Train; the run directory gets spec.yaml, checkpoints/last.pt, metrics.csv, curves.png and finder.onnx
-    (the model a checker manifest names as its ``face_finder``)."""
+    """Train; the run directory gets spec.yaml, checkpoints/last.pt, metrics.csv, curves.png, finder.onnx (the
+    model a checker manifest names as its ``face_finder``; ``interpolate`` of the way from the released
+    weights to the fine-tuned ones) and summary.json (the exported finder's faces found on val)."""
     import torch
     from tqdm import tqdm
 
@@ -310,6 +317,7 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
         torch.set_num_threads(spec.threads)
     torch.manual_seed(spec.seed)
     net, input_wh, num_classes, parts = load_ultraface_onnx(spec.pretrained)
+    released = {k: v.detach().clone() for k, v in net.state_dict().items()}
     learn = [p for name, p in net.named_parameters() if parts[name] in spec.trainable]
     for name, p in net.named_parameters():
         p.requires_grad_(parts[name] in spec.trainable)
@@ -368,7 +376,16 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
             "epoch": epoch, "model_name": "ultraface_finder", "classes": spec.classes})
         log.info("epoch %d: %s", epoch + 1, row)
     _plot(run_dir)
+    if spec.interpolate < 1.0:
+        tuned = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        net.load_state_dict({k: released[k] + spec.interpolate * (tuned[k] - released[k])
+                             if tuned[k].is_floating_point() else tuned[k] for k in tuned})
     export_finder(net, input_wh, run_dir / "finder.onnx", spec, train)
+    summary = {"interpolate": spec.interpolate, "epochs": spec.epochs}
+    if val is not None:  # the exported weights, which differ from the last epoch's when interpolated
+        summary.update(faces_found(export_module(net, *input_wh), val, input_wh))
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("exported %s: %s", run_dir / "finder.onnx", summary)
     return run_dir
 
 
@@ -428,6 +445,7 @@ def export_finder(net, input_wh: tuple[int, int], path: Path, spec: FinderSpec, 
     proto = onnx.load(str(path))
     counts = {name: int((train.source == k).sum()) for k, name in enumerate(train.names)}
     meta = {"model_name": "ultraface_finder", "classes": json.dumps(["BACKGROUND", *spec.classes]),
+            "interpolate": str(spec.interpolate),
             "base": Path(spec.pretrained).name, "base_sha256": sha256_file(spec.pretrained),
             "sources": json.dumps(counts), "dabai_version": __version__}
     for key, value in meta.items():
