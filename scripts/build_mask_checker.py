@@ -4,14 +4,15 @@
         --detector runs/train/mask-detector/last.onnx --classifier runs/train/mask-classifier/classifier.onnx \
         --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
         --classifier-weight 1.0 --tiles 2 --tile-trigger 0.3 --tile-where unsure --flip 0.5 \
-        --face-finder ../shared/weights/ultraface-rfb-640-masked-face.onnx --out src/dabai/assets/models
+        --face-finder runs/train/face-finder/face_finder.onnx --out src/dabai/assets/models
 
 Writes mask_checker.json (FP32: mask_detector.onnx + mask_classifier.onnx) and mask_checker.int8.json
 (the detector quantised by `dabai export --precision int8` with its parity gate, the classifier quantised
 statically on face crops of --calib), each manifest carrying the sha256 of its parts and the provenance.
---face-finder names a face-pretrained UltraFace ONNX whose faces join stage 1's before stage 2
-(runtime/ultraface.py); it runs in FP32 in both manifests (an INT8 UltraFace ran slower, docs/detector.md,
-session 17).
+--face-finder names an UltraFace ONNX whose faces join stage 1's before stage 2 (runtime/ultraface.py): the
+shipped one is UltraFace RFB-640 masked-face fine-tuned by `dabai train configs/face_finder.yaml` (session 18);
+a released UltraFace file works too. It runs in FP32 in both manifests (an INT8 UltraFace ran slower,
+docs/detector.md, session 17).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def main() -> None:
                    help="second look through all tiles, or only those holding a small unsure face")
     p.add_argument("--flip", type=float, default=CheckerOptions.flip,
                    help="share of each face crop's mirror image in the classifier's judgement (0: none; 0.5: averaged)")
-    p.add_argument("--face-finder", metavar="ONNX", help="a face-pretrained UltraFace ONNX as the second finder "
-                   "(manifest key face_finder; its faces join stage 1's before stage 2)")
+    p.add_argument("--face-finder", metavar="ONNX", help="an UltraFace ONNX as the second finder, e.g. the run of "
+                   "configs/face_finder.yaml (manifest key face_finder; its faces join stage 1's before stage 2)")
     p.add_argument("--provenance", help="JSON file merged into the manifests' provenance")
     p.add_argument("--out", required=True)
     args = p.parse_args()
@@ -63,7 +64,7 @@ def main() -> None:
                              tile_where=args.tile_where, flip=args.flip)
     provenance = json.loads(Path(args.provenance).read_text()) if args.provenance else {}
     provenance.setdefault("specs", {name: spec_digest(f"configs/{name}") for name in
-                                    ("mask_detector.yaml", "mask_classifier.yaml")})
+                                    ("mask_detector.yaml", "mask_classifier.yaml", "face_finder.yaml")})
     fp32 = build_checker(args.detector, args.classifier, out / "mask_checker.json", options,
                          {**provenance, "precision": "fp32"}, names=("mask_detector.onnx", "mask_classifier.onnx"),
                          face_finder=args.face_finder)

@@ -2,6 +2,7 @@
 # Train the default mask checker from the committed specs, end to end, and time every step:
 #   splits of the three VOC sources → masks painted on their training splits' bare faces and on the grey crops
 #   (`dabai data paint-masks`) → stage 1 (configs/mask_detector.yaml) → stage 2 (configs/mask_classifier.yaml)
+#   → the face finder (configs/face_finder.yaml, UltraFace RFB-640 masked-face fine-tuned)
 #   → FP32 + INT8 checker manifests (scripts/build_mask_checker.py).
 #
 #   make train-default                      # or: sh scripts/train_default.sh [OUT]
@@ -22,7 +23,10 @@ for src in face-mask face-mask-ilc2021 face-mask-macwin face-mask-crops; do
     [ -d "$SHARED/data/$src" ] || { echo "train_default: $SHARED/data/$src not found (set DABAI_SHARED)" >&2; exit 2; }
 done
 YUNET="$SHARED/weights/face_detection_yunet.onnx"
-[ -f "$YUNET" ] || { echo "train_default: $YUNET not found (set DABAI_SHARED)" >&2; exit 2; }
+ULTRAFACE="$SHARED/weights/ultraface-rfb-640-masked-face.onnx"
+for f in "$YUNET" "$ULTRAFACE"; do
+    [ -f "$f" ] || { echo "train_default: $f not found (set DABAI_SHARED)" >&2; exit 2; }
+done
 mkdir -p "$OUT"
 printf 'step\twall_s\tcpu_s\tmax_rss_kb\n' > "$OUT/times.tsv"
 
@@ -41,11 +45,12 @@ step paint-macwin $PY -m dabai data paint-masks data/splits/macwin/train --out d
 step paint-crops $PY -m dabai data paint-masks "$SHARED/data/face-mask-crops" --out data/painted/crops-grey --face-model "$YUNET"
 step train-detector $PY -m dabai train configs/mask_detector.yaml --name default-detector
 step train-classifier $PY -m dabai train configs/mask_classifier.yaml --name default-classifier
+step train-finder $PY -m dabai train configs/face_finder.yaml --name default-finder --set "pretrained=$ULTRAFACE"
 step build-checker $PY scripts/build_mask_checker.py \
     --detector runs/train/default-detector/last.onnx --classifier runs/train/default-classifier/classifier.onnx \
     --calib data/splits/face-mask/train data/splits/ilc2021/train --parity-data data/splits/ilc2021/val \
     --classifier-weight 1.0 --tiles 2 --tile-trigger 0.3 --tile-where unsure --flip 0.5 \
-    --face-finder "$SHARED/weights/ultraface-rfb-640-masked-face.onnx" --out "$OUT"
+    --face-finder runs/train/default-finder/face_finder.onnx --out "$OUT"
 
 # GNU time prints "U+S" for CPU; sum it so the table has one number per step and a total.
 awk -F'\t' 'NF==4 { split($3, c, "+"); cpu = c[1] + c[2]; wall += $2; total += cpu;

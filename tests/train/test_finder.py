@@ -123,16 +123,16 @@ def test_tiny_run_exports_a_finder_the_checker_loads_and_resumes(tmp_path, tiny_
 
     spec = load(tmp_path, tiny_data, epochs=1, interpolate=0.5)
     run = train_finder(spec)
-    for name in ("spec.yaml", "metrics.csv", "curves.png", "finder.onnx", "summary.json", "checkpoints/last.pt"):
+    for name in ("spec.yaml", "metrics.csv", "curves.png", "face_finder.onnx", "summary.json", "checkpoints/last.pt"):
         assert (run / name).is_file(), name
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert len(rows) == 1 and 0.0 <= float(rows[0]["val_faces_pooled"]) <= 1.0
-    finder = FaceFinder(run / "finder.onnx", threads=1)
+    finder = FaceFinder(run / "face_finder.onnx", threads=1)
     boxes, scores = finder(np.full((240, 320, 3), 90, np.uint8), len(SAMPLE_CLASSES))
     assert boxes.shape == (17640, 4) and scores.shape == (17640, 3)
     import onnx
 
-    meta = {p.key: p.value for p in onnx.load(str(run / "finder.onnx")).metadata_props}
+    meta = {p.key: p.value for p in onnx.load(str(run / "face_finder.onnx")).metadata_props}
     assert meta["base"] == "ultraface-rfb-640-masked-face.onnx" and json.loads(meta["sources"]) == {"tiny": 16}
     assert meta["interpolate"] == "0.5"
     summary = json.loads((run / "summary.json").read_text())

@@ -25,6 +25,7 @@ def fake_shared(tmp_path: Path) -> Path:
         (shared / "data" / src).mkdir(parents=True)
     (shared / "weights").mkdir()
     (shared / "weights" / "face_detection_yunet.onnx").write_bytes(b"stand-in")
+    (shared / "weights" / "ultraface-rfb-640-masked-face.onnx").write_bytes(b"stand-in")
     return shared
 
 
@@ -52,9 +53,12 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     written = {c.split("--out ")[1].split()[0] for c in paints}
     assert written == {s.path for s in spec.sources if s.name.startswith("painted-")}
     assert all("/train " in c or "face-mask-crops" in c for c in paints)
-    detector, classifier, build = calls[7:]
+    detector, classifier, finder, build = calls[7:]
     assert detector.startswith("-m dabai train configs/mask_detector.yaml --name default-detector")
     assert classifier.startswith("-m dabai train configs/mask_classifier.yaml --name default-classifier")
+    # the finder is fine-tuned from the released UltraFace in the shared weights
+    assert finder == (f"-m dabai train configs/face_finder.yaml --name default-finder --set "
+                      f"pretrained={tmp_path / 'shared'}/weights/ultraface-rfb-640-masked-face.onnx")
     # the build step reads what the two training steps wrote (their --name under runs/train)
     assert "--detector runs/train/default-detector/last.onnx" in build
     assert "--classifier runs/train/default-classifier/classifier.onnx" in build
@@ -63,13 +67,13 @@ def test_every_step_runs_in_order_and_the_paths_meet(tmp_path):
     for flag, key in (("--classifier-weight", "classifier_weight"), ("--tiles", "tiles"), ("--tile-trigger", "tile_trigger"),
                       ("--tile-where", "tile_where"), ("--flip", "flip")):
         assert f"{flag} {shipped[key]}" in build, (flag, build)
-    # the second finder is read from the shared weights, never from the package
-    assert f"--face-finder {tmp_path / 'shared'}/weights/{shipped['face_finder']}" in build, build
+    # the second finder is the one the finder step trained
+    assert "--face-finder runs/train/default-finder/face_finder.onnx" in build, build
     rows = [line.split("\t") for line in (tmp_path / "out" / "times.tsv").read_text().splitlines()]
     assert rows[0] == ["step", "wall_s", "cpu_s", "max_rss_kb"]
     assert [r[0] for r in rows[1:]] == ["split-face-mask", "split-ilc2021", "split-macwin", "paint-face-mask",
                                         "paint-ilc2021", "paint-macwin", "paint-crops", "train-detector",
-                                        "train-classifier", "build-checker", "total"]
+                                        "train-classifier", "train-finder", "build-checker", "total"]
     assert float(rows[-1][1]) == pytest.approx(sum(float(r[1]) for r in rows[1:-1]), abs=0.05)
 
 
@@ -82,9 +86,10 @@ def test_missing_data_is_named_and_nothing_runs(tmp_path):
     assert not (tmp_path / "calls.txt").exists() and not (tmp_path / "out").exists()
 
 
-def test_a_missing_face_model_is_named_and_nothing_runs(tmp_path):
+@pytest.mark.parametrize("name", ["face_detection_yunet.onnx", "ultraface-rfb-640-masked-face.onnx"])
+def test_a_missing_face_model_is_named_and_nothing_runs(tmp_path, name):
     shared = fake_shared(tmp_path)
-    (shared / "weights" / "face_detection_yunet.onnx").unlink()
+    (shared / "weights" / name).unlink()
     proc = run(tmp_path, shared)
-    assert proc.returncode == 2 and "face_detection_yunet.onnx not found" in proc.stderr
+    assert proc.returncode == 2 and f"{name} not found" in proc.stderr
     assert not (tmp_path / "calls.txt").exists()

@@ -117,6 +117,9 @@ class Frames:
     labels: list[np.ndarray]  # [n] int64: finder class id (1-based; 0: ignored)
     source: np.ndarray  # [N] source index
     names: list[str]
+    # validation keeps each frame at the finder's input (uint8) and its size: decoding large photos again
+    # every eval_every epochs cost most of the validation's time
+    resized: dict = field(default_factory=dict, repr=False)
 
 
 def source_name(src: FinderSource) -> str:
@@ -269,12 +272,15 @@ def faces_found(decoded, frames: Frames, input_wh: tuple[int, int], iou: float =
     decoded.eval()
     for start in range(0, len(frames.paths), batch):
         chunk = frames.paths[start:start + batch]
-        images = [load_image_rgb(p) for p in chunk]
-        x = torch.from_numpy(np.stack([normalise(cv2.resize(im, (iw, ih))) for im in images]))
+        for path in chunk:
+            if (path, iw, ih) not in frames.resized:
+                image = load_image_rgb(path)
+                frames.resized[path, iw, ih] = (cv2.resize(image, (iw, ih)), image.shape[:2])
+        x = torch.from_numpy(np.stack([normalise(frames.resized[p, iw, ih][0]) for p in chunk]))
         with torch.no_grad():
             scores, boxes = (t.numpy() for t in decoded(x))
-        for k, (path, image) in enumerate(zip(chunk, images)):
-            h, w = image.shape[:2]
+        for k, path in enumerate(chunk):
+            h, w = frames.resized[path, iw, ih][1]
             face = 1.0 - scores[k, :, 0]
             idx = np.nonzero(face >= 0.01)[0]
             b = boxes[k, idx] * np.array([w, h, w, h], np.float32)
@@ -294,7 +300,7 @@ def faces_found(decoded, frames: Frames, input_wh: tuple[int, int], iou: float =
 # --- the run --------------------------------------------------------------------------------------
 
 def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> Path:
-    """Train; the run directory gets spec.yaml, checkpoints/last.pt, metrics.csv, curves.png, finder.onnx (the
+    """Train; the run directory gets spec.yaml, checkpoints/last.pt, metrics.csv, curves.png, face_finder.onnx (the
     model a checker manifest names as its ``face_finder``; ``interpolate`` of the way from the released
     weights to the fine-tuned ones) and summary.json (the exported finder's faces found on val)."""
     import torch
@@ -380,12 +386,12 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
         tuned = {k: v.detach().clone() for k, v in net.state_dict().items()}
         net.load_state_dict({k: released[k] + spec.interpolate * (tuned[k] - released[k])
                              if tuned[k].is_floating_point() else tuned[k] for k in tuned})
-    export_finder(net, input_wh, run_dir / "finder.onnx", spec, train)
+    export_finder(net, input_wh, run_dir / "face_finder.onnx", spec, train)
     summary = {"interpolate": spec.interpolate, "epochs": spec.epochs}
     if val is not None:  # the exported weights, which differ from the last epoch's when interpolated
         summary.update(faces_found(export_module(net, *input_wh), val, input_wh))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("exported %s: %s", run_dir / "finder.onnx", summary)
+    log.info("exported %s: %s", run_dir / "face_finder.onnx", summary)
     return run_dir
 
 
