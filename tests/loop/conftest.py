@@ -13,5 +13,10 @@ def checker() -> Detector:
 
 
 @pytest.fixture(scope="session")
+def checker_fp32() -> Detector:
+    return Detector.load("fp32")
+
+
+@pytest.fixture(scope="session")
 def checker_int8() -> Detector:
     return Detector.load("int8")

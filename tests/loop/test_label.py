@@ -50,10 +50,10 @@ def test_photos_difficult_marks_and_only_uncertain(tmp_path, checker):
     assert images["bare.jpg"].boxes[0].label == "without_mask" and images["masked.jpg"].boxes[0].label == "with_mask"
     assert not any(b.difficult for im in images.values() for b in im.boxes)
 
-    doubtful = label(src, tmp_path / "b", checker, options=LabelOptions(sure=0.99))  # nothing is that sure: all to check
+    doubtful = label(src, tmp_path / "b", checker, options=LabelOptions(sure=1.0))  # nothing is that sure: all to check
     assert doubtful.uncertain == 2
     assert all(b.difficult for im in read_voc(tmp_path / "b").values() for b in im.boxes)
-    assert "< sure 0.99" in review_rows(tmp_path / "b")[0]["why"]
+    assert "< sure 1" in review_rows(tmp_path / "b")[0]["why"]
 
     none = label(src, tmp_path / "c", checker, options=LabelOptions(sure=0.0, margin=0.0, only_uncertain=True))
     assert none.written == [] and none.certain_left_out == 2

@@ -335,9 +335,8 @@ def test_a_face_finder_must_be_an_ultraface_file(parts, tmp_path):
 
 def test_a_face_finder_not_beside_its_manifest_is_looked_for_in_the_weights_dir(parts, weights_dir, tmp_path,
                                                                                monkeypatch, caplog):
-    """The shipped manifests name the finder, which the package does not carry (`make install` copies it from
-    ../shared/weights into the environment): it is found in DABAI_MODELS_DIR, sha256-checked there, and without it
-    the checker runs on stage 1's faces and says so."""
+    """A manifest may name a finder it does not carry beside it (third-party weights a site installs): it is found
+    in DABAI_MODELS_DIR, sha256-checked there, and without it the checker runs on stage 1's faces and says so."""
     import logging
     import shutil
 
@@ -360,7 +359,7 @@ def test_a_face_finder_not_beside_its_manifest_is_looked_for_in_the_weights_dir(
     with pytest.raises(ModelError, match="sha256 does not match"):
         Detector.load(manifest)
     monkeypatch.setenv("DABAI_MODELS_DIR", str(tmp_path / "nowhere"))
-    with pytest.raises(ModelError, match="face_finder .* is missing .*make install"):
+    with pytest.raises(ModelError, match="face_finder .* is missing .*DABAI_MODELS_DIR"):
         manifest_files(manifest)
     with caplog.at_level(logging.WARNING, logger="dabai.runtime.checker"):
         alone = Detector.load(manifest, threads=1)

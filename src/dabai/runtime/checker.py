@@ -194,15 +194,15 @@ log = logging.getLogger(__name__)
 
 
 def weights_dir() -> Path:
-    """Where third-party weights a manifest names but the package does not ship (the face finder, UltraFace,
-    copied from ../shared/weights by ``make install``: scripts/install_face_finder.py) are looked for after the
-    manifest's own folder: ``$DABAI_MODELS_DIR``, else inside the environment."""
+    """Where a face finder a manifest names but does not carry beside it (third-party weights a site installs
+    itself, e.g. a released UltraFace) is looked for after the manifest's own folder: ``$DABAI_MODELS_DIR``, else
+    inside the environment. The shipped checkers carry their finder in the package."""
     explicit = os.environ.get(ENV_MODELS_DIR)
     return Path(explicit).expanduser() if explicit else Path(sys.prefix) / "share" / "dabai" / "models"
 
 
 def part_path(manifest: Path, key: str, name: str) -> Path:
-    """A part beside its manifest; the face finder, not shipped in the package, in :func:`weights_dir` too."""
+    """A part beside its manifest; a face finder not beside it, in :func:`weights_dir` too."""
     beside = manifest.parent / name
     if key == "face_finder" and not beside.is_file() and (weights_dir() / name).is_file():
         return weights_dir() / name
@@ -217,8 +217,8 @@ def manifest_files(path: str | Path, doc: dict | None = None, verify: bool = Tru
     files = {key: part_path(path, key, doc[key]) for key in PARTS if key in doc}
     for key, file in files.items():
         if not file.is_file():
-            where = f" (nor in {weights_dir()}; `make install` copies it there from ../shared/weights)" \
-                if key == "face_finder" else ""
+            where = f" (nor in {weights_dir()}, where a face finder installed apart from its manifest goes; " \
+                    f"{ENV_MODELS_DIR} names another folder)" if key == "face_finder" else ""
             raise ModelError(f"{path}: its {key} {file} is missing{where}")
         expected = (doc.get("sha256") or {}).get(key)
         if verify and expected and sha256_file(file) != expected:
@@ -234,11 +234,11 @@ def load_checker(path: str | Path, threads: int | None = None, verify: bool = Tr
     path = Path(path)
     doc = read_manifest(path)
     if "face_finder" in doc and not part_path(path, "face_finder", doc["face_finder"]).is_file():
-        # the finder is third-party weights installed beside the package, not in it: without them the checker
-        # still runs on stage 1's faces, and says so (`dabai doctor` lists it as missing, with the fix)
-        log.warning("%s: its face finder %s is not installed (looked beside it and in %s; `make install` copies it "
-                    "from ../shared/weights): running without it, on stage 1's faces only",
-                    path, doc["face_finder"], weights_dir())
+        # a finder installed apart from its manifest (third-party weights) may be absent: the checker still runs
+        # on stage 1's faces, and says so (`dabai doctor` lists it as missing, with the fix)
+        log.warning("%s: its face finder %s is not installed (looked beside it and in %s; %s names another "
+                    "folder): running without it, on stage 1's faces only",
+                    path, doc["face_finder"], weights_dir(), ENV_MODELS_DIR)
         doc = {k: v for k, v in doc.items() if k != "face_finder"}
     files = manifest_files(path, doc, verify)
     backend = OnnxBackend(files["detector"], threads)
