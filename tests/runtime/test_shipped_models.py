@@ -39,15 +39,18 @@ def test_checker_manifest_names_its_parts_their_hashes_and_provenance(name):
     from dabai.runtime.checker import read_manifest
 
     doc = read_manifest(shipped_model_path(name))
-    for part in ("detector", "classifier"):
-        assert doc["sha256"][part] == _sha256(ASSETS / doc[part])
+    for part in ("detector", "classifier", "face_finder"):
+        assert doc["sha256"][part] == _sha256(ASSETS / doc[part]) and _tracked(ASSETS / doc[part])
     assert doc["provenance"]["sources"] and doc["provenance"]["specs"]
-    # the second finder is third-party (UltraFace, MIT): named with its sha256 and licence, never in the package
-    assert not (ASSETS / doc["face_finder"]).exists() or not _tracked(ASSETS / doc["face_finder"])
+    # the finder is fine-tuned from UltraFace (MIT): its licence notice ships beside it, and it is never a copy
+    # of the released file in ../shared (whose images and weights are not redistributed as they are)
     assert doc["face_finder"] in doc["provenance"]["face_finder"] and "MIT" in doc["provenance"]["face_finder"]
-    finder = SHARED_DIR / "weights" / doc["face_finder"]
-    if finder.is_file():
-        assert doc["sha256"]["face_finder"] == _sha256(finder)
+    assert "Copyright (c) 2019 linzai" in (ASSETS / "NOTICE.md").read_text() and _tracked(ASSETS / "NOTICE.md")
+    released = SHARED_DIR / "weights" / "ultraface-rfb-640-masked-face.onnx"
+    if released.is_file():
+        assert doc["sha256"]["face_finder"] != _sha256(released)
+    meta = {p.key: p.value for p in onnx.load(str(ASSETS / doc["face_finder"])).metadata_props}
+    assert meta["base"] == "ultraface-rfb-640-masked-face.onnx" and float(meta["interpolate"]) == 0.5
     assert doc["detector"] == SHIPPED_MODELS[f"detector-{name}"]
 
 

@@ -135,6 +135,11 @@ def test_tiny_run_exports_a_finder_the_checker_loads_and_resumes(tmp_path, tiny_
     meta = {p.key: p.value for p in onnx.load(str(run / "face_finder.onnx")).metadata_props}
     assert meta["base"] == "ultraface-rfb-640-masked-face.onnx" and json.loads(meta["sources"]) == {"tiny": 16}
     assert meta["interpolate"] == "0.5"
+    # the released graph with the trained weights put in: its opset, decoding and outputs as released
+    released = onnx.load(spec.pretrained)
+    exported = onnx.load(str(run / "face_finder.onnx"))
+    assert exported.opset_import[0].version == released.opset_import[0].version
+    assert [n.op_type for n in exported.graph.node] == [n.op_type for n in released.graph.node]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["interpolate"] == 0.5 and 0.0 <= summary["val_faces_pooled"] <= 1.0
     # a second epoch from the checkpoint: the saved spec says 1, so raise it there as a user would

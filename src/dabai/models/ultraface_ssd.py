@@ -142,7 +142,7 @@ def load_ultraface_onnx(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: UltraFace ONNX not found")
-    model = onnx.load(str(path))
+    model = name_nodes(onnx.load(str(path)))
     width, height = onnx_input_size(model)
     check_priors(model, width, height)
     logits, offsets = _raw_outputs(model)
@@ -150,13 +150,56 @@ def load_ultraface_onnx(path: str | Path):
     cut = onnx.utils.Extractor(model).extract_model([model.graph.input[0].name], [logits, offsets])
     if cut.opset_import[0].version < 13:
         cut = version_converter.convert_version(cut, 13)
-    for i, node in enumerate(cut.graph.node):  # named nodes name the torch modules (some releases leave them blank)
-        node.name = node.name or f"{node.op_type}_n{i}"
-    net = convert(cut)
+    net = convert(name_nodes(cut))  # the conversion leaves some nodes it adds unnamed
     classes = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim][-1]
     weight_of = {n.name: n.input[1] for n in cut.graph.node if n.op_type in ("Conv", "BatchNormalization")}
     parts = {name: part_of(weight_of.get(name.rsplit(".", 1)[0], "")) for name, _ in net.named_parameters()}
     return net, (width, height), int(classes), parts
+
+
+def name_nodes(model):
+    """``model`` with every node named (some releases leave names blank): the names name the torch modules
+    ``onnx2torch`` makes, and ``write_weights`` finds its way back by them."""
+    for i, node in enumerate(model.graph.node):
+        node.name = node.name or f"{node.op_type}_n{i}"
+    return model
+
+
+# the torch parameters and buffers of each ONNX op, in the order of the node's inputs after the data
+_WEIGHT_INPUTS = {"Conv": ("weight", "bias"), "BatchNormalization": ("weight", "bias", "running_mean", "running_var")}
+
+
+def write_weights(released: str | Path, net, out: str | Path, metadata: dict | None = None) -> Path:
+    """The released file with ``net``'s weights put in place of its own, everything else (its box decoding,
+    opset, input and outputs) unchanged: what a fine-tuned finder is exported as. ``metadata`` joins the file's."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = name_nodes(onnx.load(str(released)))
+    modules = dict(net.named_modules())
+    tensors = {t.name: t for t in model.graph.initializer}
+    written = set()
+    for node in model.graph.node:
+        keys = _WEIGHT_INPUTS.get(node.op_type)
+        if keys is None or node.name not in modules:
+            continue
+        module = modules[node.name]
+        for key, name in zip(keys, node.input[1:]):
+            value = getattr(module, key, None)
+            if value is None or name not in tensors:
+                continue
+            array = value.detach().cpu().numpy().astype(numpy_helper.to_array(tensors[name]).dtype)
+            tensors[name].CopyFrom(numpy_helper.from_array(array.reshape(tuple(tensors[name].dims)), name))
+            written.add(f"{node.name}.{key}")
+    missing = [n for n, _ in net.named_parameters() if n not in written]
+    if missing:
+        raise ModelError(f"{released}: no place in the released graph for {len(missing)} trained weights "
+                         f"({', '.join(missing[:3])}…)")
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(out))
+    return Path(out)
 
 
 def export_module(net, width: int, height: int):

@@ -433,34 +433,28 @@ def _plot(run_dir: Path) -> None:
 
 
 def export_finder(net, input_wh: tuple[int, int], path: Path, spec: FinderSpec, train: Frames) -> Path:
-    """The fine-tuned finder as ONNX in the released files' convention (input ``input`` 1x3xHxW, outputs
-    ``scores`` and ``boxes``), with its provenance in the metadata; checked against the torch module."""
-    import onnx
+    """The fine-tuned finder as ONNX in the released file's own graph (its decoding, input ``input`` 1x3xHxW,
+    outputs ``scores`` and ``boxes``) with the trained weights put in, and its provenance in the metadata;
+    checked against the torch module."""
     import onnxruntime as ort
     import torch
 
     from dabai import __version__
     from dabai.core.digest import sha256_file
-    from dabai.models.ultraface_ssd import export_module
+    from dabai.models.ultraface_ssd import export_module, write_weights
 
-    module = export_module(net.cpu().eval(), *input_wh).eval()
-    w, h = input_wh
-    dummy = torch.rand(1, 3, h, w) * 2 - 1
-    torch.onnx.export(module, dummy, str(path), input_names=["input"], output_names=["scores", "boxes"],
-                      opset_version=17, dynamo=False)
-    proto = onnx.load(str(path))
     counts = {name: int((train.source == k).sum()) for k, name in enumerate(train.names)}
     meta = {"model_name": "ultraface_finder", "classes": json.dumps(["BACKGROUND", *spec.classes]),
             "interpolate": str(spec.interpolate),
             "base": Path(spec.pretrained).name, "base_sha256": sha256_file(spec.pretrained),
             "sources": json.dumps(counts), "dabai_version": __version__}
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
+    write_weights(spec.pretrained, net, path, meta)
+    module = export_module(net.cpu().eval(), *input_wh).eval()
+    w, h = input_wh
+    probe = torch.rand(1, 3, h, w) * 2 - 1
     with torch.no_grad():
-        want = [t.numpy() for t in module(dummy)]
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": dummy.numpy()})
+        want = [t.numpy() for t in module(probe)]
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": probe.numpy()})
     worst = max(float(np.abs(a - b).max()) for a, b in zip(want, got))
     if worst > 1e-3:
         raise RuntimeError(f"{path}: ONNX Runtime and torch differ by {worst:.2g} on the same input")
