@@ -421,12 +421,14 @@ def _plot(run_dir: Path) -> None:
     a.set_xlabel("epoch")
     a.set_title("training loss")
     a.legend()
-    for key in sorted(k for k in rows[-1] if k.startswith("val_faces_")):
+    keys = sorted(k for k in rows[-1] if k.startswith("val_faces_"))
+    for key in keys:
         pts = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
         b.plot(*zip(*pts), marker="o", label=key[len("val_faces_"):])
     b.set_xlabel("epoch")
-    b.set_title("val faces found, AP@0.5")
-    b.legend()
+    b.set_title("val faces found, AP@0.5" if keys else "no val sources")
+    if keys:
+        b.legend()
     fig.tight_layout()
     fig.savefig(run_dir / "curves.png", dpi=110)
     plt.close(fig)
