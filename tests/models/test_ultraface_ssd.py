@@ -82,3 +82,24 @@ def test_other_onnx_files_are_refused_with_the_reason():
         load_ultraface_onnx(shared_path("weights/face_detection_yunet.onnx"))
     with pytest.raises(ModelError, match="not found"):
         load_ultraface_onnx("no/such/finder.onnx")
+
+
+def test_weights_are_written_back_into_the_released_graph_and_only_there(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx2torch")
+    from dabai.models.ultraface_ssd import load_ultraface_onnx, write_weights
+
+    path = shared_path("weights/ultraface-rfb-640-masked-face.onnx")
+    net, (w, h), _, parts = load_ultraface_onnx(path)
+    with torch.no_grad():  # a "trained" regression head: the written file must carry it
+        for name, p in net.named_parameters():
+            if parts[name] == "regression_headers" and name.endswith("bias"):
+                p.add_(0.5)
+    out = write_weights(path, net, tmp_path / "f.onnx", {"note": "test"})
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 3, h, w)).astype(np.float32)
+    released = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    written = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    np.testing.assert_allclose(written[0], released[0], atol=1e-5)  # the class heads were left alone
+    assert np.abs(written[1] - released[1]).max() > 1e-3  # the boxes moved
+    with pytest.raises(ModelError, match="no place in the released graph"):
+        write_weights(shared_path("weights/ultraface-rfb-320.onnx"), net, tmp_path / "g.onnx")
