@@ -13,13 +13,18 @@ from dabai.core.errors import ModelError
 from dabai.runtime.backends import onnx_session
 
 
+def normalise(image_rgb: np.ndarray) -> np.ndarray:
+    """UltraFace's input from an RGB image already at the network's size: (x - 127) / 128, CHW float32 (also
+    what the finder is trained on, train/finder.py)."""
+    return ((image_rgb.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)
+
+
 def ultraface_outputs(session, input_name: str, image_rgb: np.ndarray, input_hw: tuple[int, int]):
     """(scores [A, C], boxes [A, 4] x1, y1, x2, y2 in source pixels) of one RGB image: resized to the
     network's input, normalised as (x - 127) / 128, NCHW."""
     h, w = image_rgb.shape[:2]
     ih, iw = input_hw
-    x = cv2.resize(image_rgb, (iw, ih)).astype(np.float32)
-    x = ((x - 127.0) / 128.0).transpose(2, 0, 1)[None]
+    x = normalise(cv2.resize(image_rgb, (iw, ih)))[None]
     scores, boxes = session.run(["scores", "boxes"], {input_name: np.ascontiguousarray(x)})
     return scores[0], boxes[0] * np.array([w, h, w, h], np.float32)
 

@@ -45,6 +45,20 @@ def build_pipeline(spec: AugmentSpec):
     )
 
 
+def apply_pipeline(pipeline, image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
+    """(image, boxes [n, 4] float32, labels [n] int64) through ``build_pipeline``'s transforms, seeded from
+    ``rng``; boxes are first clipped to the image and those under a pixel wide or high dropped."""
+    h, w = image.shape[:2]
+    boxes = boxes.copy()
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+    ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+    pipeline.set_random_seed(int(rng.integers(2**31)))
+    out = pipeline(image=image, bboxes=boxes[ok], labels=labels[ok])
+    return (out["image"], np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4),
+            np.asarray(out["labels"], dtype=np.int64))
+
+
 def zoom_to_face(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                  context: tuple[float, float] = (2.0, 5.0)):
     """Crop a window ``context`` times the size of one random face around it; keep boxes mostly inside."""

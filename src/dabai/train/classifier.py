@@ -29,6 +29,7 @@ import numpy as np
 from dabai.core.config import apply_overrides, from_dict, load_yaml, save_yaml
 from dabai.core.errors import ConfigError, DataError
 from dabai.runtime.refine import crop_window, face_crop
+from dabai.train.sources import check_sources, sampling_probs, source_name
 
 log = logging.getLogger("dabai.train")
 STORE_CONTEXT = 2.0  # crops are cut once at this context and re-cut, jittered, every epoch
@@ -85,17 +86,12 @@ class ClassifierSpec:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.task != "classify":
-            raise ConfigError(f"task: expected 'classify', got {self.task!r}")
-        if not self.sources:
-            raise ConfigError("sources: expected at least one source")
+        check_sources(self.task, "classify", self.sources, self.val)
         for i, src in enumerate([*self.sources, *self.val]):
             for label, allowed in (src.label_sets or {}).items():
                 bad = [c for c in [label, *allowed] if c not in self.classes]
                 if bad:
                     raise ConfigError(f"sources[{i}].label_sets: unknown class {bad[0]!r}; classes are {self.classes}")
-            if src.weight <= 0:
-                raise ConfigError(f"sources[{i}].weight: expected > 0, got {src.weight}")
         for name in self.class_weights or {}:
             if name not in self.classes:
                 raise ConfigError(f"class_weights: unknown class {name!r}; classes are {self.classes}")
@@ -121,10 +117,6 @@ class Crops:
     source: np.ndarray  # [N] source index
     names: list[str]  # source names
     boxes: np.ndarray | None = None  # [N, 4] float32 labelled face box in the stored crop's pixels; NaN: none to learn
-
-
-def source_name(src: SourceSpec) -> str:
-    return src.name or Path(src.path).resolve().name
 
 
 def collect_crops(specs: list[SourceSpec], classes: list[str]) -> Crops:
@@ -350,11 +342,7 @@ def train_classifier(spec: ClassifierSpec, resume: str | Path | None = None) -> 
 
 def _sampling_probs(crops: Crops, spec: ClassifierSpec) -> np.ndarray:
     """Each source gets its weight's share of every epoch, spread evenly over its crops."""
-    weights = np.array([s.weight for s in spec.sources], dtype=np.float64)
-    counts = np.bincount(crops.source, minlength=len(weights)).astype(np.float64)
-    share = weights / weights[counts > 0].sum()
-    per_crop = share[crops.source] / counts[crops.source]
-    return per_crop / per_crop.sum()
+    return sampling_probs(crops.source, [s.weight for s in spec.sources])
 
 
 def _box_of(crops: Crops, i: int) -> np.ndarray | None:

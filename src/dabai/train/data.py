@@ -12,7 +12,7 @@ from torch.utils.data import Sampler
 from dabai.core.images import load_image_rgb
 from dabai.data.dataset import Dataset
 from dabai.runtime.preprocess import letterbox
-from dabai.train.augment import build_pipeline, mosaic, zoom_to_face
+from dabai.train.augment import apply_pipeline, build_pipeline, mosaic, zoom_to_face
 from dabai.train.copy_paste import FaceBank, paste_faces
 from dabai.train.spec import AugmentSpec
 
@@ -61,16 +61,7 @@ class DetectionData(TorchDataset):
             image, boxes, labels = mosaic([(image, boxes, labels), *others], self.input_size, rng)
         elif rng.random() < self.augment.zoom_face:
             image, boxes, labels = zoom_to_face(image, boxes, labels, rng, self.augment.zoom_face_context)
-        h, w = image.shape[:2]
-        boxes = boxes.copy()
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
-        boxes, labels = boxes[ok], labels[ok]
-        self.pipeline.set_random_seed(int(rng.integers(2**31)))
-        out = self.pipeline(image=image, bboxes=boxes, labels=labels)
-        boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
-        return out["image"], boxes, np.asarray(out["labels"], dtype=np.int64)
+        return apply_pipeline(self.pipeline, image, boxes, labels, rng)
 
 
 def collate(batch):

@@ -26,6 +26,8 @@ import numpy as np
 
 from dabai.core.config import apply_overrides, from_dict, load_yaml, save_yaml
 from dabai.core.errors import ConfigError, DataError
+from dabai.runtime.ultraface import normalise
+from dabai.train.sources import check_sources, sampling_probs, source_name
 from dabai.train.spec import AugmentSpec
 
 log = logging.getLogger("dabai.train")
@@ -75,17 +77,12 @@ class FinderSpec:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.task != "finder":
-            raise ConfigError(f"task: expected 'finder', got {self.task!r}")
-        if not self.sources:
-            raise ConfigError("sources: expected at least one source")
+        check_sources(self.task, "finder", self.sources, self.val)
         for i, src in enumerate([*self.sources, *self.val]):
             bad = [c for c in src.labels.values() if c not in (*self.classes, IGNORE)]
             if bad:
                 raise ConfigError(f"sources[{i}].labels: unknown finder class {bad[0]!r}; the finder's classes "
                                   f"are {self.classes} (or {IGNORE!r})")
-            if src.weight <= 0:
-                raise ConfigError(f"sources[{i}].weight: expected > 0, got {src.weight}")
         from dabai.models.ultraface_ssd import PARTS
 
         unknown = [p for p in self.trainable if p not in PARTS]
@@ -122,10 +119,6 @@ class Frames:
     resized: dict = field(default_factory=dict, repr=False)
 
 
-def source_name(src: FinderSource) -> str:
-    return src.name or Path(src.path).resolve().name
-
-
 def read_frames(sources: list[FinderSource], classes: list[str]) -> Frames:
     from dabai.data.formats import read_dataset
 
@@ -145,11 +138,6 @@ def read_frames(sources: list[FinderSource], classes: list[str]) -> Frames:
     if not paths:
         raise DataError("no images in the finder's sources", path=sources[0].path)
     return Frames(paths, boxes, labels, np.asarray(where), [source_name(s) for s in sources])
-
-
-def normalise(image_rgb: np.ndarray) -> np.ndarray:
-    """UltraFace's input: (x - 127) / 128, CHW float32 (``runtime/ultraface.py`` does the same)."""
-    return ((image_rgb.astype(np.float32) - 127.0) / 128.0).transpose(2, 0, 1)
 
 
 class FinderData:
@@ -190,7 +178,7 @@ class FinderData:
         """(window RGB uint8 crop-sized, boxes [n, 4] in its pixels, class ids [n]) of one frame, augmented."""
         from dabai.core.boxes import clip_to_window
         from dabai.core.images import load_image_rgb
-        from dabai.train.augment import zoom_to_face
+        from dabai.train.augment import apply_pipeline, zoom_to_face
 
         rng = np.random.default_rng([self.spec.seed, self.epoch, index])
         image = load_image_rgb(self.frames.paths[index])
@@ -198,15 +186,7 @@ class FinderData:
         aug = self.spec.augment
         if rng.random() < aug.zoom_face:
             image, boxes, labels = zoom_to_face(image, boxes, labels, rng, aug.zoom_face_context)
-        self.pipeline.set_random_seed(int(rng.integers(2**31)))
-        h, w = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        ok = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
-        out = self.pipeline(image=image, bboxes=boxes[ok], labels=labels[ok])
-        image = out["image"]
-        boxes = np.asarray(out["bboxes"], np.float32).reshape(-1, 4)
-        labels = np.asarray(out["labels"], np.int64)
+        image, boxes, labels = apply_pipeline(self.pipeline, image, boxes, labels, rng)
         # the frame as the finder sees it (resized to its input, aspect not kept), scaled, then a window
         iw, ih = self.input_wh
         s = rng.uniform(*self.spec.window_scale)
@@ -347,7 +327,7 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
         optim.load_state_dict(payload["optimizer"])
         sched.load_state_dict(payload["scheduler"])
         start = payload["epoch"] + 1
-    probs = _sampling_probs(train, spec)
+    probs = sampling_probs(train.source, [s.weight for s in spec.sources])
     for epoch in range(start, spec.epochs):
         data.epoch = epoch
         order = np.random.default_rng([spec.seed, epoch]).choice(len(probs), size=per_epoch, p=probs)
@@ -393,14 +373,6 @@ def train_finder(spec: FinderSpec | None, resume: str | Path | None = None) -> P
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("exported %s: %s", run_dir / "face_finder.onnx", summary)
     return run_dir
-
-
-def _sampling_probs(frames: Frames, spec: FinderSpec) -> np.ndarray:
-    """Each source gets its weight's share of every epoch, spread evenly over its images."""
-    weights = np.array([spec.sources[k].weight for k in frames.source], float)
-    counts = np.bincount(frames.source, minlength=len(spec.sources))[frames.source]
-    p = weights / counts
-    return p / p.sum()
 
 
 def _plot(run_dir: Path) -> None:
