@@ -25,7 +25,8 @@ pytest.importorskip("pypinyin", reason="needs the speech extra")
 _DATA = bench_data()
 _READ = ("intent_tuning", "holdout", "holdout_unseen", "holdout_fresh", "holdout_s12", "holdout_s14", "holdout_s15",
          "holdout_s15b", "holdout_s16", "holdout_s17", "holdout_s18",  # s15b-s18 read in session 16
-         "holdout_s19", "holdout_s20")  # read in session 17
+         "holdout_s19", "holdout_s20",  # read in session 17
+         "holdout_s21")  # read in session 19
 # holdout_s15's one text false accept is a sound-alike (员进去 matched 我进去 by sound), which only the audio can
 # refute (speech.md, "What the audio says"); it is left out here as holdout_s14b's 记得把灯打开 is. holdout_s16's
 # 我先回家了，明天见 (我先回家 for 我要回家, then 了) is a text false accept left standing: spoken, it got through in
@@ -211,6 +212,58 @@ def test_adverbs_inside_a_request_and_a_request_told_as_done(text, now, before):
     grammar = load_grammar()
     old = compile_grammar(replace(grammar.spec, adverbs=[], past_before=[]))
     assert (recognize_intent(text, grammar).intent, recognize_intent(text, old).intent) == (now, before)
+
+
+# session 19, read off holdout_s21: a request with its object left out, the door named in the clause before
+# (帮我开一下 missed in 20 of its 23 misses); the elided form counts only as written, after its object, and
+# closing its clause
+S21 = "哈喽大白，我是三楼的邻居，出来倒垃圾，"
+
+
+@pytest.mark.parametrize("text,now,before", [
+    (S21 + "门自己关上了，帮我开一下。", "enter", "none"),
+    ("哈罗大白我是三楼的邻居，出来到拉机门自己关上了，帮我开一下。", "enter", "none"),  # as Whisper wrote it
+    ("我是三楼的邻居，出来倒垃圾，闸关上了，麻烦打开一下吧，谢谢。", "enter", "enter"),  # more sure now (below)
+    (S21 + "门自己关上了，帮我开一下窗户。", "none", "none"),     # another object after it
+    (S21 + "门自己关上了，别帮我开一下。", "none", "none"),       # negated
+    (S21 + "门自己关上了，谁能帮我开一下？", "none", "none"),     # asked
+    (S21 + "门自己关上了，刚才有人帮我开了一下。", "none", "none"),  # told as past
+])
+def test_a_request_whose_object_was_named_before(text, now, before):
+    from dataclasses import replace
+
+    from dabai.speech.intent import compile_grammar
+
+    grammar = load_grammar()
+    intents = dict(grammar.spec.intents)
+    intents["enter"] = replace(intents["enter"], elided=None)
+    old = compile_grammar(replace(grammar.spec, intents=intents))
+    assert (recognize_intent(text, grammar).intent, recognize_intent(text, old).intent) == (now, before)
+
+
+def test_an_elided_request_is_taken_only_as_written_after_its_object():
+    from dabai.speech.intent import ElidedSpec, GrammarSpec, IntentSpec, compile_grammar
+
+    spec = GrammarSpec(intents={"enter": IntentSpec(["开门"], elided=ElidedSpec(["门"], ["开一下"]))},
+                       fillers=["帮我", "吧"], other_clauses_weight=0.5)
+    grammar = compile_grammar(spec)
+    assert recognize_intent("门关了，帮我开一下吧", grammar).phrase == "开一下"
+    assert recognize_intent("门关了，帮我开一下吧", grammar).intent == "enter"
+    assert recognize_intent("门关了，帮我开一项吧", grammar).phrase != "开一下"  # a sound-alike is not the form
+    assert recognize_intent("灯关了，帮我开一下吧", grammar).intent == "none"  # no object named: nothing to open
+    assert recognize_intent("门关了，帮我开一下灯", grammar).intent == "none"  # it opens something else
+
+
+@pytest.mark.parametrize("body", [
+    "intents:\n  enter:\n    phrases: [开门]\n    elided: {objects: [], phrases: [开一下]}\n",
+    "intents:\n  enter:\n    phrases: [开门]\n    elided: {objects: [door], phrases: [开一下]}\n",
+    "intents:\n  enter:\n    phrases: [开门]\n    elided: {objects: [门], phrases: []}\n",
+])
+def test_an_elided_request_needs_objects_and_phrases(tmp_path, body):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match="intents.enter.elided needs 'objects'"):
+        load_grammar(path)
 
 
 def test_closing_request_names_known_intents():

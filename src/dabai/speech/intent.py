@@ -50,6 +50,17 @@ SAID, NOT_SAID, UNSURE = "said", "not said", "unsure"
 
 
 @dataclass(frozen=True)
+class ElidedSpec:
+    """Requests that leave their object out, having named it earlier in the turn: 门自己关上了，帮我开一下 (session 19,
+    read off holdout_s21). Such a phrase counts only where it was heard as written, one of ``objects`` was
+    written before it in the turn, and nothing but fillers, closings and final particles follows it in its
+    clause (帮我开一下灯 names another object)."""
+
+    objects: list[str]  # what the request may leave out (门, 闸): one of them must come before the phrase
+    phrases: list[str]  # the request without its object (开一下), alternatives in brackets as in ``phrases``
+
+
+@dataclass(frozen=True)
 class IntentSpec:
     phrases: list[str]  # ways people say it (Chinese)
     description: str = ""  # what the intent means, for people editing the file
@@ -57,6 +68,7 @@ class IntentSpec:
     # phrases also explain the rest of this one's sentence (我是访客，让我进去), and the two never compete on
     # the margin: the finer one wins when its phrase is heard.
     refines: str = ""
+    elided: ElidedSpec | None = None  # the same request with its object left out (see ElidedSpec)
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,9 @@ class Phrase:
     intent: str
     text: str
     pinyin: tuple[str, ...]
+    # an elided request's objects (ElidedSpec): one must be written before the phrase in the turn; () for a
+    # phrase that says its object
+    objects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,16 +262,25 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                                or spec.intents[intent.refines].refines):
             raise ConfigError(f"{source}: intents.{name}.refines: {intent.refines!r} must name another intent "
                               f"that refines none itself; intents: {', '.join(spec.intents)}")
-        for i, raw in enumerate(intent.phrases):
-            try:
-                wordings = expand_alternatives(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{source}: intents.{name}.phrases[{i}]: {exc}") from None
-            for text in wordings:
-                py = syllables(text)
-                if not py:
-                    raise ConfigError(f"{source}: intents.{name}.phrases[{i}] {text!r} has no Chinese characters")
-                phrases.append(Phrase(name, text, py))
+        elided = intent.elided
+        if elided is not None and (not elided.phrases or not elided.objects
+                                   or not all(han_chars(w) for w in elided.objects)):
+            raise ConfigError(f"{source}: intents.{name}.elided needs 'objects' (words such as 门, 闸) and 'phrases' "
+                              "(the request without them, such as 开一下)")
+        lists = [("phrases", intent.phrases, ())]
+        if elided is not None:
+            lists.append(("elided.phrases", elided.phrases, tuple(han_chars(w) for w in elided.objects)))
+        for key, raws, objects in lists:
+            for i, raw in enumerate(raws):
+                try:
+                    wordings = expand_alternatives(raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{source}: intents.{name}.{key}[{i}]: {exc}") from None
+                for text in wordings:
+                    py = syllables(text)
+                    if not py:
+                        raise ConfigError(f"{source}: intents.{name}.{key}[{i}] {text!r} has no Chinese characters")
+                    phrases.append(Phrase(name, text, py, objects))
     if spec.negation_window < 0:
         raise ConfigError(f"{source}: negation_window must be 0 or more, got {spec.negation_window}")
     unknown = [name for name in spec.closing_request if name not in spec.intents]
@@ -459,6 +483,8 @@ def score_intents(text: str, grammar: IntentGrammar,
     matches = []
     for phrase in grammar.phrases:
         score, start, end = aligned(phrase)
+        if phrase.objects and (score < 1.0 or not guard.elided_request(phrase, start, end)):
+            continue  # an elided request counts only as written, its object named before it, closing its clause
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     if hearing is not None and grammar.spec.verify_from > 0.0:
@@ -520,7 +546,8 @@ def check_sounds(matches: list, text: str, heard: tuple[str, ...], hearing: Hear
                 score = check.checked_score
         if score > 0.0:
             kept.append((phrase, score, start, end))
-            best[phrase.intent] = max(best.get(phrase.intent, 0.0), score)
+            if not phrase.objects:  # an elided request (开一下) explains less than a whole one heard by sound
+                best[phrase.intent] = max(best.get(phrase.intent, 0.0), score)  # (法门开一下 for 把门开一下)
     return kept, done
 
 
@@ -574,6 +601,9 @@ class _Guards:
         self.han, self.woken = han, woken
         # what may follow a request's 的 without making it a noun's modifier: 我要进去的，谢谢 written without a comma
         self._said_around = tuple(w for w in (*self.spec.closings, *self.spec.wake_words) if w)
+        # what may end a clause after an elided request (帮我开一下吧, 开一下，谢谢), longest first
+        self._ends = tuple(sorted({w for w in (*self._said_around, *self.spec.fillers, *_FINAL_PARTICLES) if w},
+                                  key=len, reverse=True))
         clause, self.clause = 0, []  # clause number of each Chinese character (punctuation ends a clause)
         for raw in text:
             ch = unicodedata.normalize("NFKC", raw)  # Whisper writes ﹐ and ， as well as ，
@@ -620,6 +650,21 @@ class _Guards:
         weights = [other if c != mine or (closes and j < start) else 1.0 for j, c in enumerate(self.clause)]
         total = sum(weights)
         return sum(w for w, c in zip(weights, covered) if not c) / total if total else 0.0
+
+    def elided_request(self, phrase: Phrase, start: int, end: int) -> bool:
+        """Whether an elided request (``phrase.objects``: ElidedSpec) heard at ``start:end`` stands for its whole
+        request: one of its objects written before it in the turn (门自己关上了，帮我开一下), and nothing after it
+        in its clause but fillers, closings, wake words and final particles (帮我开一下灯 opens something else)."""
+        if end <= start or not any(o in self.han[:start] for o in phrase.objects):
+            return False
+        clause = self.clause[start]
+        rest = "".join(c for c, k in zip(self.han[end:], self.clause[end:]) if k == clause)
+        while rest:
+            word = next((w for w in self._ends if rest.startswith(w)), None)
+            if word is None:
+                return False
+            rest = rest[len(word):]
+        return True
 
     def before(self, start: int) -> range:
         """The syllables a negator before a phrase starting at ``start`` may take: the negation window,
