@@ -41,7 +41,8 @@ SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fres
         "s15": "holdout_s15", "s15b": "holdout_s15b",
         "s16": "holdout_s16", "s17": "holdout_s17",
         "s17b": "holdout_s17b", "s18": "holdout_s18",
-        "s18b": "holdout_s18b", "s19": "holdout_s19", "s20": "holdout_s20", "s21": "holdout_s21"}  # --set name → bench.yaml key
+        "s18b": "holdout_s18b", "s19": "holdout_s19", "s20": "holdout_s20", "s21": "holdout_s21",
+        "s22": "holdout_s22"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
