@@ -30,6 +30,7 @@ from dabai.speech.pinyin import (
     fuzzy,
     han_chars,
     han_syllables,
+    lost,
     read_digits,
     replace_han,
     substitutions,
@@ -97,6 +98,10 @@ class GrammarSpec:
     # is 让我进去): a phrase is also aligned with them left out of the transcript, its span taking them in
     # (session 17, read off holdout_s20). As written in pinyin, never by near sound.
     adverbs: list[str] = field(default_factory=list)
+    # characters that carry a phrase's meaning (its verb or object: 住, 进, 开, 门): a phrase matched with one of
+    # them not heard (left out, or heard as an unrelated sound) does not count, however close the rest is:
+    # 我们在这里等车 is not 我住在这里 (session 19, read off holdout_s23). One character each; empty: the rule before
+    heads: list[str] = field(default_factory=list)
     # regular expressions over the transcript's Chinese characters whose matches explain syllables the way
     # fillers do: who or where a request mentions (三号楼, 王阿姨), never an intent alone
     context: list[str] = field(default_factory=list)
@@ -310,7 +315,7 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 if len(syllables(w)) >= 2 and not _PARTICLES.intersection(w)]
     asks = tuple(syllables(w) for w in by_sound)
     asks_as_written = tuple(w for w in (*spec.question_words, *spec.other_time_words) if w not in by_sound)
-    for key, examples in (("coverbs", "给, 帮, 把"), ("modals", "要, 想, 需")):
+    for key, examples in (("coverbs", "给, 帮, 把"), ("modals", "要, 想, 需"), ("heads", "住, 进, 门")):
         bad = [w for w in getattr(spec, key) if len(syllables(w)) != 1]
         if bad:
             raise ConfigError(f"{source}: {key}: {bad[0]!r} is not one Chinese character ({examples} are)")
@@ -485,6 +490,8 @@ def score_intents(text: str, grammar: IntentGrammar,
         score, start, end = aligned(phrase)
         if phrase.objects and (score < 1.0 or not guard.elided_request(phrase, start, end)):
             continue  # an elided request counts only as written, its object named before it, closing its clause
+        if score < 1.0 and grammar.spec.heads and _loses_head(phrase, phrases_heard[start:end], grammar.spec.heads):
+            continue  # its verb or object was not heard (我们在这里 for 我住在这里)
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     if hearing is not None and grammar.spec.verify_from > 0.0:
@@ -723,6 +730,13 @@ def _occurrences(word: tuple[str, ...], heard: tuple[str, ...], exact: bool = Fa
     k = len(word)
     same = (lambda a, b: a == b) if exact else (lambda a, b: fuzzy(a) == fuzzy(b))
     return [i for i in range(len(heard) - k + 1) if all(same(a, b) for a, b in zip(word, heard[i:i + k]))]
+
+
+def _loses_head(phrase: Phrase, span: tuple[str, ...], heads: list[str]) -> bool:
+    """Whether ``phrase`` aligned with ``span`` (the heard syllables :func:`align` matched it to) left one of the
+    grammar's ``heads`` unheard: left out, or heard as an unrelated sound (see GrammarSpec.heads)."""
+    chars = han_chars(phrase.text)
+    return any(chars[i] in heads for i in lost(phrase.pinyin, span))
 
 
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:

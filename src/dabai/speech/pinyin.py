@@ -221,6 +221,34 @@ def substitutions(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[tuple[
     return pairs[::-1]
 
 
+def lost(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[int]:
+    """The syllables of ``phrase`` not heard in ``span`` (the span :func:`align` found), neither as written nor by
+    near sound: left out, or heard as an unrelated sound (:func:`cost` 1), on one cheapest alignment of the two
+    (the costs of :func:`align`; ties prefer a substitution). Phrase indices, in order."""
+    m, n = len(phrase), len(span)
+    if n == 0:
+        return list(range(m))
+    table = [[0.0] * (n + 1) for _ in range(m + 1)]
+    table[0] = [j * INSERT for j in range(n + 1)]
+    for i in range(1, m + 1):
+        table[i][0] = i * DELETE
+        for j in range(1, n + 1):
+            table[i][j] = min(table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]),
+                              table[i - 1][j] + DELETE, table[i][j - 1] + INSERT)
+    out, i, j = [], m, n
+    while i > 0:
+        if j > 0 and table[i][j] == table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]):
+            if cost(phrase[i - 1], span[j - 1]) >= 1.0:
+                out.append(i - 1)
+            i, j = i - 1, j - 1
+        elif table[i][j] == table[i - 1][j] + DELETE:
+            out.append(i - 1)
+            i -= 1
+        else:
+            j -= 1
+    return out[::-1]
+
+
 def find_exact(words: tuple[tuple[str, ...], ...], text: tuple[str, ...], covered: list[bool]) -> None:
     """Mark occurrences (fuzzy-equal syllables) of any word in ``words`` as covered, longest first."""
     n = len(text)
