@@ -192,42 +192,11 @@ def align(phrase: tuple[str, ...], text: tuple[str, ...]) -> tuple[float, int, i
     return max(0.0, 1.0 - prev[end] / m), start[end], end
 
 
-def substitutions(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[tuple[int, int]]:
-    """The syllables ``phrase`` was matched to by sound, not by identity, when aligned with the whole of ``span``
-    (the span :func:`align` found): ``(phrase index, span index)`` pairs whose :func:`cost` is above 0, on one
-    cheapest alignment (the same costs as :func:`align`; ties prefer a substitution)."""
+def _alignment(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[tuple[int | None, int | None]]:
+    """One cheapest alignment of the whole of ``phrase`` with the whole of ``span`` (the costs of :func:`align`;
+    ties prefer a substitution), as (phrase index, span index) steps in order: both for a syllable matched to a
+    heard one, (i, None) for one left out, (None, j) for a heard syllable the phrase does not have."""
     m, n = len(phrase), len(span)
-    if m == 0 or n == 0:
-        return []
-    inf = float("inf")
-    table = [[inf] * (n + 1) for _ in range(m + 1)]
-    table[0] = [j * INSERT for j in range(n + 1)]
-    for i in range(1, m + 1):
-        table[i][0] = i * DELETE
-        for j in range(1, n + 1):
-            table[i][j] = min(table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]),
-                              table[i - 1][j] + DELETE, table[i][j - 1] + INSERT)
-    pairs, i, j = [], m, n
-    while i > 0 and j > 0:
-        here = cost(phrase[i - 1], span[j - 1])
-        if table[i][j] == table[i - 1][j - 1] + here:
-            if here > 0:
-                pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
-        elif table[i][j] == table[i - 1][j] + DELETE:
-            i -= 1
-        else:
-            j -= 1
-    return pairs[::-1]
-
-
-def lost(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[int]:
-    """The syllables of ``phrase`` not heard in ``span`` (the span :func:`align` found), neither as written nor by
-    near sound: left out, or heard as an unrelated sound (:func:`cost` 1), on one cheapest alignment of the two
-    (the costs of :func:`align`; ties prefer a substitution). Phrase indices, in order."""
-    m, n = len(phrase), len(span)
-    if n == 0:
-        return list(range(m))
     table = [[0.0] * (n + 1) for _ in range(m + 1)]
     table[0] = [j * INSERT for j in range(n + 1)]
     for i in range(1, m + 1):
@@ -235,18 +204,37 @@ def lost(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[int]:
         for j in range(1, n + 1):
             table[i][j] = min(table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]),
                               table[i - 1][j] + DELETE, table[i][j - 1] + INSERT)
-    out, i, j = [], m, n
-    while i > 0:
-        if j > 0 and table[i][j] == table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]):
-            if cost(phrase[i - 1], span[j - 1]) >= 1.0:
-                out.append(i - 1)
+    steps: list[tuple[int | None, int | None]] = []
+    i, j = m, n
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and table[i][j] == table[i - 1][j - 1] + cost(phrase[i - 1], span[j - 1]):
+            steps.append((i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif table[i][j] == table[i - 1][j] + DELETE:
-            out.append(i - 1)
+        elif i > 0 and table[i][j] == table[i - 1][j] + DELETE:
+            steps.append((i - 1, None))
             i -= 1
         else:
+            steps.append((None, j - 1))
             j -= 1
-    return out[::-1]
+    return steps[::-1]
+
+
+def substitutions(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The syllables ``phrase`` was matched to by sound, not by identity, when aligned with the whole of ``span``
+    (the span :func:`align` found): ``(phrase index, span index)`` pairs whose :func:`cost` is above 0, on one
+    cheapest alignment (the same costs as :func:`align`; ties prefer a substitution)."""
+    if not phrase or not span:
+        return []
+    return [(i, j) for i, j in _alignment(phrase, span)
+            if i is not None and j is not None and cost(phrase[i], span[j]) > 0]
+
+
+def lost(phrase: tuple[str, ...], span: tuple[str, ...]) -> list[int]:
+    """The syllables of ``phrase`` not heard in ``span`` (the span :func:`align` found), neither as written nor by
+    near sound: left out, or heard as an unrelated sound (:func:`cost` 1), on one cheapest alignment of the two
+    (the costs of :func:`align`; ties prefer a substitution). Phrase indices, in order."""
+    return [i for i, j in _alignment(phrase, span)
+            if i is not None and (j is None or cost(phrase[i], span[j]) >= 1.0)]
 
 
 def find_exact(words: tuple[tuple[str, ...], ...], text: tuple[str, ...], covered: list[bool]) -> None:
