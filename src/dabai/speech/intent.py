@@ -98,9 +98,9 @@ class GrammarSpec:
     # is 让我进去): a phrase is also aligned with them left out of the transcript, its span taking them in
     # (session 17, read off holdout_s20). As written in pinyin, never by near sound.
     adverbs: list[str] = field(default_factory=list)
-    # characters that carry a phrase's meaning (its verb or object: 住, 进, 开, 门): a phrase matched with one of
-    # them not heard (left out, or heard as an unrelated sound) does not count, however close the rest is:
-    # 我们在这里等车 is not 我住在这里 (session 19, read off holdout_s23). One character each; empty: the rule before
+    # the phrases' verbs (住, 进, 开): a phrase matched by sound with one of them not heard (left out, or heard as
+    # an unrelated sound) does not count, however close the rest is: 我们在这里等车 is not 我住在这里 (session 19, read
+    # off holdout_s23). Objects are not heads (帮我开一下 drops 门). One character each; empty: the rule before
     heads: list[str] = field(default_factory=list)
     # regular expressions over the transcript's Chinese characters whose matches explain syllables the way
     # fillers do: who or where a request mentions (三号楼, 王阿姨), never an intent alone
@@ -170,6 +170,7 @@ class Phrase:
     # an elided request's objects (ElidedSpec): one must be written before the phrase in the turn; () for a
     # phrase that says its object
     objects: tuple[str, ...] = ()
+    heads: tuple[int, ...] = ()  # where the grammar's heads (GrammarSpec.heads) stand in the phrase, by syllable
 
 
 @dataclass(frozen=True)
@@ -315,13 +316,14 @@ def compile_grammar(spec: GrammarSpec, source: str = "<memory>") -> IntentGramma
                 if len(syllables(w)) >= 2 and not _PARTICLES.intersection(w)]
     asks = tuple(syllables(w) for w in by_sound)
     asks_as_written = tuple(w for w in (*spec.question_words, *spec.other_time_words) if w not in by_sound)
-    for key, examples in (("coverbs", "给, 帮, 把"), ("modals", "要, 想, 需"), ("heads", "住, 进, 门")):
+    for key, examples in (("coverbs", "给, 帮, 把"), ("modals", "要, 想, 需"), ("heads", "住, 进, 开")):
         bad = [w for w in getattr(spec, key) if len(syllables(w)) != 1]
         if bad:
             raise ConfigError(f"{source}: {key}: {bad[0]!r} is not one Chinese character ({examples} are)")
     # as written in pinyin, not by near sound: 没办 (ban) is no 没帮 (bang) (session 16, read off holdout_s17)
     coverbs = frozenset(syllables(w)[0] for w in (*spec.coverbs, *spec.modals))
     adverbs = tuple(py for w in spec.adverbs if (py := syllables(w)))
+    phrases = [replace(p, heads=tuple(i for i, c in enumerate(han_chars(p.text)) if c in spec.heads)) for p in phrases]
     return IntentGrammar(spec, tuple(dict.fromkeys(phrases)), extra, source, tuple(context), negators, not_negations,
                          wake, asks, asks_as_written, coverbs, adverbs)
 
@@ -490,8 +492,9 @@ def score_intents(text: str, grammar: IntentGrammar,
         score, start, end = aligned(phrase)
         if phrase.objects and (score < 1.0 or not guard.elided_request(phrase, start, end)):
             continue  # an elided request counts only as written, its object named before it, closing its clause
-        if score < 1.0 and grammar.spec.heads and _loses_head(phrase, phrases_heard[start:end], grammar.spec.heads):
-            continue  # its verb or object was not heard (我们在这里 for 我住在这里)
+        if score < 1.0 and phrase.heads and not set(phrase.heads).isdisjoint(lost(phrase.pinyin,
+                                                                                 phrases_heard[start:end])):
+            continue  # its verb was not heard (我们在这里 for 我住在这里)
         if score > 0.0 and not guard.blocks(phrase, start, end):
             matches.append((phrase, score, start, end))
     if hearing is not None and grammar.spec.verify_from > 0.0:
@@ -730,13 +733,6 @@ def _occurrences(word: tuple[str, ...], heard: tuple[str, ...], exact: bool = Fa
     k = len(word)
     same = (lambda a, b: a == b) if exact else (lambda a, b: fuzzy(a) == fuzzy(b))
     return [i for i in range(len(heard) - k + 1) if all(same(a, b) for a, b in zip(word, heard[i:i + k]))]
-
-
-def _loses_head(phrase: Phrase, span: tuple[str, ...], heads: list[str]) -> bool:
-    """Whether ``phrase`` aligned with ``span`` (the heard syllables :func:`align` matched it to) left one of the
-    grammar's ``heads`` unheard: left out, or heard as an unrelated sound (see GrammarSpec.heads)."""
-    chars = han_chars(phrase.text)
-    return any(chars[i] in heads for i in lost(phrase.pinyin, span))
 
 
 def _same_family(grammar: IntentGrammar, a: str, b: str) -> bool:
