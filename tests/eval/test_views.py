@@ -58,6 +58,18 @@ def test_each_source_gets_its_row_and_the_pool_its_own():
     assert set(table.to_json()["b"]) == {"images", "boxes", "3class", "mask_ok", "faces"}
 
 
+def test_the_table_prints_whole_names_in_aligned_columns():
+    ds = _dataset(n_images=6, seed=7)
+    long_name = "face-mask-ilc2021/test-withheld-photos"  # longer than the default source column
+    for i, im in enumerate(ds.images):
+        im.source = long_name if i < 3 else "b"
+    lines = score_by_source(ds, _perfect(ds), CLASSES).render().splitlines()
+    assert "mask_weared_incorrect" in lines[0]  # the rare class named whole, not cut to 16 characters
+    assert lines[1].startswith(long_name + " ")
+    ends = {len(line) for line in lines[1:]}  # every row's numbers end in the same columns
+    assert len(ends) == 1 and all(line.rstrip().endswith("1.0000") for line in lines[1:])
+
+
 def test_one_evaluation_per_view_scores_each_source_as_its_own_dataset():
     from dabai.data.dataset import Dataset
     from dabai.eval.coco import coco_evaluate

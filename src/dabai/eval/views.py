@@ -62,13 +62,15 @@ class SourceTable:
                 for source, views in self.results.items()}
 
     def render(self, rare: str = "mask_weared_incorrect") -> str:
-        head = (f"{'source':24s}{'images':>7s}{'3-class':>9s}{rare[:16]:>18s}{'mask_ok/not_ok':>16s}"
+        name_w = max(24, *(len(s) + 2 for s in self.results))  # whole names: a source's, the rare class's
+        rare_w = max(9, len(rare) + 2)
+        head = (f"{'source':{name_w}s}{'images':>7s}{'3-class':>9s}{rare:>{rare_w}s}{'mask_ok/not_ok':>16s}"
                 f"{'faces found':>13s}   (mAP@0.5)")
         lines = [head]
         for source, views in self.results.items():
             # a source without a box of the rare class has no AP for it (not 0)
             rare_ap = f"{views['3class'].ap50[rare]:.4f}" if self.class_counts[source].get(rare) else "-"
-            lines.append(f"{source:24s}{self.images[source]:7d}{views['3class'].map50:9.4f}{rare_ap:>18s}"
+            lines.append(f"{source:{name_w}s}{self.images[source]:7d}{views['3class'].map50:9.4f}{rare_ap:>{rare_w}s}"
                          f"{views['mask_ok'].map50:16.4f}{views['faces'].map50:13.4f}")
         return "\n".join(lines)
 
