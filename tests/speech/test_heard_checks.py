@@ -147,6 +147,28 @@ def test_negator_ratio_zero_keeps_the_rule_before_session_15():
     assert confirm_heard(match, probability, grammar, FakeHearing(match.text)).intent == UNCLEAR
 
 
+@pytest.mark.parametrize("transcript, expected", [
+    ("我在等外卖普通开门。", UNCLEAR),  # 不用开门 in 10 dB white noise (holdout_s24): 普 is noise's 不
+    ("大白，撇开门", UNCLEAR),  # 别 with the aspirated initial
+    ("大白，提开门", "enter"),  # no negator's sound: the usual check (sure here, so the request stands)
+])
+def test_a_negator_s_sound_before_a_request_asks_again_however_sure(transcript, expected):
+    """Session 20, read off holdout_s24: an unexplained 普 (pu) before a request asks again even when Whisper
+    was sure of it and the audio gives 不 almost nothing there (0.0047 against 普's 0.48 in that clip)."""
+    match = recognize_intent(transcript)
+    assert match.intent == "enter" and match.unexplained_before
+    sure = [0.9] * len(han_chars(transcript))
+    hearing = FakeHearing(transcript)  # every negator put there: 0.001 of the heard sound's 0.9
+    assert confirm_heard(match, sure, hearing=hearing).intent == expected
+    before = compile_grammar(replace(load_grammar().spec, negator_sounds=[]))  # the rule before session 20
+    assert confirm_heard(match, sure, before, hearing).intent == "enter"
+
+
+def test_negator_sounds_are_single_characters():
+    with pytest.raises(ConfigError, match="negator_sounds: '普通' is not one Chinese character"):
+        compile_grammar(replace(load_grammar().spec, negator_sounds=["普通"]))
+
+
 @pytest.mark.parametrize("key, value, words", [
     ("negator_ratio", 1.5, "negator_ratio must be in [0, 1]"),
     ("said_ratio", -0.1, "said_ratio must be in [0, 1]"),
