@@ -210,3 +210,39 @@ def test_adapt_hears_the_clips_as_the_gate_does(whisper_pack, say, tmp_path):
     assert report.audio_checks
     gate = [get_recognizer().transcribe(tmp_path / n).intent for n, _, _ in said]
     assert gate == ["enter", "none", "leave"] and report.before.correct == 3, (gate, report)
+
+
+@pytest.mark.parametrize("seconds, per_second, bound", [
+    (2.0, 30.0, 92),     # a 2-s request: 60 tokens and 32 more
+    (0.3, 30.0, 41),
+    (20.0, 30.0, 224),   # never over half the decoder's context (faster-whisper refuses prompt + bound > 448)
+    (600.0, 30.0, 224),  # each 30-s chunk of a long recording
+    (2.0, 0.0, None),    # 0: Whisper's own limit
+])
+def test_a_decode_is_bounded_by_the_clip_s_length(seconds, per_second, bound):
+    from dabai.speech.asr import max_new_tokens
+
+    assert max_new_tokens(seconds, per_second) == bound
+
+
+def test_the_recogniser_passes_the_bound_to_whisper():
+    """A loop over noise (大白，小区，小区，…) stops at the clip's bound instead of Whisper's 448 tokens."""
+    import threading
+
+    from dabai.core.errors import ConfigError
+    from dabai.speech.asr import ASROptions, Recognizer
+
+    class Model:
+        def transcribe(self, samples, **kw):
+            self.kw = kw
+            return iter(()), None
+
+    rec = object.__new__(Recognizer)
+    rec.options, rec.model, rec._lock = ASROptions(prompt="", hotwords=""), Model(), threading.Lock()
+    rec._decode(Audio(np.zeros(32000, np.float32), 16000))
+    assert rec.model.kw["max_new_tokens"] == 92
+    rec.options = ASROptions(prompt="", hotwords="", max_tokens_per_second=0.0)
+    rec._decode(Audio(np.zeros(32000, np.float32), 16000))
+    assert rec.model.kw["max_new_tokens"] is None
+    with pytest.raises(ConfigError, match="max_tokens_per_second must be 0"):
+        ASROptions(max_tokens_per_second=-1.0)

@@ -52,10 +52,19 @@ class ASROptions:
     # for 30 s of encoder; CTranslate2 accepts shorter inputs, and 10 s was 3x faster with the same intent
     # accuracy and greeting CER on the speech benchmark (docs/speech.md). 30 restores Whisper's own.
     window_s: float = 10.0
+    # A decode's length: at most this many tokens a second of audio, plus 32. Over noise Whisper base sometimes
+    # loops on its prompt and hotwords (大白，小区，小区，…) up to its 448-token limit, and again at each temperature
+    # of its fallback: 15-20 s for a 2-s clip in holdout_s25. Mandarin speech is under 10 syllables a second, a
+    # character one token or two. Session 20: the clips of holdout_s23-s25 decoded again with the bound (30) and
+    # without: the same decisions, 9 % less ASR time, the slowest clips 0.3-9 s instead of 6-21 s (docs/speech.md).
+    # 0: Whisper's own limit only
+    max_tokens_per_second: float = 30.0
 
     def __post_init__(self):
         if not 1.0 <= self.window_s <= 30.0:
             raise ConfigError(f"the ASR encoder window must be 1 to 30 seconds (Whisper's own is 30), got {self.window_s}")
+        if self.max_tokens_per_second < 0:
+            raise ConfigError(f"max_tokens_per_second must be 0 (no bound) or more, got {self.max_tokens_per_second}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,7 @@ class Recognizer:
             try:
                 segments, _info = self.model.transcribe(
                     samples, language=opts.language, beam_size=opts.beam_size, vad_filter=opts.vad,
+                    max_new_tokens=max_new_tokens(len(samples) / RATE, opts.max_tokens_per_second),
                     vad_parameters={"min_silence_duration_ms": 500} if opts.vad else None,
                     initial_prompt=self.prompt or None, hotwords=self.hotwords or None,
                     condition_on_previous_text=False, without_timestamps=True,
@@ -206,6 +216,17 @@ class Recognizer:
             finally:
                 _WINDOW_FRAMES.reset(token)
         return [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
+
+
+_MAX_NEW_TOKENS = 224  # half Whisper's 448-token context, openai/whisper's own sample_len: the prompt fits beside it
+
+
+def max_new_tokens(seconds: float, per_second: float) -> int | None:
+    """The decode's token bound for ``seconds`` of audio (ASROptions.max_tokens_per_second), at most 224 (half
+    the decoder's context, which faster-whisper otherwise refuses once the prompt is added); None: no bound."""
+    if per_second <= 0:
+        return None
+    return min(int(np.ceil(seconds * per_second)) + 32, _MAX_NEW_TOKENS)
 
 
 class _Hearing:
