@@ -27,12 +27,13 @@ _READ = ("intent_tuning", "holdout", "holdout_unseen", "holdout_fresh", "holdout
          "holdout_s15b", "holdout_s16", "holdout_s17", "holdout_s18",  # s15b-s18 read in session 16
          "holdout_s19", "holdout_s20",  # read in session 17
          "holdout_s21", "holdout_s22", "holdout_s23",  # read in session 19
-         "holdout_s24")  # read in session 20 (its clips were judged in session 19)
+         "holdout_s24", "holdout_s25")  # read in session 20 (s24 judged in session 19, s25 in 20)
 # holdout_s15's one text false accept is a sound-alike (员进去 matched 我进去 by sound), which only the audio can
 # refute (speech.md, "What the audio says"); it is left out here as holdout_s14b's 记得把灯打开 is. holdout_s16's
 # 我先回家了，明天见 (我先回家 for 我要回家, then 了) is a text false accept left standing: spoken, it got through in
-# none of its clips (benchmarks.md, session 15)
-_SOUND_ALIKES = {"那个快递员进去很久了。", "我先回家了，明天见。"}
+# none of its clips (benchmarks.md, session 15). holdout_s25's 我在这儿等朋友，不进去 matches 我住这儿 by sound as
+# text (在 for 住); spoken, the audio refuted 住 in all 8 of its clips (session 20)
+_SOUND_ALIKES = {"那个快递员进去很久了。", "我先回家了，明天见。", "我在这儿等朋友，不进去。"}
 ENTRY = [text for name in _READ for text in _DATA[name]["entry"]]
 OTHER = [text for name in _READ for text in _DATA[name]["non_entry"] if text not in _SOUND_ALIKES]
 
