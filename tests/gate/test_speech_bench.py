@@ -95,7 +95,8 @@ def test_the_unseen_set_is_its_own(fake_turn):
     with pytest.raises(ConfigError, match="unknown phrasing set 'other'"):
         run_holdout(HoldoutOptions(phrasing_set="other"), log=lambda *a: None)
     judge = judge_options(HoldoutOptions())
-    assert (judge.prompt, judge.hotwords, judge.window_s, judge.beam_size, judge.vad) == ("", "", 30.0, 5, False)
+    assert (judge.prompt, judge.hotwords, judge.window_s, judge.beam_size, judge.vad, judge.max_tokens_per_second) \
+        == ("", "", 30.0, 5, False, 0.0)  # faster-whisper's own decoding: none of the gate's settings
 
 
 def test_rescore_decides_again_on_the_saved_transcripts(fake_turn, tmp_path, capsys):

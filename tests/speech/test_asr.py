@@ -246,3 +246,16 @@ def test_the_recogniser_passes_the_bound_to_whisper():
     assert rec.model.kw["max_new_tokens"] is None
     with pytest.raises(ConfigError, match="max_tokens_per_second must be 0"):
         ASROptions(max_tokens_per_second=-1.0)
+
+
+def test_the_decode_bound_is_a_cli_option(tmp_path, capsys):
+    from dabai.cli.asr import _asr_options as _options
+    from dabai.cli.main import build_parser
+
+    args = build_parser().parse_args(["asr", "x.wav", "--max-tokens-per-second", "0"])
+    assert _options(args).max_tokens_per_second == 0.0
+    assert _options(build_parser().parse_args(["asr", "x.wav"])).max_tokens_per_second == 30.0
+    wav = tmp_path / "request.wav"
+    write_wav(Audio(np.zeros(16000, np.float32), 16000), wav)
+    assert main(["asr", str(wav), "--max-tokens-per-second", "-1"]) == 2  # a plain error, not a traceback
+    assert "max_tokens_per_second must be 0" in capsys.readouterr().err

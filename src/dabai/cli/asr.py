@@ -45,6 +45,9 @@ def register(sub) -> None:
     p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer recordings (default 600)")
     p.add_argument("--window", type=float, default=10.0, metavar="SECONDS",
                    help="Whisper encoder window for shorter clips (default 10; 30 = Whisper's own, ~3x slower on a 3-s request)")
+    p.add_argument("--max-tokens-per-second", type=float, default=30.0, metavar="N",
+                   help="bound each decode at N tokens a second of audio, plus 32, at most 224 (default 30; "
+                        "0 = Whisper's own 448-token limit, which loops over noise reach)")
     a = p.add_argument_group("options of 'dabai asr adapt DIR'")
     a.add_argument("--out", metavar="FILE", help="where to write the adapted grammar (default DIR/intents.adapted.yaml)")
     a.add_argument("--holdout", type=float, default=0.0, help="share of clips kept out of tuning to report on (0–0.9)")
@@ -87,7 +90,8 @@ def _asr_options(args: argparse.Namespace):
         raise ConfigError(f"--beam-size must be at least 1, got {args.beam_size}")
     return ASROptions(model=args.asr_model, allow_download=args.allow_download, beam_size=args.beam_size,
                       vad=not args.no_vad, prompt=args.prompt, hotwords=args.hotwords, threads=args.threads,
-                      max_seconds=args.max_seconds, window_s=args.window)
+                      max_seconds=args.max_seconds, window_s=args.window,
+                      max_tokens_per_second=args.max_tokens_per_second)
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:

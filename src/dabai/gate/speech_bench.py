@@ -277,11 +277,11 @@ def format_text_scores(scores: dict) -> str:
 
 def judge_options(options: HoldoutOptions):
     """The judge Whisper's settings: faster-whisper's own decoding, none of the gate's (prompt, hotwords,
-    10-s window, greedy, VAD), on ``judge_model``'s weights when given."""
+    10-s window, greedy, VAD, decode bound), on ``judge_model``'s weights when given."""
     from dabai.speech.asr import ASROptions
 
     return ASROptions(model=options.judge_model, threads=options.threads, prompt="", hotwords="", window_s=30.0,
-                      beam_size=5, vad=False)
+                      beam_size=5, vad=False, max_tokens_per_second=0.0)
 
 
 def _names(names: dict[str, str], config, options: HoldoutOptions, log) -> dict:
