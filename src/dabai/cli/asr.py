@@ -47,7 +47,7 @@ def register(sub) -> None:
                    help="Whisper encoder window for shorter clips (default 10; 30 = Whisper's own, ~3x slower on a 3-s request)")
     p.add_argument("--max-tokens-per-second", type=float, default=30.0, metavar="N",
                    help="bound each decode at N tokens a second of audio, plus 32, at most 224 (default 30; "
-                        "0 = Whisper's own 448-token limit, which loops over noise reach)")
+                        "0 = Whisper's own 448-token limit, which loops over noise can reach)")
     a = p.add_argument_group("options of 'dabai asr adapt DIR'")
     a.add_argument("--out", metavar="FILE", help="where to write the adapted grammar (default DIR/intents.adapted.yaml)")
     a.add_argument("--holdout", type=float, default=0.0, help="share of clips kept out of tuning to report on (0–0.9)")
