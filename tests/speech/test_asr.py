@@ -22,6 +22,7 @@ def test_prompt_echo_is_dropped_but_short_words_are_kept():
     assert _echoes_prompt("普通话的句子", prompt, None)
     assert not _echoes_prompt("大白", prompt, "大白，小区")
     assert not _echoes_prompt("请让我进入小区", prompt, "大白，小区")
+    assert _echoes_prompt("大白，二维码以下是普通话的。", prompt, "大白，小区，二维码")  # the one rule: cut short too
     assert _tidy(" 你好大白,请让我进入小区 ") == "你好大白，请让我进入小区"
 
 
@@ -55,6 +56,35 @@ def test_a_decode_that_echoes_the_prompt_is_decoded_again_without_it(monkeypatch
     assert t.intent == intent and t.decoded_without_prompt is fell_back
     assert echo.calls[0] == (rec.prompt, rec.hotwords) and echo.calls[1] == ("", "")   # said once, never silent
     assert t.to_dict()["decoded_without_prompt"] is fell_back
+
+
+class _Segment:
+    def __init__(self, text):
+        self.text, self.avg_logprob = text, -0.3
+
+
+@pytest.mark.parametrize("segments,kept", [
+    (["大白，请让我进去。", "以下是普通话的句子。"], ["大白，请让我进去。"]),  # an echo beside speech is dropped
+    (["大白，小区，", "二维码以下是普通话的。"], ["大白，小区，", "二维码以下是普通话的。"]),  # all echo: kept whole
+    (["大白，", "开门"], ["大白，", "开门"]),                                   # a short wake word is speech
+])
+def test_echoed_segments_are_dropped_beside_speech_only(monkeypatch, segments, kept):
+    pytest.importorskip("faster_whisper", reason="needs the speech extra")
+    from dabai.speech.asr import ASROptions, Recognizer
+    from dabai.speech.intent import load_grammar
+
+    class _Model:
+        def transcribe(self, samples, **kw):
+            assert kw["initial_prompt"] == "以下是普通话的句子。" and kw["hotwords"] == "大白，小区，二维码"
+            return iter([_Segment(t) for t in segments]), None
+
+    rec = object.__new__(Recognizer)
+    rec.options, rec.grammar, rec.model = ASROptions(), load_grammar(), _Model()
+    import threading
+    rec._lock = threading.Lock()
+    got = rec._decode(Audio(np.zeros(16000, np.float32), 16000))
+    assert [s.text for s in got] == kept
+    # an all-echo decode reaches listen(), which decodes it again without the cue (not an empty, refused turn)
 
 
 @pytest.mark.slow

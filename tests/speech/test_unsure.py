@@ -165,6 +165,12 @@ PROMPT, HOTWORDS = "以下是普通话的句子。", "大白，小区，二维�
     ("大白，小区，小区，小区，小区，小区", True),       # ... and its repeated hotwords
     ("二维码以下是普通话的句子", True),
     ("大白", True),                                     # the wake word alone: nothing asked yet
+    ("大白，二维码以下是普通话的。", True),             # cut short and a hotword left out (holdout_s27, 10 dB white)
+    ("大白，小区，维码以下是普通话的句子。", True),     # a piece cut at both ends (holdout_s27)
+    ("以下是普通话的句子大白", True),                   # in any order
+    ("大白，小区，二维码以下是普通话的。请开门", False), # an echo, then speech: decided on what was said
+    ("大白，二维码的", False),                          # a one-character piece (的) is no echo
+    ("小区", True),
     ("大白，开门", False),
     ("小区几点开门？", False),
     ("今天天气真不错。", False),

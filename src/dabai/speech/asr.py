@@ -199,7 +199,7 @@ class Recognizer:
         return _Hearing(self, audio)
 
     def _decode(self, audio: Audio) -> list:
-        """Whisper's segments of 16 kHz audio, prompt echoes dropped."""
+        """Whisper's segments of 16 kHz audio, prompt echoes beside speech dropped."""
         opts = self.options
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
         with self._lock:
@@ -215,7 +215,10 @@ class Recognizer:
                 segments = list(segments)  # decoding happens here, inside the window setting
             finally:
                 _WINDOW_FRAMES.reset(token)
-        return [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
+        # an echoed segment beside speech is dropped; a decode that is all echo stays whole, for listen() to decode
+        # again without the cue (before session 21 it came back empty, and the turn was refused unheard)
+        kept = [s for s in segments if not _echoes_prompt(s.text, self.prompt, self.hotwords)]
+        return kept if kept else segments
 
 
 _MAX_NEW_TOKENS = 224  # half Whisper's 448-token context, openai/whisper's own sample_len: the prompt fits beside it
@@ -340,12 +343,12 @@ _PUNCT = re.compile(r"[\s，。！？、,.!?；;：:《》“”\"'()（）]")
 
 
 def _echoes_prompt(text: str, prompt: str | None, hotwords: str | None) -> bool:
-    """True when a segment is just (part of) the prompt read back, not speech."""
+    """True when a segment is just (part of) the cue read back, not speech (:func:`echoes_prompt`, the one rule)."""
     said = _PUNCT.sub("", text)
     if not said:
         return True
-    # 4+ characters: a user who says just 大白 is not mistaken for an echo of the hotwords
-    return len(said) >= 4 and any(cue and said in _PUNCT.sub("", cue) for cue in (prompt, hotwords))
+    # 4+ characters: a user who says just 大白 beside a request is not mistaken for an echo of the hotwords
+    return len(han_chars(said)) >= 4 and echoes_prompt(said, prompt or "", hotwords or "")
 
 
 def _text_of(segments: list) -> str:

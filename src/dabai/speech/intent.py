@@ -460,16 +460,21 @@ def decide_spoken(text: str, grammar: IntentGrammar, hearing: Hearing | None, pr
 
 
 def echoes_prompt(text: str, prompt: str, hotwords: str) -> bool:
-    """Whether a transcript holds nothing but the ASR's own prompt and hotwords (in any order, repeated):
-    Whisper's known hallucination over noise or silence (大白，小区，二维码以下是普通话的句子。, 大白，小区，小区，…).
-    Nothing was heard, so a spoken turn that comes back this way is asked again rather than refused."""
-    rest = han_chars(text)
-    if not rest:
+    """Whether a transcript holds nothing but pieces of the ASR's own cue, its hotwords then its prompt as the
+    decoder is given them (大白，小区，二维码 + 以下是普通话的句子。): each piece two characters or more, in any order,
+    repeated or cut short. That is Whisper's known hallucination over noise or silence (大白，小区，二维码以下是普通话的句子。,
+    大白，小区，小区，…, and cut short, 大白，二维码以下是普通话的。 and 大白，小区，维码以下是普通话的句子。 for two clear
+    requests of holdout_s27: session 21; whole pieces only before). Nothing was heard, so a spoken turn that comes
+    back this way is decoded again without the cue, or asked again, rather than refused."""
+    said = han_chars(text)
+    cue = han_chars(hotwords or "") + han_chars(prompt or "")
+    if not said or len(cue) < 2:
         return False
-    pieces = [han_chars(w) for w in (prompt, *re.split(r"[，,、\s]+", hotwords))]
-    for piece in sorted(filter(None, pieces), key=len, reverse=True):
-        rest = rest.replace(piece, "")
-    return not rest
+    # reach[k]: said[:k] is cut into pieces of the cue (a one-character piece is no echo: 的, 是 are everywhere)
+    reach = [True] + [False] * len(said)
+    for end in range(2, len(said) + 1):
+        reach[end] = any(reach[start] and said[start:end] in cue for start in range(end - 1))
+    return reach[-1]
 
 
 def heard_turn(match: IntentMatch, prompt: str, hotwords: str) -> IntentMatch:
