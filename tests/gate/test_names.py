@@ -24,6 +24,18 @@ def test_homophones_are_right_and_tones_count():
     assert find_name(name, heard_readings("欢迎回家"))[0] == 3
 
 
+def test_a_name_heard_wrong_is_shown_where_it_was_said():
+    from dabai.gate.names import name_position
+
+    said = "您好，聂云，欢迎回家，二维码有效请您通过。"
+    assert name_position(said, "聂云") == 2 and name_position(said, "张三") is None
+    heard = heard_readings("您好，捏园欢迎回家，二围马有效请您通过。")  # holdout_s28: 捏 nie1, 园 yuan2
+    # two errors at 捏园 and at 通过 alike: the place the name was said is shown, not the last
+    errors, shown = find_name(("nie4", "yun2"), heard, name_position(said, "聂云"))
+    assert errors == 2 and shown[0] == "nie1" and shown[1] in {"yuan2", "wan2"}
+    assert find_name(("nie4", "yun2"), heard) == (2, ("tong1", "guo4"))  # without a position: the last, as before
+
+
 def test_readings_are_checked_and_stored(registry):
     r = add_resident(registry, "曾小燕", "1-1", reading="Zeng1  xiao3 yan4")
     assert r.reading == "zeng1 xiao3 yan4" and r.readings == {"曾小燕": "zeng1 xiao3 yan4"}

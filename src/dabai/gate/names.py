@@ -40,10 +40,13 @@ def expected_syllables(resident: ResidentInfo) -> tuple[str, ...]:
     return tuple(resident.reading.split()) if resident.reading else name_reading(resident.name)
 
 
-def find_name(expected: tuple[str, ...], heard: tuple[frozenset[str], ...]) -> tuple[int, tuple[str, ...]]:
+def find_name(expected: tuple[str, ...], heard: tuple[frozenset[str], ...],
+              near: int | None = None) -> tuple[int, tuple[str, ...]]:
     """(syllable errors, the syllables of ``heard`` that match best): edit distance of ``expected`` against
     its best place in ``heard`` (a syllable matches when it is one of the character's readings;
-    substitutions, insertions and deletions count 1 each)."""
+    substitutions, insertions and deletions count 1 each). Among places with as few errors, the one that
+    starts nearest ``near`` (the syllable where the name stands in what was said, :func:`name_position`), else
+    the last: 聂云 heard 捏园 in 您好，捏园欢迎回家…请您通过 is 2 errors both at 捏园 and at 通过, and 捏园 is what to show."""
     m, n = len(expected), len(heard)
     if m == 0:
         return 0, ()
@@ -56,7 +59,7 @@ def find_name(expected: tuple[str, ...], heard: tuple[frozenset[str], ...]) -> t
                        (prev[j] + 1, start[j]), (cur[j - 1] + 1, cur_start[j - 1]))
             cur[j], cur_start[j] = min(options)
         prev, start = cur, cur_start
-    end = min(range(n + 1), key=lambda j: (prev[j], -j))
+    end = min(range(n + 1), key=lambda j: (prev[j], 0 if near is None else abs(start[j] - near), -j))
     span = heard[start[end]:end]
     said = [next(iter(sorted(r))) for r in span]
     for k, readings in enumerate(span):  # show the reading that matched where one did
@@ -65,6 +68,12 @@ def find_name(expected: tuple[str, ...], heard: tuple[frozenset[str], ...]) -> t
                 said[k] = e
                 break
     return prev[end], tuple(said)
+
+
+def name_position(text: str, name: str) -> int | None:
+    """The Chinese syllables of ``text`` before ``name`` in it (您好，张三，欢迎回家: 2); None when it is not there."""
+    at = text.find(name)
+    return None if at < 0 else len(_HAN.findall(text[:at]))
 
 
 @dataclass(frozen=True)
@@ -91,14 +100,15 @@ def check_name(resident: ResidentInfo, config: GateConfig, voice: ReplyVoice,
                transcribe: Callable | None = None) -> NameCheck | None:
     """Render the resident's greeting (cached, with the reading), transcribe it and compare; None (with
     ``voice.note``) when speech synthesis is unavailable."""
-    wav = voice.render(greeting_text(config, resident.name), readings=resident.readings)
+    greeting = greeting_text(config, resident.name)
+    wav = voice.render(greeting, readings=resident.readings)
     if wav is None:
         return None
     if transcribe is None:
         from dabai.speech.asr import transcribe
     text = transcribe(wav).text
     expected = expected_syllables(resident)
-    errors, span = find_name(expected, heard_readings(text))
+    errors, span = find_name(expected, heard_readings(text), name_position(greeting, resident.name))
     ambiguous = () if resident.reading else tuple(
         f"{c}: {'/'.join(sorted(r))}" for c, r in zip(_HAN.findall(resident.name), heard_readings(resident.name))
         if len(r) > 1)

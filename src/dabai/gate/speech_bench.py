@@ -288,7 +288,7 @@ def judge_options(options: HoldoutOptions):
 def _names(names: dict[str, str], config, options: HoldoutOptions, log) -> dict:
     """Greetings of unseen names, said with the registered reading and without one (the name's own
     reading), heard back by the judge, compared with the registered reading as tonal pinyin."""
-    from dabai.gate.names import find_name, heard_readings
+    from dabai.gate.names import find_name, heard_readings, name_position
     from dabai.gate.replies import greeting_text
     from dabai.speech.asr import get_recognizer
     from dabai.speech.names import name_reading
@@ -300,11 +300,12 @@ def _names(names: dict[str, str], config, options: HoldoutOptions, log) -> dict:
         rows, errors, total = [], 0, 0
         for name, reading in names.items():
             said = reading if mode == "registered" else " ".join(name_reading(name))
-            audio = synthesize(greeting_text(config, name), rate=16000, readings={name: said},
+            greeting = greeting_text(config, name)
+            audio = synthesize(greeting, rate=16000, readings={name: said},
                                options=TTSOptions(engine="kokoro", threads=options.threads))
             text = judge.transcribe(audio).text
             expected = tuple(reading.split())
-            e, heard = find_name(expected, heard_readings(text))
+            e, heard = find_name(expected, heard_readings(text), name_position(greeting, name))
             errors, total = errors + e, total + len(expected)
             rows.append({"name": name, "reading": reading, "said": said, "heard_text": text, "heard": " ".join(heard),
                          "errors": e})
