@@ -44,7 +44,7 @@ SETS = {"holdout": "holdout", "unseen": "holdout_unseen", "fresh": "holdout_fres
         "s18b": "holdout_s18b", "s19": "holdout_s19", "s20": "holdout_s20", "s21": "holdout_s21",
         "s22": "holdout_s22", "s23": "holdout_s23", "s24": "holdout_s24",
         "s25": "holdout_s25", "s26": "holdout_s26", "s27": "holdout_s27",
-        "s28": "holdout_s28"}  # --set name → bench.yaml key
+        "s28": "holdout_s28", "s29": "holdout_s29"}  # --set name → bench.yaml key
 
 
 @dataclass(frozen=True)
