@@ -28,7 +28,7 @@ _READ = ("intent_tuning", "holdout", "holdout_unseen", "holdout_fresh", "holdout
          "holdout_s19", "holdout_s20",  # read in session 17
          "holdout_s21", "holdout_s22", "holdout_s23",  # read in session 19
          "holdout_s24", "holdout_s25", "holdout_s26",  # read in session 20 (s24 judged in session 19)
-         "holdout_s27")  # read in session 21
+         "holdout_s27", "holdout_s28", "holdout_s29")  # read in session 21
 # holdout_s15's one text false accept is a sound-alike (员进去 matched 我进去 by sound), which only the audio can
 # refute (speech.md, "What the audio says"); it is left out here as holdout_s14b's 记得把灯打开 is. holdout_s16's
 # 我先回家了，明天见 (我先回家 for 我要回家, then 了) is a text false accept left standing: spoken, it got through in
