@@ -27,6 +27,18 @@ def test_every_pair_keeps_images_boxes_and_classes(tmp_path, src_fmt, dst_fmt):
     assert_same_boxes(ds, back, tolerance=0.01)  # YOLO's 6 decimals are far inside this
 
 
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_each_format_module_reads_a_str_path_as_a_path(tmp_path, fmt):
+    import importlib
+
+    ds = tiny_dataset(tmp_path / "images")
+    write_dataset(ds, tmp_path / "src", fmt)
+    module = importlib.import_module(FORMATS[fmt])
+    as_str, as_path = module.read(str(tmp_path / "src")), module.read(tmp_path / "src")
+    assert as_str.classes == as_path.classes == ds.classes
+    assert_same_boxes(as_path, as_str, tolerance=0.0)
+
+
 def test_images_are_copied_by_default_and_the_source_is_unchanged(tmp_path):
     ds = tiny_dataset(tmp_path / "images")
     write_dataset(ds, tmp_path / "src", "voc")

@@ -52,7 +52,8 @@ def looks_like(root: Path) -> bool:
     return annotation_file(root) is not None
 
 
-def read(root: Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+def read(root: str | Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+    root = Path(root)
     problems = problems or Problems()
     path = annotation_file(root)
     if path is None:

@@ -70,7 +70,8 @@ def looks_like(root: Path) -> bool:
     return folder.name == "label_2" or first_label_field_count(folder) in FIELD_COUNTS
 
 
-def read(root: Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+def read(root: str | Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+    root = Path(root)
     problems = problems or Problems()
     labels = label_dir(root)
     if labels is None:

@@ -46,7 +46,8 @@ def looks_like(root: Path) -> bool:
     return folder is not None and any(folder.rglob("*.xml"))
 
 
-def read(root: Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+def read(root: str | Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+    root = Path(root)
     problems = problems or Problems()
     ann_dir = annotation_dir(root)
     if ann_dir is None:

@@ -85,7 +85,8 @@ def read_names(root: Path, classes: list[str] | None) -> list[str]:
     return [str(n) for n in names]
 
 
-def read(root: Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+def read(root: str | Path, classes: list[str] | None = None, problems: Problems | None = None) -> Dataset:
+    root = Path(root)
     problems = problems or Problems()
     names = read_names(root, classes)
     image_dir = find_image_dir(root)
