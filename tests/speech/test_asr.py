@@ -63,6 +63,19 @@ class _Segment:
         self.text, self.avg_logprob = text, -0.3
 
 
+def _bare_recognizer(model, options, grammar=None):
+    """A Recognizer around a stand-in for faster-whisper's model: nothing loaded, ``_decode`` runs as shipped."""
+    import threading
+
+    from dabai.speech.asr import Recognizer
+
+    rec = object.__new__(Recognizer)
+    rec.options, rec.model, rec._lock = options, model, threading.Lock()
+    if grammar is not None:
+        rec.grammar = grammar
+    return rec
+
+
 @pytest.mark.parametrize("segments,kept", [
     (["大白，请让我进去。", "以下是普通话的句子。"], ["大白，请让我进去。"]),  # an echo beside speech is dropped
     (["大白，小区，", "二维码以下是普通话的。"], ["大白，小区，", "二维码以下是普通话的。"]),  # all echo: kept whole
@@ -70,7 +83,7 @@ class _Segment:
 ])
 def test_echoed_segments_are_dropped_beside_speech_only(monkeypatch, segments, kept):
     pytest.importorskip("faster_whisper", reason="needs the speech extra")
-    from dabai.speech.asr import ASROptions, Recognizer
+    from dabai.speech.asr import ASROptions
     from dabai.speech.intent import load_grammar
 
     class _Model:
@@ -78,10 +91,7 @@ def test_echoed_segments_are_dropped_beside_speech_only(monkeypatch, segments, k
             assert kw["initial_prompt"] == "以下是普通话的句子。" and kw["hotwords"] == "大白，小区，二维码"
             return iter([_Segment(t) for t in segments]), None
 
-    rec = object.__new__(Recognizer)
-    rec.options, rec.grammar, rec.model = ASROptions(), load_grammar(), _Model()
-    import threading
-    rec._lock = threading.Lock()
+    rec = _bare_recognizer(_Model(), ASROptions(), load_grammar())
     got = rec._decode(Audio(np.zeros(16000, np.float32), 16000))
     assert [s.text for s in got] == kept
     # an all-echo decode reaches listen(), which decodes it again without the cue (not an empty, refused turn)
@@ -257,18 +267,15 @@ def test_a_decode_is_bounded_by_the_clip_s_length(seconds, per_second, bound):
 
 def test_the_recogniser_passes_the_bound_to_whisper():
     """A loop over noise (大白，小区，小区，…) stops at the clip's bound instead of Whisper's 448 tokens."""
-    import threading
-
     from dabai.core.errors import ConfigError
-    from dabai.speech.asr import ASROptions, Recognizer
+    from dabai.speech.asr import ASROptions
 
     class Model:
         def transcribe(self, samples, **kw):
             self.kw = kw
             return iter(()), None
 
-    rec = object.__new__(Recognizer)
-    rec.options, rec.model, rec._lock = ASROptions(prompt="", hotwords=""), Model(), threading.Lock()
+    rec = _bare_recognizer(Model(), ASROptions(prompt="", hotwords=""))
     rec._decode(Audio(np.zeros(32000, np.float32), 16000))
     assert rec.model.kw["max_new_tokens"] == 92
     rec.options = ASROptions(prompt="", hotwords="", max_tokens_per_second=0.0)
